@@ -1,0 +1,288 @@
+//! The boundaries between the service and its infrastructure: queue, stores, event bus and secret
+//! store. The embedded (SQLite) and AWS backends implement these traits; the conformance suites in
+//! [`crate::conformance`] hold both to the same contract. No backend type leaks past them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::error::{ErrorBody, Result};
+use crate::model::{
+    ApiKey, Connection, ConnectionStatus, Credentials, Execution, ExecutionStatus, ResultEvent,
+    Timestamp,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Queue
+
+/// A message to put on the work queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingMessage {
+    /// The serialized [`crate::model::ExecutionRequest`] (or anything a producer sent).
+    pub body: String,
+    /// Travels as a message attribute so that tooling can find the execution without parsing.
+    pub execution_id: String,
+    /// Deliver no earlier than this from now.
+    pub delay: Duration,
+}
+
+/// A message received from a queue. The receipt is valid until the visibility timeout expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub message_id: String,
+    pub receipt: String,
+    pub body: String,
+    /// How many times this message has been received, this time included (1 on first delivery).
+    pub receive_count: u32,
+    /// From the message attribute; None when the producer set none.
+    pub execution_id: Option<String>,
+}
+
+/// An at-least-once work queue with visibility timeouts and a dead-letter queue: a message
+/// received more than the queue's maximum receive count times moves to the dead-letter queue
+/// instead of being delivered again.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Send messages; backends batch where they can. All or nothing is not promised: an error
+    /// means some may have been sent (receivers are idempotent).
+    async fn send(&self, messages: &[OutgoingMessage]) -> Result<()>;
+
+    /// Receive up to `max` messages, waiting up to `wait` for the first one. Received messages
+    /// stay invisible to other receivers for `visibility`.
+    async fn receive(&self, max: usize, wait: Duration, visibility: Duration)
+        -> Result<Vec<Delivery>>;
+
+    /// Delete (acknowledge) received messages.
+    async fn delete(&self, receipts: &[String]) -> Result<()>;
+
+    /// Make a received message visible again after `timeout` from now: a backoff when the work
+    /// is retried later, a heartbeat while long work runs.
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<()>;
+
+    /// Receive messages from the dead-letter queue, hidden for `visibility` so that the caller
+    /// may redrive or delete them.
+    async fn receive_dead_letters(&self, max: usize, visibility: Duration)
+        -> Result<Vec<Delivery>>;
+
+    /// Move a received dead letter back to the work queue, optionally with a corrected body.
+    async fn redrive(&self, dead_letter: &Delivery, body: Option<&str>) -> Result<()>;
+
+    /// Delete a received dead letter for good.
+    async fn delete_dead_letter(&self, receipt: &str) -> Result<()>;
+
+    /// Wakes in-process receivers at once when a message is sent (embedded backend); None where
+    /// receivers long-poll a remote queue.
+    fn wake_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionFilter {
+    pub integration_id: Option<String>,
+    pub status: Option<ConnectionStatus>,
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync + 'static {
+    /// Create; fails if the id exists.
+    async fn create_connection(&self, connection: &Connection) -> Result<()>;
+    async fn get_connection(
+        &self,
+        tenant_id: &str,
+        connection_id: &str,
+    ) -> Result<Option<Connection>>;
+    /// Replace an existing connection; returns false if it does not exist.
+    async fn update_connection(&self, connection: &Connection) -> Result<bool>;
+    /// Returns false if it did not exist.
+    async fn delete_connection(&self, tenant_id: &str, connection_id: &str) -> Result<bool>;
+    /// A tenant's connections, oldest first.
+    async fn list_connections(
+        &self,
+        tenant_id: &str,
+        filter: &ConnectionFilter,
+    ) -> Result<Vec<Connection>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executions
+
+/// An idempotency key reserved with an execution: (tenant, key) maps to one execution and the
+/// hash of the request that created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub key: String,
+    pub request_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    Created,
+    /// The idempotency key (or the execution id) was taken: the existing execution and the
+    /// request hash recorded with the key (None when the id, not a key, collided).
+    Existing {
+        execution: Box<Execution>,
+        request_hash: Option<String>,
+    },
+}
+
+/// A worker's exclusive, expiring right to run an execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub until: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimOutcome {
+    /// Now `running` under the lease, with `attempts` incremented.
+    Claimed(Box<Execution>),
+    /// Already terminal: the message is a duplicate.
+    Terminal(Box<Execution>),
+    /// Another worker holds an unexpired lease.
+    Leased { until: Timestamp },
+    NotFound,
+}
+
+/// How a running execution goes back to `queued`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Release {
+    pub next_attempt_at: Timestamp,
+    /// The failure of the attempt, kept as the execution's last error.
+    pub error: Option<ErrorBody>,
+    /// True when the attempt never reached the provider (rate limit, open breaker): it is not
+    /// counted, so `attempts` goes back down by one.
+    pub refund_attempt: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    pub connection_id: Option<String>,
+    pub integration_id: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    /// Created at or after.
+    pub start: Option<Timestamp>,
+    /// Created before.
+    pub end: Option<Timestamp>,
+    pub limit: usize,
+    /// Opaque, from a previous page of the same tenant.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait ExecutionStore: Send + Sync + 'static {
+    /// Record a new execution (normally `queued`). With an idempotency claim the key is reserved
+    /// atomically with the insert.
+    async fn create_execution(
+        &self,
+        execution: &Execution,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> Result<CreateOutcome>;
+
+    async fn get_execution(&self, tenant_id: &str, execution_id: &str)
+        -> Result<Option<Execution>>;
+
+    /// Newest first.
+    async fn list_executions(
+        &self,
+        tenant_id: &str,
+        filter: &ExecutionFilter,
+    ) -> Result<Page<Execution>>;
+
+    /// Move `queued` (or `running` with an expired lease) to `running` under `lease`,
+    /// incrementing `attempts`.
+    async fn claim_execution(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        lease: &Lease,
+    ) -> Result<ClaimOutcome>;
+
+    /// Extend a lease held by `lease.owner`; false if it is no longer held.
+    async fn extend_lease(&self, tenant_id: &str, execution_id: &str, lease: &Lease)
+        -> Result<bool>;
+
+    /// `running` → `queued`, if `owner` still holds the lease.
+    async fn release_execution(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        owner: &str,
+        release: &Release,
+    ) -> Result<bool>;
+
+    /// Store the terminal state of `execution` and, in the same atomic write, its result event in
+    /// the outbox. With `owner`, only if that worker still holds the lease; without, only if the
+    /// execution is not terminal yet (dead-lettering, sweeping). False when the condition fails.
+    async fn complete_execution(
+        &self,
+        execution: &Execution,
+        owner: Option<&str>,
+        event: &ResultEvent,
+    ) -> Result<bool>;
+
+    /// Outbox events not yet published, oldest first.
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>>;
+
+    /// Forget published outbox events.
+    async fn outbox_remove(&self, event_ids: &[String]) -> Result<()>;
+
+    /// In-process notification of completed execution ids (embedded backend), so that waiting
+    /// requests wake at once; None where waiters must poll.
+    fn completions(&self) -> Option<broadcast::Receiver<String>> {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + 'static {
+    async fn put_api_key(&self, key: &ApiKey) -> Result<()>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event bus
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Publish events (at least once). Returns the ids of the events that failed and should be
+    /// retried; an Err means none can be assumed published.
+    async fn publish(&self, events: &[ResultEvent]) -> Result<Vec<String>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
+    /// Create or replace (rotation) the secret.
+    async fn put_secret(&self, name: &str, value: &Credentials) -> Result<()>;
+    async fn get_secret(&self, name: &str) -> Result<Option<Credentials>>;
+    /// Deleting a missing secret is not an error.
+    async fn delete_secret(&self, name: &str) -> Result<()>;
+}
+
+/// One backend's implementations of every boundary.
+#[derive(Clone)]
+pub struct Backend {
+    pub queue: Arc<dyn Queue>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub executions: Arc<dyn ExecutionStore>,
+    pub api_keys: Arc<dyn ApiKeyStore>,
+    pub events: Arc<dyn EventBus>,
+    pub secrets: Arc<dyn SecretStore>,
+}

@@ -1,0 +1,235 @@
+//! Error kinds with stable codes and retryability.
+//!
+//! Every error a caller can see is an [`Error`]: a stable [`ErrorKind`] (whose code string never
+//! changes once shipped), a human message that never contains a credential, and a retryable flag.
+//! The same type travels from connectors through the engine into stored executions and HTTP
+//! responses, so classification happens once, where the failure is understood.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The stable error codes. Adding a kind is fine; renaming a code breaks callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorKind {
+    // Caller errors (HTTP 4xx, never retryable as-is).
+    ValidationFailed,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    IntegrationNotFound,
+    ActionNotFound,
+    ConnectionNotFound,
+    ExecutionNotFound,
+    ConnectionInactive,
+    IdempotencyConflict,
+    PayloadTooLarge,
+    MethodNotAllowed,
+    // Provider outcomes, classified by the connectors.
+    ProviderRejected,
+    ProviderAuthFailed,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    ProviderTimeout,
+    ProviderBadResponse,
+    NetworkError,
+    OutcomeUnknown,
+    // Terminal states decided by the service.
+    MaxAttemptsExceeded,
+    DeadLettered,
+    // Our own failures.
+    BackendUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable string code, as serialized.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "VALIDATION_FAILED",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::IntegrationNotFound => "INTEGRATION_NOT_FOUND",
+            Self::ActionNotFound => "ACTION_NOT_FOUND",
+            Self::ConnectionNotFound => "CONNECTION_NOT_FOUND",
+            Self::ExecutionNotFound => "EXECUTION_NOT_FOUND",
+            Self::ConnectionInactive => "CONNECTION_INACTIVE",
+            Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::ProviderRejected => "PROVIDER_REJECTED",
+            Self::ProviderAuthFailed => "PROVIDER_AUTH_FAILED",
+            Self::ProviderNotFound => "PROVIDER_NOT_FOUND",
+            Self::ProviderRateLimited => "PROVIDER_RATE_LIMITED",
+            Self::ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+            Self::ProviderTimeout => "PROVIDER_TIMEOUT",
+            Self::ProviderBadResponse => "PROVIDER_BAD_RESPONSE",
+            Self::NetworkError => "NETWORK_ERROR",
+            Self::OutcomeUnknown => "OUTCOME_UNKNOWN",
+            Self::MaxAttemptsExceeded => "MAX_ATTEMPTS_EXCEEDED",
+            Self::DeadLettered => "DEAD_LETTERED",
+            Self::BackendUnavailable => "BACKEND_UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// Whether trying the same thing again later can succeed.
+    pub fn default_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::ProviderRateLimited
+                | Self::ProviderUnavailable
+                | Self::ProviderTimeout
+                | Self::NetworkError
+                | Self::BackendUnavailable
+        )
+    }
+
+    /// The HTTP status the API answers with for this kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::ValidationFailed => 400,
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound
+            | Self::IntegrationNotFound
+            | Self::ActionNotFound
+            | Self::ConnectionNotFound
+            | Self::ExecutionNotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::ConnectionInactive | Self::IdempotencyConflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::ProviderRejected | Self::ProviderAuthFailed | Self::ProviderNotFound => 422,
+            Self::ProviderRateLimited => 429,
+            Self::ProviderUnavailable
+            | Self::ProviderBadResponse
+            | Self::NetworkError
+            | Self::OutcomeUnknown
+            | Self::MaxAttemptsExceeded
+            | Self::DeadLettered => 502,
+            Self::ProviderTimeout => 504,
+            Self::BackendUnavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An error with a stable kind, a caller-safe message and retry hints.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub retryable: bool,
+    /// The provider asked us to wait this long before trying again (Retry-After).
+    pub retry_after: Option<Duration>,
+    /// True when the request may have reached the provider (and so may have had an effect).
+    /// A write whose outcome is unknown is not blindly re-sent.
+    pub request_sent: bool,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retryable: kind.default_retryable(),
+            retry_after: None,
+            request_sent: false,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ValidationFailed, message)
+    }
+
+    pub fn not_found(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::new(kind, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+
+    pub fn backend(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BackendUnavailable, message)
+    }
+
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+
+    pub fn with_request_sent(mut self, sent: bool) -> Self {
+        self.request_sent = sent;
+        self
+    }
+
+    /// The caller-facing body: `{code, message, retryable}`.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.kind,
+            message: self.message.clone(),
+            retryable: self.retryable,
+        }
+    }
+}
+
+/// The serialized shape of an error, in API responses, stored executions and events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub code: ErrorKind,
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl From<ErrorBody> for Error {
+    fn from(b: ErrorBody) -> Self {
+        Error::new(b.code, b.message).with_retryable(b.retryable)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_stable_strings() {
+        for kind in [
+            ErrorKind::ValidationFailed,
+            ErrorKind::OutcomeUnknown,
+            ErrorKind::ProviderRateLimited,
+            ErrorKind::BackendUnavailable,
+        ] {
+            let json = serde_json::to_value(kind).expect("serialize");
+            assert_eq!(json, serde_json::Value::String(kind.code().to_string()));
+        }
+    }
+
+    #[test]
+    fn transient_kinds_are_retryable_and_caller_errors_are_not() {
+        assert!(Error::new(ErrorKind::ProviderUnavailable, "x").retryable);
+        assert!(Error::new(ErrorKind::ProviderRateLimited, "x").retryable);
+        assert!(!Error::new(ErrorKind::ValidationFailed, "x").retryable);
+        assert!(!Error::new(ErrorKind::ProviderRejected, "x").retryable);
+        assert!(!Error::new(ErrorKind::OutcomeUnknown, "x").retryable);
+    }
+}

@@ -1,0 +1,1 @@
+//! Fake provider servers for tests, the quickstart and benchmarks.
