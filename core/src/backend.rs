@@ -140,8 +140,13 @@ pub struct Lease {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimOutcome {
-    /// Now `running` under the lease, with `attempts` incremented.
-    Claimed(Box<Execution>),
+    /// Now `running` under the lease, with `attempts` incremented. `recovered` is true when the
+    /// execution was `running` under an expired lease: a worker died mid-attempt, so that
+    /// attempt's outcome is unknown.
+    Claimed {
+        execution: Box<Execution>,
+        recovered: bool,
+    },
     /// Already terminal: the message is a duplicate.
     Terminal(Box<Execution>),
     /// Another worker holds an unexpired lease.

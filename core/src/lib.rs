@@ -2,8 +2,17 @@
 //! No infrastructure types (AWS, SQLite) appear here.
 
 pub mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod catalog;
 pub mod connector;
+pub mod dead_letters;
+pub mod engine;
 pub mod error;
+pub mod limits;
 pub mod model;
+pub mod outbound;
+pub mod outbox;
+pub mod sanitize;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};

@@ -1,1 +1,12 @@
-//! Dispatcher.
+//! The dispatcher: the HTTP API (catalog, connections, execute, executions, health, metrics)
+//! and the `integrations` command that runs the API, the workers, or both.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod telemetry;
+pub mod routes;
+pub mod service;

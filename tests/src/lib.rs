@@ -1,1 +1,279 @@
-//! Test harness.
+//! Test harness: the real service (HTTP API + workers on the embedded backend, started through the
+//! same code path as the `integrations serve` command) against the fake GHN server, with helpers
+//! to call the API as a client would.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use dispatcher::config::{Cli, Command};
+use dispatcher::service::{self, Running};
+use fake_provider::{FakeConfig, FakeProvider};
+use integrations_core::backend::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "ghn-token-7c1f0e9a4b";
+pub const SHOP_ID: i64 = 885;
+
+/// Every log line of the test process, for scanning.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Capture every log line (debug level and up) of this test process.
+pub fn capture_logs() -> LogBuffer {
+    let buf = LogBuffer::default();
+    let writer = buf.clone();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("debug,hyper=info,h2=info,reqwest=info")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .try_init();
+    buf
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub fake: FakeProvider,
+    pub base: String,
+    /// A key scoped to tenants t1 and t2.
+    pub key: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    running: Option<Running>,
+    args: Vec<String>,
+    /// Every response body seen, for the credential scan.
+    pub responses: Arc<Mutex<Vec<String>>>,
+}
+
+/// Service flags tuned for tests: fast retries and leases.
+pub const FAST: &[&str] = &[
+    "--backoff-base-ms",
+    "50",
+    "--backoff-max-ms",
+    "200",
+    "--lease-ms",
+    "2000",
+    "--poison-delay-ms",
+    "100",
+];
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(FakeConfig::default(), &[]).await
+    }
+
+    /// Start the fake provider and the service; `extra` are additional `serve` flags.
+    pub async fn start_with(mut fake: FakeConfig, extra: &[&str]) -> Self {
+        fake.token = TOKEN.to_string();
+        fake.shop_id = SHOP_ID;
+        let fake = fake_provider::start(fake).await.expect("fake provider");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut args: Vec<String> = vec![
+            "integrations".into(),
+            "--data-dir".into(),
+            dir.path().display().to_string(),
+            "--allow-private-urls".into(),
+            "--provider-base-url".into(),
+            format!("shipping-ghn={}", fake.base_url()),
+            "serve".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(FAST.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let running = start_service(&args).await;
+        let base = format!("http://{}", running.addr.expect("API address"));
+        let backend = running.backend.clone();
+        let key = create_key(&backend, "flows", Some(vec!["t1".into(), "t2".into()])).await;
+        Self {
+            dir,
+            fake,
+            base,
+            key,
+            http: reqwest::Client::new(),
+            backend,
+            running: Some(running),
+            args,
+            responses: Arc::default(),
+        }
+    }
+
+    /// Stop the service gracefully and start it again on the same data.
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let running = start_service(&self.args).await;
+        self.base = format!("http://{}", running.addr.expect("API address"));
+        self.backend = running.backend.clone();
+        self.running = Some(running);
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// A request as the `flows` caller for `tenant`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        tenant: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_with_key(method, path, Some(&self.key), Some(tenant), body)
+            .await
+    }
+
+    pub async fn call_with_key(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        tenant: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(t) = tenant {
+            req = req.header("x-tenant-id", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        self.responses.lock().expect("responses").push(text.clone());
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// Create a GHN connection for `tenant`; returns its id.
+    pub async fn create_connection(&self, tenant: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/connections",
+                tenant,
+                Some(json!({
+                    "integrationId": "shipping-ghn",
+                    "name": "GHN test shop",
+                    "config": {"shopId": SHOP_ID, "environment": "sandbox"},
+                    "credentials": {"apiKey": TOKEN}
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["connectionId"].as_str().expect("id").to_string()
+    }
+
+    /// Submit an action; returns (status, body).
+    pub async fn execute(&self, tenant: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/execute", tenant, Some(body)).await
+    }
+
+    /// Poll until the execution is terminal (bounded).
+    pub async fn wait_terminal(&self, tenant: &str, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, body) = self
+                .call(
+                    Method::GET,
+                    &format!("/executions/{id}?waitMs=5000"),
+                    tenant,
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let s = body["status"].as_str().unwrap_or_default();
+            if !matches!(s, "queued" | "running") {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "execution {id} still {s} after 60 s"
+            );
+        }
+    }
+
+    /// Inject a fault into the fake provider through its control endpoint.
+    pub async fn fault(&self, fault: Value) {
+        let url = format!("{}/__faults", self.fake_root());
+        let resp = self.http.post(url).json(&fault).send().await.expect("fault");
+        assert!(resp.status().is_success(), "fault injection refused");
+    }
+
+    /// How many times the fake served `path` (under the GHN prefix).
+    pub async fn provider_calls(&self, path: &str) -> u64 {
+        self.fake.stats().calls(path)
+    }
+
+    pub fn fake_root(&self) -> String {
+        self.fake
+            .base_url()
+            .trim_end_matches(fake_provider::GHN_PREFIX)
+            .to_string()
+    }
+}
+
+pub async fn start_service(args: &[String]) -> Running {
+    let cli = Cli::try_parse_from(args).expect("valid arguments");
+    match &cli.command {
+        Command::Serve { api, worker } => service::start(&cli.common, Some(api), Some(worker))
+            .await
+            .expect("service starts"),
+        other => panic!("harness runs `serve`, not {other:?}"),
+    }
+}
+
+pub async fn create_key(backend: &Backend, service: &str, tenants: Option<Vec<String>>) -> String {
+    let (key, record) = dispatcher::auth::generate_key(service, tenants);
+    backend.api_keys.put_api_key(&record).await.expect("store key");
+    key
+}
+
+/// A valid calculate_fee input.
+pub fn fee_input() -> Value {
+    json!({"fromDistrictId": 1454, "toDistrictId": 1452, "toWardCode": "21012", "weight": 500})
+}
+
+/// A valid create_order input, with PII the sanitizer must mask.
+pub fn order_input() -> Value {
+    json!({
+        "toName": "Nguyen Van A",
+        "toPhone": "0912345678",
+        "toAddress": "12 Ly Thuong Kiet, Hoan Kiem",
+        "toWardCode": "21012",
+        "toDistrictId": 1452,
+        "weight": 500,
+        "requiredNote": "KHONGCHOXEMHANG",
+        "paymentTypeId": 1,
+        "items": [{"name": "T-shirt", "quantity": 1, "weight": 500}]
+    })
+}

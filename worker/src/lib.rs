@@ -1,1 +1,145 @@
-//! Worker.
+//! The queue worker: receives execution requests in batches and runs them concurrently (bounded)
+//! through the engine, acknowledging in batches.
+//!
+//! Shutdown (SIGTERM/SIGINT, signalled through a watch channel): stop receiving, let in-flight
+//! executions finish within a grace period, flush acknowledgements. Anything not finished by
+//! then keeps its lease and message visibility; both expire and another worker takes it over.
+
+mod acks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integrations_core::backend::{Delivery, OutgoingMessage, Queue};
+use integrations_core::engine::{Disposition, Engine};
+use tokio::sync::{watch, Semaphore};
+use tracing::{info, warn};
+
+use acks::Acker;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Executions in flight at once in this process.
+    pub concurrency: usize,
+    /// Messages per receive call (SQS allows up to 10).
+    pub batch_size: usize,
+    /// Long-poll wait of a receive call.
+    pub poll_wait: Duration,
+    /// How long in-flight executions may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 256,
+            batch_size: 10,
+            poll_wait: Duration::from_secs(20),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Run until `shutdown` turns true, then drain.
+pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    let queue = engine.backend().queue.clone();
+    let visibility = engine.config().lease;
+    let wake = queue.wake_signal();
+    let permits = Arc::new(Semaphore::new(config.concurrency));
+    let acker = Acker::spawn(queue.clone());
+    info!(concurrency = config.concurrency, "worker started");
+
+    while !*shutdown.borrow() {
+        // Receive only as many messages as there are free slots, so nothing waits in memory
+        // while its visibility timeout runs down.
+        let first = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("semaphore never closed"),
+            _ = shutdown.changed() => break,
+        };
+        let mut slots = vec![first];
+        while slots.len() < config.batch_size {
+            match permits.clone().try_acquire_owned() {
+                Ok(p) => slots.push(p),
+                Err(_) => break,
+            }
+        }
+        // In-process queues wake us on send; remote ones long-poll.
+        let wait = if wake.is_some() {
+            Duration::ZERO
+        } else {
+            config.poll_wait
+        };
+        let deliveries = match queue.receive(slots.len(), wait, visibility).await {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(error = %e, "receive failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        };
+        if deliveries.is_empty() {
+            if let Some(wake) = &wake {
+                // Delayed messages become visible without a send: poll as well.
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            continue;
+        }
+        metrics::counter!("worker_received_total").increment(deliveries.len() as u64);
+        for delivery in deliveries {
+            let permit = slots.pop().expect("one slot per delivery");
+            let engine = engine.clone();
+            let queue = queue.clone();
+            let acker = acker.clone();
+            tokio::spawn(async move {
+                let disposition = engine.handle(&delivery).await;
+                settle(queue.as_ref(), &acker, delivery, disposition).await;
+                drop(permit);
+            });
+        }
+    }
+
+    info!("worker stopping: waiting for in-flight executions");
+    let all = u32::try_from(config.concurrency).unwrap_or(u32::MAX);
+    match tokio::time::timeout(config.shutdown_grace, permits.acquire_many(all)).await {
+        Ok(_) => info!("all in-flight executions finished"),
+        Err(_) => warn!(
+            in_flight = config.concurrency - permits.available_permits(),
+            "grace period over; unfinished executions will be taken over after their leases expire"
+        ),
+    }
+    acker.close().await;
+}
+
+async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, disposition: Disposition) {
+    let message_id = delivery.message_id.clone();
+    let result = match disposition {
+        Disposition::Ack => {
+            acker.ack(delivery.receipt);
+            Ok(())
+        }
+        Disposition::RetryIn(delay) => queue.change_visibility(&delivery.receipt, delay).await,
+        Disposition::Requeue(delay) => {
+            let copy = OutgoingMessage {
+                body: delivery.body,
+                execution_id: delivery.execution_id.unwrap_or_default(),
+                delay,
+            };
+            let sent = queue.send(&[copy]).await;
+            if sent.is_ok() {
+                acker.ack(delivery.receipt);
+            }
+            sent
+        }
+    };
+    if let Err(e) = result {
+        // The message comes back when its visibility expires; the claim makes that safe.
+        warn!(%message_id, error = %e, "could not settle delivery");
+    }
+}

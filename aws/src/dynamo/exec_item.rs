@@ -1,0 +1,310 @@
+//! The items of the executions table: executions, idempotency records and outbox events.
+//!
+//! Execution fields are top-level attributes (the claim, lease and transitions are conditional
+//! updates of single attributes); `input`, `output` and `error` are JSON text, which keeps
+//! numbers and key order exactly as given.
+
+use integrations_core::backend::IdempotencyClaim;
+use integrations_core::model::{Execution, ExecutionStatus, ResultEvent, Timestamp};
+use integrations_core::{Error, Result};
+
+use super::{
+    get_json, get_n, get_s, item_size, n, parse_ts, req_s, s, tenant_pk, to_json, ts, Item,
+    ITEM_BUDGET, TTL_ATTRIBUTE,
+};
+use crate::truncate;
+
+pub(crate) const PK: &str = "PK";
+pub(crate) const SK: &str = "SK";
+pub(crate) const STATUS: &str = "status";
+pub(crate) const ATTEMPTS: &str = "attempts";
+pub(crate) const LEASE_OWNER: &str = "leaseOwner";
+/// Epoch milliseconds, so that the claim can compare it with a number.
+pub(crate) const LEASE_UNTIL: &str = "leaseUntil";
+pub(crate) const UPDATED_AT: &str = "updatedAt";
+pub(crate) const NEXT_ATTEMPT_AT: &str = "nextAttemptAt";
+pub(crate) const ERROR: &str = "error";
+pub(crate) const INTEGRATION_ID: &str = "integrationId";
+/// Sort key of the listing indexes: `<createdAt>#<executionId>`, unique and time-ordered.
+pub(crate) const CREATED_KEY: &str = "createdKey";
+/// Partition key of ExecutionsByConnection: `TENANT#<t>#CONNECTION#<c>`.
+pub(crate) const CONNECTION_KEY: &str = "connectionKey";
+/// Set when the stored output was truncated to fit the item.
+pub(crate) const OUTPUT_TRUNCATED: &str = "outputTruncated";
+/// PendingEvents index: partition `OUTBOX#<shard>`, sort `<written at>#<eventId>`.
+pub(crate) const OUTBOX_SHARD: &str = "outboxShard";
+pub(crate) const OUTBOX_KEY: &str = "outboxKey";
+const EVENT: &str = "event";
+
+/// EventBridge accepts 256 KB per PutEvents request; an event this size leaves room for the
+/// entry's other fields.
+pub(crate) const EVENT_BUDGET: usize = 240 * 1024;
+
+pub(crate) fn exec_sk(execution_id: &str) -> String {
+    format!("EXEC#{execution_id}")
+}
+
+pub(crate) fn exec_key(tenant_id: &str, execution_id: &str) -> Item {
+    Item::from([
+        (PK.into(), s(tenant_pk(tenant_id))),
+        (SK.into(), s(exec_sk(execution_id))),
+    ])
+}
+
+pub(crate) fn connection_key(tenant_id: &str, connection_id: &str) -> String {
+    format!("TENANT#{tenant_id}#CONNECTION#{connection_id}")
+}
+
+pub(crate) fn created_key(created_at: &Timestamp, id: &str) -> String {
+    format!("{}#{id}", ts(created_at))
+}
+
+/// The whole item of an execution, with its output truncated (and flagged) when the item would
+/// not fit DynamoDB's 400 KB; an input that alone does not fit is refused.
+pub(crate) fn execution_item(e: &Execution) -> Result<Item> {
+    let mut item = execution_item_raw(e, e.output.as_ref())?;
+    let size = item_size(&item);
+    if size <= ITEM_BUDGET {
+        return Ok(item);
+    }
+    if let Some(output) = &e.output {
+        let without = size - item.get("output").map_or(0, |_| "output".len() + truncate::json_len(output));
+        let room = ITEM_BUDGET.saturating_sub(without + 64);
+        let (cut, _) = truncate::fit(output, room);
+        item = execution_item_raw(e, Some(&cut))?;
+        item.insert(OUTPUT_TRUNCATED.into(), aws_sdk_dynamodb::types::AttributeValue::Bool(true));
+        if item_size(&item) <= ITEM_BUDGET {
+            tracing::warn!(
+                execution_id = %e.execution_id,
+                bytes = size,
+                "execution output too large for DynamoDB: stored truncated"
+            );
+            return Ok(item);
+        }
+    }
+    Err(Error::new(
+        integrations_core::ErrorKind::PayloadTooLarge,
+        format!(
+            "the record of execution {} is {size} bytes; DynamoDB items are limited to 400 KB \
+             (input too large)",
+            e.execution_id
+        ),
+    ))
+}
+
+fn execution_item_raw(e: &Execution, output: Option<&serde_json::Value>) -> Result<Item> {
+    let mut item = exec_key(&e.tenant_id, &e.execution_id);
+    let mut put = |k: &str, v| {
+        item.insert(k.to_string(), v);
+    };
+    put("type", s("execution"));
+    put("executionId", s(&e.execution_id));
+    put("tenantId", s(&e.tenant_id));
+    put("connectionId", s(&e.connection_id));
+    put(INTEGRATION_ID, s(&e.integration_id));
+    put("actionId", s(&e.action_id));
+    put(STATUS, s(e.status.as_str()));
+    put("input", s(to_json(&e.input)?));
+    if let Some(o) = output {
+        put("output", s(to_json(o)?));
+    }
+    if let Some(err) = &e.error {
+        put(ERROR, s(to_json(err)?));
+    }
+    put(ATTEMPTS, n(e.attempts));
+    if let Some(l) = e.latency_ms {
+        put("latencyMs", n(l));
+    }
+    for (k, v) in [
+        ("callerService", &e.caller_service),
+        ("callerRef", &e.caller_ref),
+        ("callbackUrl", &e.callback_url),
+        ("idempotencyKey", &e.idempotency_key),
+    ] {
+        if let Some(v) = v {
+            put(k, s(v));
+        }
+    }
+    if let Some(t) = &e.next_attempt_at {
+        put(NEXT_ATTEMPT_AT, s(ts(t)));
+    }
+    put("createdAt", s(ts(&e.created_at)));
+    put(UPDATED_AT, s(ts(&e.updated_at)));
+    if let Some(t) = &e.finished_at {
+        put("finishedAt", s(ts(t)));
+    }
+    put("expiresAt", s(ts(&e.expires_at)));
+    put(TTL_ATTRIBUTE, n(e.expires_at.timestamp()));
+    put(CREATED_KEY, s(created_key(&e.created_at, &e.execution_id)));
+    put(
+        CONNECTION_KEY,
+        s(connection_key(&e.tenant_id, &e.connection_id)),
+    );
+    Ok(item)
+}
+
+pub(crate) fn execution_from_item(item: &Item) -> Result<Execution> {
+    let opt_s = |k: &str| get_s(item, k).map(str::to_string);
+    let opt_ts = |k: &str| get_s(item, k).map(parse_ts).transpose();
+    let status = req_s(item, STATUS)?;
+    Ok(Execution {
+        execution_id: req_s(item, "executionId")?.to_string(),
+        tenant_id: req_s(item, "tenantId")?.to_string(),
+        connection_id: req_s(item, "connectionId")?.to_string(),
+        integration_id: req_s(item, INTEGRATION_ID)?.to_string(),
+        action_id: req_s(item, "actionId")?.to_string(),
+        status: ExecutionStatus::parse(status)
+            .ok_or_else(|| Error::internal(format!("stored status `{status}` is unknown")))?,
+        input: get_json(item, "input")?,
+        output: item
+            .contains_key("output")
+            .then(|| get_json(item, "output"))
+            .transpose()?,
+        error: item
+            .contains_key(ERROR)
+            .then(|| get_json(item, ERROR))
+            .transpose()?,
+        attempts: get_n(item, ATTEMPTS).unwrap_or(0),
+        latency_ms: get_n(item, "latencyMs"),
+        caller_service: opt_s("callerService"),
+        caller_ref: opt_s("callerRef"),
+        callback_url: opt_s("callbackUrl"),
+        idempotency_key: opt_s("idempotencyKey"),
+        next_attempt_at: opt_ts(NEXT_ATTEMPT_AT)?,
+        created_at: parse_ts(req_s(item, "createdAt")?)?,
+        updated_at: parse_ts(req_s(item, UPDATED_AT)?)?,
+        finished_at: opt_ts("finishedAt")?,
+        expires_at: parse_ts(req_s(item, "expiresAt")?)?,
+    })
+}
+
+pub(crate) fn idempotency_item(e: &Execution, claim: &IdempotencyClaim) -> Item {
+    Item::from([
+        (PK.into(), s(tenant_pk(&e.tenant_id))),
+        (SK.into(), s(format!("IDEMP#{}", claim.key))),
+        ("type".into(), s("idempotency")),
+        ("executionId".into(), s(&e.execution_id)),
+        ("requestHash".into(), s(&claim.request_hash)),
+        // The key is reserved as long as the execution is kept.
+        (TTL_ATTRIBUTE.into(), n(e.expires_at.timestamp())),
+    ])
+}
+
+pub(crate) fn outbox_pk(event_id: &str) -> String {
+    format!("OUTBOX#{event_id}")
+}
+
+/// Outbox items are keyed by event id alone so that `outbox_remove`, which only has ids, can
+/// delete them in batches without reading first.
+pub(crate) fn outbox_key(event_id: &str) -> Item {
+    Item::from([
+        (PK.into(), s(outbox_pk(event_id))),
+        (SK.into(), s("OUTBOX")),
+    ])
+}
+
+pub(crate) fn outbox_item(event: &ResultEvent, shards: u8, written_at: &Timestamp) -> Result<Item> {
+    let mut event = event.clone();
+    if let Some(output) = &event.output {
+        let without = truncate::json_len(&serde_json::to_value(&event).unwrap_or_default())
+            - truncate::json_len(output);
+        let (cut, truncated) = truncate::fit(output, EVENT_BUDGET.saturating_sub(without));
+        if truncated {
+            event.output = Some(cut);
+        }
+    }
+    let mut item = outbox_key(&event.event_id);
+    item.insert("type".into(), s("outbox"));
+    item.insert(EVENT.into(), s(to_json(&event)?));
+    item.insert(
+        OUTBOX_SHARD.into(),
+        s(outbox_shard(shard_of(&event.event_id, shards))),
+    );
+    item.insert(
+        OUTBOX_KEY.into(),
+        s(format!("{}#{}", ts(written_at), event.event_id)),
+    );
+    Ok(item)
+}
+
+pub(crate) fn outbox_shard(shard: u8) -> String {
+    format!("OUTBOX#{shard}")
+}
+
+pub(crate) fn event_from_item(item: &Item) -> Result<ResultEvent> {
+    get_json(item, EVENT)
+}
+
+/// A stable spread of event ids over the shards (FNV-1a; std's hasher is seeded per process).
+fn shard_of(event_id: &str, shards: u8) -> u8 {
+    let hash = event_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % u64::from(shards.max(1))) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use integrations_core::model::now;
+    use serde_json::json;
+
+    fn execution() -> Execution {
+        let t = now();
+        Execution {
+            execution_id: "01HX".into(),
+            tenant_id: "t1".into(),
+            connection_id: "c1".into(),
+            integration_id: "stripe".into(),
+            action_id: "refund".into(),
+            status: ExecutionStatus::Succeeded,
+            input: json!({"amount": 1.5, "z": 1, "a": [1, 2]}),
+            output: Some(json!({"ok": true})),
+            error: None,
+            attempts: 2,
+            latency_ms: Some(12),
+            caller_service: Some("flows".into()),
+            caller_ref: None,
+            callback_url: None,
+            idempotency_key: Some("k".into()),
+            next_attempt_at: None,
+            created_at: t,
+            updated_at: t,
+            finished_at: Some(t),
+            expires_at: t + chrono::Duration::days(30),
+        }
+    }
+
+    #[test]
+    fn executions_round_trip() {
+        let e = execution();
+        let item = execution_item(&e).expect("item");
+        assert_eq!(execution_from_item(&item).expect("parse"), e);
+    }
+
+    #[test]
+    fn a_huge_output_is_truncated_with_a_flag() {
+        let mut e = execution();
+        e.output = Some(json!({"blob": "x".repeat(600_000)}));
+        let item = execution_item(&e).expect("item");
+        assert!(item_size(&item) <= ITEM_BUDGET);
+        assert!(item.contains_key(OUTPUT_TRUNCATED));
+        let back = execution_from_item(&item).expect("parse");
+        assert_eq!(back.output.expect("output")[truncate::TRUNCATED_FLAG], json!(true));
+    }
+
+    #[test]
+    fn a_huge_input_is_refused_clearly() {
+        let mut e = execution();
+        e.input = json!("x".repeat(500_000));
+        let err = execution_item(&e).expect_err("too large");
+        assert_eq!(err.kind, integrations_core::ErrorKind::PayloadTooLarge);
+    }
+
+    #[test]
+    fn shards_are_stable_and_in_range() {
+        assert_eq!(shard_of("01HX", 4), shard_of("01HX", 4));
+        assert!((0..100).all(|i| shard_of(&i.to_string(), 4) < 4));
+        assert_eq!(shard_of("x", 0), 0);
+    }
+}

@@ -1,0 +1,310 @@
+//! The shared HTTP kit: send a JSON request with a per-call timeout and a response size cap,
+//! and classify every outcome into a core [`Error`] (kind, retryable, request_sent,
+//! retry_after). Connectors add their envelope handling on top.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use integrations_core::{Error, ErrorKind, Result};
+use reqwest::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Provider answers larger than this are refused (they are never legitimate for our calls).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// What every connector is built with.
+#[derive(Debug, Clone)]
+pub struct ConnectorSettings {
+    /// Shared by all connectors, so connection pools are reused across tenants.
+    pub client: reqwest::Client,
+    /// Base URL per integration id, replacing the provider's (tests, self-hosted proxies).
+    pub base_urls: BTreeMap<String, String>,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        Self::with_connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+    }
+}
+
+impl ConnectorSettings {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_connect_timeout(connect_timeout: Duration) -> Self {
+        Self {
+            client: build_client(connect_timeout),
+            base_urls: BTreeMap::new(),
+            connect_timeout,
+        }
+    }
+
+    /// Point one integration at another base URL.
+    pub fn with_base_url(mut self, integration_id: &str, base_url: &str) -> Self {
+        self.base_urls
+            .insert(integration_id.to_string(), base_url.to_string());
+        self
+    }
+
+    pub fn base_url(&self, integration_id: &str) -> Option<&str> {
+        self.base_urls.get(integration_id).map(String::as_str)
+    }
+}
+
+fn build_client(connect_timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        // Credentials travel in custom headers that reqwest would not strip on a cross-host
+        // redirect, and provider APIs do not redirect: a 3xx is an error.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("integrations-connectors/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "HTTP client setup failed; using defaults");
+            reqwest::Client::default()
+        })
+}
+
+/// One JSON call.
+#[derive(Debug, Clone)]
+pub struct JsonCall<'a> {
+    /// Named in error messages ("GHN answered HTTP 500 …").
+    pub provider: &'a str,
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<&'a Value>,
+    /// The whole call, connect to last body byte.
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+}
+
+impl<'a> JsonCall<'a> {
+    pub fn post(provider: &'a str, url: &'a str, body: &'a Value, timeout: Duration) -> Self {
+        Self {
+            provider,
+            method: Method::POST,
+            url,
+            headers: &[],
+            body: Some(body),
+            timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    pub fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+}
+
+/// A complete answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// The body as JSON; a body that does not parse is PROVIDER_BAD_RESPONSE (retryable: a
+    /// garbled answer is usually a transient proxy or gateway fault).
+    pub fn json(&self, provider: &str) -> Result<Value> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(
+                ErrorKind::ProviderBadResponse,
+                format!("{provider} answered HTTP {} with malformed JSON: {e}", self.status.as_u16()),
+            )
+            .with_retryable(true)
+            .with_request_sent(true)
+        })
+    }
+}
+
+/// Send the call and read the whole answer (up to the size cap). Transport failures come back
+/// classified; HTTP statuses do not (see [`status_error`]), since providers' bodies refine them.
+pub async fn send(client: &reqwest::Client, call: &JsonCall<'_>) -> Result<HttpReply> {
+    let mut req = client
+        .request(call.method.clone(), call.url)
+        .timeout(call.timeout);
+    for (name, value) in call.headers {
+        let name = HeaderName::from_bytes(name.as_bytes());
+        let value = HeaderValue::from_str(value);
+        match (name, value) {
+            (Ok(n), Ok(mut v)) => {
+                v.set_sensitive(true);
+                req = req.header(n, v);
+            }
+            // Never echo the value: it may be a credential.
+            _ => {
+                return Err(Error::validation(format!(
+                    "invalid characters in a {} request header",
+                    call.provider
+                )))
+            }
+        }
+    }
+    if let Some(body) = call.body {
+        req = req.json(body);
+    }
+    let mut resp = req.send().await.map_err(|e| transport_error(call, &e))?;
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, Utc::now()));
+    let too_large = || {
+        Error::new(
+            ErrorKind::ProviderBadResponse,
+            format!(
+                "{} answer exceeds {} bytes",
+                call.provider, call.max_response_bytes
+            ),
+        )
+        .with_request_sent(true)
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > call.max_response_bytes as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(call, &e))? {
+        if body.len() + chunk.len() > call.max_response_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(HttpReply {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+fn transport_error(call: &JsonCall<'_>, e: &reqwest::Error) -> Error {
+    let provider = call.provider;
+    // Checked first: a connect timeout is also a timeout, but nothing was sent.
+    if e.is_connect() {
+        return Error::new(
+            ErrorKind::NetworkError,
+            format!("could not connect to {provider}: {}", root_cause(e)),
+        )
+        .with_request_sent(false);
+    }
+    if e.is_timeout() {
+        return Error::new(
+            ErrorKind::ProviderTimeout,
+            format!(
+                "{provider} did not answer within {} ms",
+                call.timeout.as_millis()
+            ),
+        )
+        .with_request_sent(true);
+    }
+    Error::new(
+        ErrorKind::NetworkError,
+        format!(
+            "connection to {provider} failed after the request was sent: {}",
+            root_cause(e)
+        ),
+    )
+    .with_request_sent(true)
+}
+
+/// The innermost cause ("Connection refused", "connection closed before message completed"),
+/// which says more than reqwest's outer message and never contains the URL.
+fn root_cause(e: &(dyn StdError + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The error for a non-success HTTP status. `detail` is the provider's own message, if any.
+pub fn status_error(
+    provider: &str,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    detail: Option<&str>,
+) -> Error {
+    let code = status.as_u16();
+    let kind = match code {
+        429 => ErrorKind::ProviderRateLimited,
+        500..=599 => ErrorKind::ProviderUnavailable,
+        408 => ErrorKind::ProviderTimeout,
+        401 | 403 => ErrorKind::ProviderAuthFailed,
+        404 => ErrorKind::ProviderNotFound,
+        400..=499 => ErrorKind::ProviderRejected,
+        _ => ErrorKind::ProviderBadResponse,
+    };
+    let message = match detail.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => format!("{provider} answered HTTP {code}: {d}"),
+        None => format!("{provider} answered HTTP {code}"),
+    };
+    let retry_after = retry_after.filter(|_| kind.default_retryable());
+    Error::new(kind, message)
+        .with_retry_after(retry_after)
+        .with_request_sent(true)
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date (a past date means "now").
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        at.with_timezone(&Utc)
+            .signed_duration_since(now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Replace every secret (ASCII case-insensitively) with `[REDACTED]`. Applied to anything
+/// built from provider text, which could echo a credential back.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |text, secret| redact_one(&text, secret))
+}
+
+fn redact_one(text: &str, secret: &str) -> String {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
+    let needle = secret.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    while let Some(i) = lower[pos..].find(&needle) {
+        out.push_str(&text[pos..pos + i]);
+        out.push_str("[REDACTED]");
+        pos += i + needle.len();
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// [`redact`] applied to an error's message.
+pub fn redact_error(mut err: Error, secrets: &[&str]) -> Error {
+    err.message = redact(&err.message, secrets);
+    err
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! Completion and the outbox.
+//!
+//! Semantics pinned here, beyond the trait docs:
+//! - `complete_execution` stores the terminal state's mutable fields (status, output, error,
+//!   attempts, latency, next attempt, updated/finished times) and clears the lease; the fields set
+//!   at creation stay as stored;
+//! - without an owner it succeeds on any non-terminal execution, leased or not (the sweeper and
+//!   dead-lettering override a worker, whose own completion then answers false);
+//! - a completion that answers false writes nothing, not even its outbox event;
+//! - the outbox is oldest first by insertion; removing unknown ids is not an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{create, get, lease_for};
+use crate::backend::{ClaimOutcome, ExecutionStore};
+use crate::conformance::{fresh_tenant, sample_execution};
+use crate::error::{ErrorBody, ErrorKind};
+use crate::model::{now, Execution, ExecutionStatus, ResultEvent};
+
+/// Only the lease owner completes; the terminal state and its event are written together.
+pub async fn complete(store: Arc<dyn ExecutionStore>) {
+    let tenant = fresh_tenant();
+    let e = sample_execution(&tenant, now());
+    create(&store, &e).await;
+    let lease = lease_for("worker-1", 60);
+    let claimed = match store
+        .claim_execution(&tenant, &e.execution_id, &lease)
+        .await
+        .expect("claim")
+    {
+        ClaimOutcome::Claimed { execution, .. } => *execution,
+        other => panic!("expected Claimed, got {other:?}"),
+    };
+
+    let t = now();
+    let done = Execution {
+        status: ExecutionStatus::Succeeded,
+        output: Some(json!({"refundId": "re_123", "status": "pending"})),
+        latency_ms: Some(87),
+        updated_at: t,
+        finished_at: Some(t),
+        ..claimed
+    };
+    let stranger_event = event_for(&done);
+    let by_stranger = store.complete_execution(&done, Some("worker-2"), &stranger_event);
+    assert!(!by_stranger.await.expect("complete"));
+    let stored = get(&store, &tenant, &e.execution_id).await.expect("stored");
+    assert_eq!(stored.status, ExecutionStatus::Running);
+
+    let event = event_for(&done);
+    let by_owner = store.complete_execution(&done, Some("worker-1"), &event);
+    assert!(by_owner.await.expect("complete"));
+    assert_eq!(get(&store, &tenant, &e.execution_id).await, Some(done.clone()));
+
+    let pending = own_pending(&store, &[&event, &stranger_event]).await;
+    assert_eq!(pending, vec![event.clone()], "the event, and only it, is in the outbox");
+
+    let late_event = event_for(&done);
+    let again = store.complete_execution(&done, Some("worker-1"), &late_event);
+    assert!(!again.await.expect("complete"), "already terminal");
+    let sweep = store.complete_execution(&done, None, &late_event);
+    assert!(!sweep.await.expect("complete"), "terminal: nothing to sweep");
+    assert!(own_pending(&store, &[&late_event]).await.is_empty());
+
+    let outcome = store
+        .claim_execution(&tenant, &e.execution_id, &lease_for("worker-2", 60))
+        .await;
+    assert_eq!(outcome.expect("claim"), ClaimOutcome::Terminal(Box::new(done)));
+    remove(&store, &[&event]).await;
+}
+
+/// Without an owner: a queued execution, and a running one under someone else's lease, are
+/// completed; that worker's own completion then fails.
+pub async fn complete_without_owner(store: Arc<dyn ExecutionStore>) {
+    let tenant = fresh_tenant();
+    let queued = sample_execution(&tenant, now());
+    create(&store, &queued).await;
+    let dead = dead_lettered(&queued);
+    let event = event_for(&dead);
+    let swept = store.complete_execution(&dead, None, &event);
+    assert!(swept.await.expect("complete"));
+    assert_eq!(get(&store, &tenant, &queued.execution_id).await, Some(dead));
+
+    let running = sample_execution(&tenant, now());
+    create(&store, &running).await;
+    let lease = lease_for("worker-1", 60);
+    let outcome = store
+        .claim_execution(&tenant, &running.execution_id, &lease)
+        .await;
+    let claimed = match outcome.expect("claim") {
+        ClaimOutcome::Claimed { execution, .. } => *execution,
+        other => panic!("expected Claimed, got {other:?}"),
+    };
+    let dead_running = dead_lettered(&claimed);
+    let running_event = event_for(&dead_running);
+    let swept = store.complete_execution(&dead_running, None, &running_event);
+    assert!(swept.await.expect("complete"));
+    let worker_event = event_for(&dead_running);
+    let late = store.complete_execution(&dead_running, Some("worker-1"), &worker_event);
+    assert!(!late.await.expect("complete"), "the sweeper completed it first");
+
+    let pending = own_pending(&store, &[&event, &running_event, &worker_event]).await;
+    assert_eq!(pending, vec![event.clone(), running_event.clone()]);
+    remove(&store, &[&event, &running_event]).await;
+}
+
+/// Oldest first; removal forgets exactly the given events.
+pub async fn outbox(store: Arc<dyn ExecutionStore>) {
+    let tenant = fresh_tenant();
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        let e = sample_execution(&tenant, now());
+        create(&store, &e).await;
+        let dead = dead_lettered(&e);
+        // Event ids are ULIDs: a few ms apart, their order is their creation order everywhere.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let event = event_for(&dead);
+        let done = store.complete_execution(&dead, None, &event);
+        assert!(done.await.expect("complete"));
+        events.push(event);
+    }
+    let refs: Vec<&ResultEvent> = events.iter().collect();
+    assert_eq!(own_pending(&store, &refs).await, events, "oldest first");
+
+    remove(&store, &[&events[1]]).await;
+    let left = vec![events[0].clone(), events[2].clone()];
+    assert_eq!(own_pending(&store, &refs).await, left);
+
+    let unknown = crate::conformance::fresh_id();
+    let ids = [events[0].event_id.clone(), unknown];
+    store.outbox_remove(&ids).await.expect("remove with an unknown id");
+    store.outbox_remove(&[]).await.expect("remove nothing");
+    assert_eq!(own_pending(&store, &refs).await, vec![events[2].clone()]);
+    remove(&store, &[&events[2]]).await;
+    assert!(own_pending(&store, &refs).await.is_empty());
+}
+
+fn dead_lettered(e: &Execution) -> Execution {
+    let t = now();
+    Execution {
+        status: ExecutionStatus::DeadLettered,
+        error: Some(ErrorBody {
+            code: ErrorKind::DeadLettered,
+            message: "moved to the dead-letter queue".to_string(),
+            retryable: false,
+        }),
+        updated_at: t,
+        finished_at: Some(t),
+        ..e.clone()
+    }
+}
+
+fn event_for(e: &Execution) -> ResultEvent {
+    ResultEvent::for_execution(e).expect("a terminal execution has an event")
+}
+
+/// The pending outbox events among `events`, in outbox order. Other cases' events may be pending
+/// too on a shared backend; they are ignored.
+async fn own_pending(store: &Arc<dyn ExecutionStore>, events: &[&ResultEvent]) -> Vec<ResultEvent> {
+    let pending = store.outbox_pending(10_000).await.expect("outbox_pending");
+    pending
+        .into_iter()
+        .filter(|p| events.iter().any(|e| e.event_id == p.event_id))
+        .collect()
+}
+
+async fn remove(store: &Arc<dyn ExecutionStore>, events: &[&ResultEvent]) {
+    let ids: Vec<_> = events.iter().map(|e| e.event_id.clone()).collect();
+    store.outbox_remove(&ids).await.expect("outbox_remove");
+}

@@ -1,0 +1,554 @@
+//! The execution engine: one plain async pipeline per queue delivery.
+//!
+//! parse → claim (dedupes duplicate deliveries) → connection, action, input validation → rate
+//! limit and breaker (delay, not fail) → credentials → connector under the action's timeout, with
+//! a lease/visibility heartbeat → classify → terminal state + outbox event, or a retry through the
+//! queue with exponential backoff and jitter.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde_json::Value;
+use tokio::sync::Notify;
+use tracing::{info, warn, Instrument};
+
+use crate::backend::{Backend, ClaimOutcome, CreateOutcome, Delivery, Lease, Release};
+use crate::catalog::{Action, Catalog};
+use crate::connector::{CallContext, Connectors};
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{BreakerConfig, Breakers, RateLimits};
+use crate::model::{
+    now, Connection, ConnectionStatus, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
+};
+use crate::sanitize::{sanitize, scrub};
+
+/// How long execution records (and their idempotency keys) are kept.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Lease owner name; unique per process.
+    pub worker_id: String,
+    /// Attempts (provider calls) before a retryable failure becomes terminal.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Lease on an execution and visibility of its message; renewed by a heartbeat while the
+    /// provider call runs.
+    pub lease: Duration,
+    /// Rate-limit and breaker waits up to this long happen in process; longer ones go back to
+    /// the queue.
+    pub max_local_delay: Duration,
+    /// Back-off for a message that cannot be parsed: it returns until the queue dead-letters it.
+    pub poison_delay: Duration,
+    /// Upper bound on every action's catalog timeout.
+    pub action_timeout_cap: Option<Duration>,
+    pub breaker: BreakerConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("worker-{}", crate::model::new_id()),
+            max_attempts: 5,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(300),
+            lease: Duration::from_secs(30),
+            max_local_delay: Duration::from_secs(2),
+            poison_delay: Duration::from_secs(5),
+            action_timeout_cap: None,
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+/// What the worker does with the delivery afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Delete it: done (or a duplicate).
+    Ack,
+    /// Let it come back after this long (retry backoff, or someone else holds the lease).
+    RetryIn(Duration),
+    /// Send a fresh copy delayed by this long and delete this one: a delay that is not an
+    /// attempt must not count towards the queue's dead-letter threshold.
+    Requeue(Duration),
+}
+
+pub struct Engine {
+    backend: Backend,
+    catalog: Arc<Catalog>,
+    connectors: Connectors,
+    limits: RateLimits,
+    breakers: Breakers,
+    config: EngineConfig,
+    outbox_wake: Arc<Notify>,
+}
+
+/// A claimed execution with everything needed to run it.
+struct Job<'a> {
+    delivery: &'a Delivery,
+    request: &'a ExecutionRequest,
+    execution: Execution,
+    started: Instant,
+}
+
+impl Engine {
+    pub fn new(
+        backend: Backend,
+        catalog: Arc<Catalog>,
+        connectors: Connectors,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            backend,
+            catalog,
+            connectors,
+            limits: RateLimits::default(),
+            breakers: Breakers::new(config.breaker),
+            config,
+            outbox_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Notified whenever a result event lands in the outbox.
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Run one delivery to a disposition. Never panics on bad input.
+    pub async fn handle(&self, delivery: &Delivery) -> Disposition {
+        let request = match self.parse(&delivery.body) {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(
+                    message_id = %delivery.message_id,
+                    receive_count = delivery.receive_count,
+                    error = %e,
+                    "unparseable execution request; leaving it for the dead-letter queue"
+                );
+                metrics::counter!("worker_poison_messages_total").increment(1);
+                return Disposition::RetryIn(self.config.poison_delay);
+            }
+        };
+        let span = tracing::info_span!(
+            "execution",
+            execution_id = %request.execution_id,
+            tenant_id = %request.tenant_id,
+            action_id = %request.action_id,
+        );
+        match self.run(delivery, &request).instrument(span.clone()).await {
+            Ok(d) => d,
+            Err(e) => {
+                // Only backend failures get here: let the message come back and try again.
+                span.in_scope(|| warn!(error = %e, "backend error; retrying delivery"));
+                Disposition::RetryIn(Duration::from_secs(1))
+            }
+        }
+    }
+
+    fn parse(&self, body: &str) -> Result<ExecutionRequest> {
+        let value: Value = serde_json::from_str(body)
+            .map_err(|e| Error::validation(format!("not JSON: {e}")))?;
+        crate::catalog::validate(
+            self.catalog.message_schema("execution-request")?,
+            &value,
+            "message",
+        )?;
+        serde_json::from_value(value).map_err(|e| Error::validation(e.to_string()))
+    }
+
+    async fn run(&self, delivery: &Delivery, request: &ExecutionRequest) -> Result<Disposition> {
+        let store = &self.backend.executions;
+        let lease = || Lease {
+            owner: self.config.worker_id.clone(),
+            until: now() + chrono_duration(self.config.lease),
+        };
+        let mut claim = store
+            .claim_execution(&request.tenant_id, &request.execution_id, &lease())
+            .await?;
+        if claim == ClaimOutcome::NotFound {
+            // Published straight onto the queue: record it first.
+            self.record_from_request(request).await?;
+            claim = store
+                .claim_execution(&request.tenant_id, &request.execution_id, &lease())
+                .await?;
+        }
+        let (execution, recovered) = match claim {
+            ClaimOutcome::Claimed {
+                execution,
+                recovered,
+            } => (*execution, recovered),
+            ClaimOutcome::Terminal(_) => {
+                info!("duplicate delivery of a finished execution; dropped");
+                metrics::counter!("worker_duplicates_total").increment(1);
+                return Ok(Disposition::Ack);
+            }
+            ClaimOutcome::Leased { until } => {
+                let wait = (until - now()).to_std().unwrap_or_default();
+                return Ok(Disposition::RetryIn(wait + Duration::from_secs(1)));
+            }
+            ClaimOutcome::NotFound => {
+                return Err(Error::backend("execution vanished after being recorded"))
+            }
+        };
+        let mut job = Job {
+            delivery,
+            request,
+            execution,
+            started: Instant::now(),
+        };
+        match self.prepare(&job, recovered).await? {
+            Err(e) => self.finish(&mut job, Err(e)).await,
+            Ok((connection, action)) => self.attempt(&mut job, &connection, &action).await,
+        }
+    }
+
+    /// Look up everything the attempt needs; an Err inside is a terminal failure.
+    async fn prepare(
+        &self,
+        job: &Job<'_>,
+        recovered: bool,
+    ) -> Result<Result<(Connection, Arc<Action>)>> {
+        let e = &job.execution;
+        let connection = self
+            .backend
+            .connections
+            .get_connection(&e.tenant_id, &e.connection_id)
+            .await?;
+        let Some(connection) = connection else {
+            return Ok(Err(Error::new(
+                ErrorKind::ConnectionNotFound,
+                format!("connection '{}' not found", e.connection_id),
+            )));
+        };
+        if connection.status == ConnectionStatus::Inactive {
+            return Ok(Err(Error::new(
+                ErrorKind::ConnectionInactive,
+                format!("connection '{}' is inactive", e.connection_id),
+            )));
+        }
+        let action = match self
+            .catalog
+            .action(&connection.integration_id, &job.request.action_id)
+        {
+            Ok(a) => a.clone(),
+            Err(err) => return Ok(Err(err)),
+        };
+        if let Err(err) = action.validate_input(&job.request.input) {
+            return Ok(Err(err));
+        }
+        if recovered && action.unsafe_to_repeat() {
+            return Ok(Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "a worker stopped while '{}' was in flight; it is not repeated because it \
+                     could act twice: check the provider before retrying",
+                    action.action_id
+                ),
+            )));
+        }
+        if e.attempts > self.config.max_attempts {
+            return Ok(Err(Error::new(
+                ErrorKind::MaxAttemptsExceeded,
+                format!("gave up after {} attempts", self.config.max_attempts),
+            )));
+        }
+        Ok(Ok((connection, action)))
+    }
+
+    async fn attempt(
+        &self,
+        job: &mut Job<'_>,
+        connection: &Connection,
+        action: &Action,
+    ) -> Result<Disposition> {
+        if let Some(wait) = self.wait_for_capacity(connection, action).await {
+            let release = Release {
+                next_attempt_at: now() + chrono_duration(wait),
+                error: None,
+                refund_attempt: true,
+            };
+            self.release(job, &release).await?;
+            return Ok(Disposition::Requeue(wait));
+        }
+        let credentials = self
+            .backend
+            .secrets
+            .get_secret(&connection.credentials_ref)
+            .await?;
+        let Some(credentials) = credentials else {
+            let err = Error::new(
+                ErrorKind::ConnectionInactive,
+                "the connection's credentials are missing; update the connection",
+            );
+            return self.finish(job, Err(err)).await;
+        };
+        let connector = match self.connectors.get(&connection.integration_id) {
+            Ok(c) => c.clone(),
+            Err(err) => return self.finish(job, Err(err)).await,
+        };
+        let timeout = self
+            .config
+            .action_timeout_cap
+            .map_or(action.timeout, |cap| cap.min(action.timeout));
+        let ctx = CallContext {
+            execution_id: &job.execution.execution_id,
+            tenant_id: &job.execution.tenant_id,
+            config: &connection.config,
+            credentials: &credentials,
+            timeout,
+        };
+        job.started = Instant::now();
+        let call = tokio::time::timeout(
+            timeout,
+            connector.execute(&action.action_id, &job.request.input, ctx),
+        );
+        let outcome = self.with_heartbeat(job, call).await;
+        let secrets: Vec<&str> = credentials.values().collect();
+        let outcome = match outcome {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(mut e)) => {
+                e.message = scrub(&e.message, &secrets);
+                Err(e)
+            }
+            Err(_elapsed) => Err(Error::new(
+                ErrorKind::ProviderTimeout,
+                format!("no answer within {} ms", timeout.as_millis()),
+            )
+            .with_request_sent(true)),
+        };
+        match &outcome {
+            Ok(_) => self.breakers.record_success(&connection.integration_id),
+            Err(e) if e.retryable && e.kind != ErrorKind::ProviderRateLimited => {
+                self.breakers.record_failure(&connection.integration_id)
+            }
+            Err(_) => {}
+        }
+        let outcome = outcome.map(|v| sanitize(&v, &[], &secrets));
+        match outcome {
+            Err(e) if e.retryable => self.retry_or_give_up(job, action, e).await,
+            other => self.finish(job, other).await,
+        }
+    }
+
+    /// Rate limit and breaker: short waits happen here, longer ones are returned.
+    async fn wait_for_capacity(&self, connection: &Connection, action: &Action) -> Option<Duration> {
+        loop {
+            let wait = action
+                .rate_limit_per_minute
+                .and_then(|rpm| {
+                    self.limits
+                        .check(&connection.connection_id, &action.action_id, rpm)
+                })
+                .or_else(|| self.breakers.check(&connection.integration_id))?;
+            if wait > self.config.max_local_delay {
+                metrics::counter!("worker_delays_total", "where" => "queue").increment(1);
+                return Some(wait);
+            }
+            metrics::counter!("worker_delays_total", "where" => "local").increment(1);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Run `call`, renewing the lease and the message's visibility while it is in flight.
+    async fn with_heartbeat<F: std::future::Future>(&self, job: &Job<'_>, call: F) -> F::Output {
+        let every = self.config.lease / 3;
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                out = &mut call => return out,
+                _ = ticker.tick() => {
+                    let lease = Lease {
+                        owner: self.config.worker_id.clone(),
+                        until: now() + chrono_duration(self.config.lease),
+                    };
+                    let e = &job.execution;
+                    if let Err(err) = self.backend.executions
+                        .extend_lease(&e.tenant_id, &e.execution_id, &lease).await {
+                        warn!(error = %err, "lease heartbeat failed");
+                    }
+                    if let Err(err) = self.backend.queue
+                        .change_visibility(&job.delivery.receipt, self.config.lease).await {
+                        warn!(error = %err, "visibility heartbeat failed");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn retry_or_give_up(
+        &self,
+        job: &mut Job<'_>,
+        action: &Action,
+        error: Error,
+    ) -> Result<Disposition> {
+        if error.request_sent && action.unsafe_to_repeat() {
+            let err = Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "{} ({}); not retried because '{}' could act twice: check the provider",
+                    error.message, error.kind, action.action_id
+                ),
+            );
+            return self.finish(job, Err(err)).await;
+        }
+        let attempts = job.execution.attempts;
+        if attempts >= self.config.max_attempts {
+            let mut err = error;
+            err.message = format!("{} (gave up after {attempts} attempts)", err.message);
+            return self.finish(job, Err(err)).await;
+        }
+        let delay = self.backoff(attempts, error.retry_after);
+        info!(attempt = attempts, delay_ms = delay.as_millis() as u64, error = %error, "retry scheduled");
+        metrics::counter!("executions_retried_total").increment(1);
+        let release = Release {
+            next_attempt_at: now() + chrono_duration(delay),
+            error: Some(error.body()),
+            refund_attempt: false,
+        };
+        self.release(job, &release).await?;
+        Ok(Disposition::RetryIn(delay))
+    }
+
+    /// Exponential backoff with jitter (half fixed, half random), never below Retry-After.
+    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.config.backoff_max);
+        let half = exp / 2;
+        let jitter = half.mul_f64(rand::thread_rng().gen::<f64>());
+        (half + jitter).max(retry_after.unwrap_or_default())
+    }
+
+    async fn release(&self, job: &Job<'_>, release: &Release) -> Result<()> {
+        let e = &job.execution;
+        self.backend
+            .executions
+            .release_execution(
+                &e.tenant_id,
+                &e.execution_id,
+                &self.config.worker_id,
+                release,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Record the terminal state and its event (one atomic write), then acknowledge.
+    async fn finish(
+        &self,
+        job: &mut Job<'_>,
+        outcome: std::result::Result<Value, Error>,
+    ) -> Result<Disposition> {
+        let t = now();
+        let e = &mut job.execution;
+        match outcome {
+            Ok(output) => {
+                e.status = ExecutionStatus::Succeeded;
+                e.output = Some(output);
+                e.error = None;
+            }
+            Err(err) => {
+                e.status = if err.kind == ErrorKind::ProviderTimeout {
+                    ExecutionStatus::TimedOut
+                } else {
+                    ExecutionStatus::Failed
+                };
+                e.output = None;
+                e.error = Some(err.body());
+            }
+        }
+        e.latency_ms = Some(job.started.elapsed().as_millis() as u64);
+        e.finished_at = Some(t);
+        e.updated_at = t;
+        e.next_attempt_at = None;
+        let event = ResultEvent::for_execution(e)
+            .ok_or_else(|| Error::internal("finish called with a non-terminal status"))?;
+        let stored = self
+            .backend
+            .executions
+            .complete_execution(e, Some(&self.config.worker_id), &event)
+            .await?;
+        if stored {
+            self.outbox_wake.notify_one();
+            metrics::counter!("executions_finished_total", "status" => e.status.as_str())
+                .increment(1);
+            info!(status = e.status.as_str(), attempts = e.attempts, "execution finished");
+        } else {
+            warn!("lease lost before the result was stored; another worker owns it");
+        }
+        Ok(Disposition::Ack)
+    }
+
+    async fn record_from_request(&self, request: &ExecutionRequest) -> Result<()> {
+        let connection = self
+            .backend
+            .connections
+            .get_connection(&request.tenant_id, &request.connection_id)
+            .await?;
+        let integration_id = connection
+            .map(|c| c.integration_id)
+            .unwrap_or_else(|| "unknown".to_string());
+        let execution = new_execution(&self.catalog, request, &integration_id, None);
+        match self
+            .backend
+            .executions
+            .create_execution(&execution, None)
+            .await?
+        {
+            CreateOutcome::Created | CreateOutcome::Existing { .. } => Ok(()),
+        }
+    }
+}
+
+/// A `queued` execution for `request`, with a sanitized copy of its input.
+pub fn new_execution(
+    catalog: &Catalog,
+    request: &ExecutionRequest,
+    integration_id: &str,
+    idempotency_key: Option<String>,
+) -> Execution {
+    let secret_fields: Vec<&str> = catalog
+        .integration(integration_id)
+        .map(|i| i.secret_fields.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let t = now();
+    Execution {
+        execution_id: request.execution_id.clone(),
+        tenant_id: request.tenant_id.clone(),
+        connection_id: request.connection_id.clone(),
+        integration_id: integration_id.to_string(),
+        action_id: request.action_id.clone(),
+        status: ExecutionStatus::Queued,
+        input: sanitize(&request.input, &secret_fields, &[]),
+        output: None,
+        error: None,
+        attempts: 0,
+        latency_ms: None,
+        caller_service: request.caller_service.clone(),
+        caller_ref: request.caller_ref.clone(),
+        callback_url: request.callback_url.clone(),
+        idempotency_key,
+        next_attempt_at: None,
+        created_at: t,
+        updated_at: t,
+        finished_at: None,
+        expires_at: t + RETENTION,
+    }
+}
+
+pub fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}

@@ -1,0 +1,165 @@
+//! Per-connection rate limits and per-integration circuit breakers. Both answer "wait this long"
+//! rather than "fail": the engine delays the execution, and a delay is not an attempt.
+//!
+//! State is per process. With N workers a connection may see up to N times an action's rate;
+//! the catalog's limits are set with that headroom, and providers' 429s (with Retry-After) are
+//! honoured by the retry path regardless.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+#[derive(Default)]
+pub struct RateLimits {
+    limiters: Mutex<HashMap<(String, String), Arc<DefaultDirectRateLimiter>>>,
+    clock: DefaultClock,
+}
+
+impl RateLimits {
+    /// None if a call may go now (and takes the permit), else how long to wait.
+    pub fn check(&self, connection_id: &str, action_id: &str, per_minute: u32) -> Option<Duration> {
+        let per_minute = NonZeroU32::new(per_minute)?;
+        let limiter = {
+            let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry((connection_id.to_string(), action_id.to_string()))
+                .or_insert_with(|| Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))))
+                .clone()
+        };
+        match limiter.check() {
+            Ok(()) => None,
+            Err(not_until) => Some(not_until.wait_time_from(self.clock.now())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the breaker.
+    pub failure_threshold: u32,
+    /// How long it stays open before one probe is let through.
+    pub open_for: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    /// One probe is in flight; everyone else waits for its outcome.
+    HalfOpen { probe_started: Instant },
+}
+
+/// Circuit breakers keyed by integration id.
+pub struct Breakers {
+    config: BreakerConfig,
+    states: Mutex<HashMap<String, State>>,
+}
+
+impl Breakers {
+    pub fn new(config: BreakerConfig) -> Self {
+        Self {
+            config,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// None if a call may go now, else how long to wait before asking again.
+    pub fn check(&self, integration_id: &str) -> Option<Duration> {
+        let now = Instant::now();
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let state = states
+            .entry(integration_id.to_string())
+            .or_insert(State::Closed { failures: 0 });
+        match *state {
+            State::Closed { .. } => None,
+            State::Open { until } if now >= until => {
+                *state = State::HalfOpen { probe_started: now };
+                None
+            }
+            State::Open { until } => Some(until - now),
+            // A probe that never reported (its task died) must not wedge the breaker.
+            State::HalfOpen { probe_started } if now - probe_started > self.config.open_for => {
+                *state = State::HalfOpen { probe_started: now };
+                None
+            }
+            State::HalfOpen { .. } => Some(Duration::from_secs(1)),
+        }
+    }
+
+    pub fn record_success(&self, integration_id: &str) {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        states.insert(integration_id.to_string(), State::Closed { failures: 0 });
+    }
+
+    /// Record a failure that says the provider is unhealthy (5xx, timeouts, network), not a
+    /// caller's mistake.
+    pub fn record_failure(&self, integration_id: &str) {
+        let now = Instant::now();
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let state = states
+            .entry(integration_id.to_string())
+            .or_insert(State::Closed { failures: 0 });
+        *state = match *state {
+            State::Closed { failures } if failures + 1 < self.config.failure_threshold => {
+                State::Closed {
+                    failures: failures + 1,
+                }
+            }
+            _ => {
+                tracing::warn!(integration_id, "circuit breaker opened");
+                State::Open {
+                    until: now + self.config.open_for,
+                }
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_allows_the_quota_then_asks_to_wait() {
+        let limits = RateLimits::default();
+        // per_minute(60) = one per second with a burst of 60.
+        for _ in 0..60 {
+            assert_eq!(limits.check("c1", "a", 60), None);
+        }
+        let wait = limits.check("c1", "a", 60).expect("over quota");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
+        // Another connection has its own budget.
+        assert_eq!(limits.check("c2", "a", 60), None);
+    }
+
+    #[test]
+    fn breaker_opens_after_threshold_and_lets_one_probe_through() {
+        let b = Breakers::new(BreakerConfig {
+            failure_threshold: 2,
+            open_for: Duration::from_millis(30),
+        });
+        assert_eq!(b.check("x"), None);
+        b.record_failure("x");
+        assert_eq!(b.check("x"), None);
+        b.record_failure("x");
+        assert!(b.check("x").is_some(), "open after two failures");
+        assert_eq!(b.check("y"), None, "other integrations unaffected");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(b.check("x"), None, "the probe goes");
+        assert!(b.check("x").is_some(), "others wait for the probe");
+        b.record_success("x");
+        assert_eq!(b.check("x"), None);
+    }
+}

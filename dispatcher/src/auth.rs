@@ -1,0 +1,135 @@
+//! Caller authentication: `Authorization: Bearer <api key>` (stored as its SHA-256) and the tenant
+//! from `X-Tenant-Id`, which must be in the key's scope.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use integrations_core::model::{new_id, now, ApiKey};
+use integrations_core::{Error, ErrorKind, Result};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Who is calling, for which tenant: put in the request's extensions by [`authenticate`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub caller_service: String,
+}
+
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new API key (returned once) and its stored record.
+pub fn generate_key(caller_service: &str, tenants: Option<Vec<String>>) -> (String, ApiKey) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let key = format!(
+        "isk_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    let record = ApiKey {
+        key_id: new_id(),
+        key_hash: hash_key(&key),
+        caller_service: caller_service.to_string(),
+        tenants,
+        created_at: now(),
+    };
+    (key, record)
+}
+
+/// Recently verified keys, so that a hot path doesn't hit the store on every request.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, (ApiKey, Instant)>>,
+}
+
+const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+
+impl KeyCache {
+    async fn find(&self, state: &AppState, hash: &str) -> Result<Option<ApiKey>> {
+        if let Some((key, at)) = self.lock().get(hash) {
+            if at.elapsed() < KEY_CACHE_TTL {
+                return Ok(Some(key.clone()));
+            }
+        }
+        let found = state.backend.api_keys.find_api_key(hash).await?;
+        if let Some(key) = &found {
+            let mut entries = self.lock();
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(hash.to_string(), (key.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ApiKey, Instant)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn valid_tenant_id(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 128
+        && t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+pub async fn authenticate(
+    State(state): State<std::sync::Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> std::result::Result<Response, ApiError> {
+    let key = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Unauthenticated,
+                "missing API key: send Authorization: Bearer <key>",
+            )
+        })?;
+    let record = state
+        .key_cache
+        .find(&state, &hash_key(key))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "unknown API key"))?;
+    let tenant_id = req
+        .headers()
+        .get(TENANT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError(Error::validation("missing X-Tenant-Id header")))?;
+    if !valid_tenant_id(tenant_id) {
+        return Err(ApiError(Error::validation(
+            "X-Tenant-Id: 1-128 characters of A-Z a-z 0-9 - _ . :",
+        )));
+    }
+    if !record.allows(tenant_id) {
+        return Err(ApiError::new(
+            ErrorKind::Forbidden,
+            format!("this API key may not act for tenant '{tenant_id}'"),
+        ));
+    }
+    let caller = Caller {
+        tenant_id: tenant_id.to_string(),
+        caller_service: record.caller_service,
+    };
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}

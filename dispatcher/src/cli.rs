@@ -1,0 +1,81 @@
+//! The `integrations` command.
+
+use integrations_core::{Error, Result};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Cli, Command, LogFormat};
+use crate::service;
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    init_logging(cli.common.log_format);
+    let common = &cli.common;
+    let running = match &cli.command {
+        Command::Serve { api, worker } => service::start(common, Some(api), Some(worker)).await?,
+        Command::Api { api } => service::start(common, Some(api), None).await?,
+        Command::Worker { worker } => service::start(common, None, Some(worker)).await?,
+        Command::CreateKey {
+            caller_service,
+            tenants,
+            all_tenants,
+        } => {
+            let backend = service::open_backend(common).await?;
+            let scope = (!*all_tenants).then(|| tenants.clone());
+            let (key, record) = crate::auth::generate_key(caller_service, scope);
+            backend.api_keys.put_api_key(&record).await?;
+            // The only time the key is shown: it is stored hashed.
+            println!("{key}");
+            return Ok(());
+        }
+    };
+    match running.addr {
+        Some(addr) => println!("integrations listening on http://{addr}"),
+        None => println!("integrations worker running"),
+    }
+    terminated().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: tokio runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(Error { kind, message, .. }) => {
+            eprintln!("error: {kind}: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Configuration, parsed once from flags and environment variables into typed structs. Nothing
+//! else in the service reads the environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "integrations",
+    version,
+    about = "Runs actions on third-party APIs for tenants: HTTP API, queue workers, or both."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// One SQLite file: queue, stores, event log, encrypted secrets.
+    Embedded,
+    /// SQS, DynamoDB, EventBridge and Secrets Manager.
+    Aws,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    #[arg(long, env = "INTEGRATIONS_BACKEND", value_enum, default_value = "embedded", global = true)]
+    pub backend: BackendKind,
+
+    /// Directory of the embedded backend's database and key files.
+    #[arg(long, env = "INTEGRATIONS_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Base64 of the 32-byte key that encrypts embedded secrets; default: a key file in the
+    /// data directory, created on first run (mode 0600).
+    #[arg(long, env = "INTEGRATIONS_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
+    /// Receives after which a message moves to the dead-letter queue.
+    #[arg(long, env = "INTEGRATIONS_MAX_RECEIVE_COUNT", default_value_t = 10, global = true)]
+    pub max_receive_count: u32,
+
+    /// Provider base-URL overrides for self-hosted proxies and tests, `integrationId=url`,
+    /// comma separated.
+    #[arg(
+        long = "provider-base-url",
+        env = "INTEGRATIONS_PROVIDER_BASE_URLS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub provider_base_urls: Vec<String>,
+
+    /// Let callback URLs point at private and loopback addresses (tests, on-premises).
+    #[arg(long, env = "INTEGRATIONS_ALLOW_PRIVATE_URLS", global = true)]
+    pub allow_private_urls: bool,
+
+    #[arg(long, env = "INTEGRATIONS_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+impl CommonArgs {
+    pub fn base_url_overrides(&self) -> Result<BTreeMap<String, String>, String> {
+        self.provider_base_urls
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                s.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| format!("--provider-base-url '{s}': expected integrationId=url"))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// The HTTP API with in-process workers: everything on one machine.
+    Serve {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// The HTTP API only (fleet mode).
+    Api {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Queue workers only (fleet mode).
+    Worker {
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// Create an API key for a caller service and print it once.
+    CreateKey {
+        /// The calling service, recorded on its executions (e.g. flows, ai-agents).
+        #[arg(long)]
+        caller_service: String,
+        /// Tenants the key may act for, comma separated.
+        #[arg(long, value_delimiter = ',', required_unless_present = "all_tenants")]
+        tenants: Vec<String>,
+        /// The key may act for every tenant.
+        #[arg(long, conflicts_with = "tenants")]
+        all_tenants: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    #[arg(long, env = "INTEGRATIONS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Upper bound of a request's waitMs.
+    #[arg(long, env = "INTEGRATIONS_MAX_WAIT_MS", default_value_t = 30_000)]
+    pub max_wait_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Executions in flight at once in this process.
+    #[arg(long, env = "INTEGRATIONS_CONCURRENCY", default_value_t = 256)]
+    pub concurrency: usize,
+
+    /// Provider calls before a retryable failure becomes terminal.
+    #[arg(long, env = "INTEGRATIONS_MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: u32,
+
+    #[arg(long, env = "INTEGRATIONS_BACKOFF_BASE_MS", default_value_t = 500)]
+    pub backoff_base_ms: u64,
+
+    #[arg(long, env = "INTEGRATIONS_BACKOFF_MAX_MS", default_value_t = 300_000)]
+    pub backoff_max_ms: u64,
+
+    /// Lease on a running execution (and its message's visibility), renewed while it runs.
+    #[arg(long, env = "INTEGRATIONS_LEASE_MS", default_value_t = 30_000)]
+    pub lease_ms: u64,
+
+    /// Back-off of an unparseable message until the queue dead-letters it.
+    #[arg(long, env = "INTEGRATIONS_POISON_DELAY_MS", default_value_t = 5_000)]
+    pub poison_delay_ms: u64,
+
+    /// Cap on every action's catalog timeout (operators with slow networks lower nothing;
+    /// tests and latency-sensitive fleets lower it).
+    #[arg(long, env = "INTEGRATIONS_ACTION_TIMEOUT_CAP_MS")]
+    pub action_timeout_cap_ms: Option<u64>,
+
+    #[arg(long, env = "INTEGRATIONS_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
+    pub shutdown_grace_ms: u64,
+
+    /// HMAC key for callback signatures; default: a key file in the data directory.
+    #[arg(long, env = "INTEGRATIONS_CALLBACK_SECRET", hide_env_values = true)]
+    pub callback_secret: Option<String>,
+}
+

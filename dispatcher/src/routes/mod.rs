@@ -1,0 +1,5 @@
+//! Route handlers, one module per resource.
+
+pub mod catalog;
+pub mod connections;
+pub mod executions;

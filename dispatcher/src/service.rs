@@ -1,0 +1,221 @@
+//! Wiring: open the backend, build the engine, start the API and/or the workers, stop them.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use integrations_core::backend::Backend;
+use integrations_core::catalog::Catalog;
+use integrations_core::engine::{Engine, EngineConfig};
+use integrations_core::outbox::{CallbackConfig, OutboxRelay};
+use integrations_core::{Error, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::app::{router, ApiSettings, AppState};
+use crate::config::{ApiArgs, BackendKind, CommonArgs, WorkerArgs};
+
+/// A started service; `stop` shuts it down gracefully.
+pub struct Running {
+    /// Where the API listens, if this process serves it.
+    pub addr: Option<SocketAddr>,
+    pub backend: Backend,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop receiving, finish in-flight work, flush; returns when everything has stopped.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Read a key file in the data directory, creating it (32 random bytes, mode 0600) first.
+pub fn load_or_create_key(file: &Path) -> Result<Vec<u8>> {
+    if let Ok(bytes) = std::fs::read(file) {
+        return Ok(bytes);
+    }
+    let mut key = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+    write_private(file, &key)?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| Error::internal(format!("create {}: {e}", path.display())))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::internal(format!("write {}: {e}", path.display())))
+}
+
+pub async fn open_backend(common: &CommonArgs) -> Result<Backend> {
+    match common.backend {
+        BackendKind::Embedded => {
+            std::fs::create_dir_all(&common.data_dir).map_err(|e| {
+                Error::internal(format!("create {}: {e}", common.data_dir.display()))
+            })?;
+            let secret_key = match &common.secret_key {
+                Some(b64) => backend_embedded::SecretKeySource::Base64(b64.clone()),
+                None => backend_embedded::SecretKeySource::File(
+                    common.data_dir.join("secret.key"),
+                ),
+            };
+            let config = backend_embedded::EmbeddedConfig {
+                path: common.data_dir.join("integrations.db"),
+                secret_key,
+                max_receive_count: common.max_receive_count,
+            };
+            backend_embedded::open(&config).await
+        }
+        BackendKind::Aws => Err(Error::internal(
+            "the AWS backend is not built into this binary yet",
+        )),
+    }
+}
+
+fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Connectors> {
+    let overrides = common.base_url_overrides().map_err(Error::validation)?;
+    let settings = connectors::ConnectorSettings::new(overrides);
+    Ok(connectors::registry(&settings))
+}
+
+pub struct Parts {
+    pub backend: Backend,
+    pub catalog: Arc<Catalog>,
+    pub connectors: integrations_core::connector::Connectors,
+}
+
+pub async fn open(common: &CommonArgs) -> Result<Parts> {
+    Ok(Parts {
+        backend: open_backend(common).await?,
+        catalog: Arc::new(Catalog::embedded()?),
+        connectors: connectors(common)?,
+    })
+}
+
+/// Start the API (if `api`) and the workers (if `worker`).
+pub async fn start(
+    common: &CommonArgs,
+    api: Option<&ApiArgs>,
+    worker: Option<&WorkerArgs>,
+) -> Result<Running> {
+    let parts = open(common).await?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut addr = None;
+
+    if let Some(w) = worker {
+        let engine = Arc::new(Engine::new(
+            parts.backend.clone(),
+            parts.catalog.clone(),
+            parts.connectors.clone(),
+            engine_config(w),
+        ));
+        let callback_secret = match &w.callback_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => load_or_create_key(&common.data_dir.join("callback.key"))?,
+        };
+        let relay = OutboxRelay::new(
+            parts.backend.executions.clone(),
+            parts.backend.events.clone(),
+            engine.outbox_wake(),
+            CallbackConfig {
+                secret: callback_secret,
+                timeout: Duration::from_secs(10),
+                attempts: 3,
+                allow_private: common.allow_private_urls,
+            },
+            Duration::from_secs(5),
+        );
+        tasks.push(tokio::spawn(relay.run(shutdown_rx.clone())));
+        tasks.push(tokio::spawn(sweep_dead_letters(
+            parts.backend.clone(),
+            shutdown_rx.clone(),
+        )));
+        let config = worker::WorkerConfig {
+            concurrency: w.concurrency,
+            shutdown_grace: Duration::from_millis(w.shutdown_grace_ms),
+            ..worker::WorkerConfig::default()
+        };
+        tasks.push(tokio::spawn(worker::run(engine, config, shutdown_rx.clone())));
+    }
+
+    if let Some(a) = api {
+        let settings = ApiSettings {
+            max_wait: Duration::from_millis(a.max_wait_ms),
+            allow_private_urls: common.allow_private_urls,
+            ..ApiSettings::default()
+        };
+        let state = Arc::new(AppState::new(
+            parts.backend.clone(),
+            parts.catalog.clone(),
+            parts.connectors.clone(),
+            settings,
+        ));
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .map_err(|e| Error::internal(format!("bind {}: {e}", a.listen)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        addr = Some(bound);
+        let mut stop = shutdown_rx.clone();
+        let app = router(state);
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "API server failed");
+            }
+        }));
+        info!(%bound, "API listening");
+    }
+    Ok(Running {
+        addr,
+        backend: parts.backend,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Mark the executions of dead letters, now and then.
+async fn sweep_dead_letters(backend: Backend, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) =
+            integrations_core::dead_letters::sweep(&backend, 100, Duration::from_secs(5)).await
+        {
+            tracing::warn!(error = %e, "dead-letter sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn engine_config(w: &WorkerArgs) -> EngineConfig {
+    EngineConfig {
+        max_attempts: w.max_attempts,
+        backoff_base: Duration::from_millis(w.backoff_base_ms),
+        backoff_max: Duration::from_millis(w.backoff_max_ms),
+        lease: Duration::from_millis(w.lease_ms),
+        poison_delay: Duration::from_millis(w.poison_delay_ms),
+        action_timeout_cap: w.action_timeout_cap_ms.map(Duration::from_millis),
+        ..EngineConfig::default()
+    }
+}

@@ -1,0 +1,230 @@
+//! The worker loop through the real queue, store and connector: retries, non-retryable errors,
+//! timeouts, dead letters, duplicate deliveries, producers publishing straight to the queue, and
+//! a restart with work queued and in flight.
+
+use std::time::Duration;
+
+use fake_provider::FakeConfig;
+use integration_tests::{fee_input, Harness};
+use integrations_core::backend::OutgoingMessage;
+use integrations_core::model::{new_id, now, ExecutionRequest};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const FEE: &str = "/v2/shipping-order/fee";
+
+async fn submit(h: &Harness, conn: &str, input: Value) -> String {
+    let (s, b) = h
+        .execute(
+            "t1",
+            json!({"connectionId": conn, "actionId": "calculate_fee", "input": input}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    b["executionId"].as_str().expect("id").to_string()
+}
+
+#[tokio::test]
+async fn retries_transient_failures_then_succeeds() {
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    h.fault(json!({"path": FEE, "kind": "status", "status": 500, "times": 2}))
+        .await;
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 3);
+    assert_eq!(h.provider_calls(FEE).await, 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn honours_retry_after_on_429() {
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    h.fault(json!({"path": FEE, "kind": "rate_limit", "retryAfterSecs": 1, "times": 1}))
+        .await;
+    let started = std::time::Instant::now();
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 2);
+    // Backoff is 50-200 ms in tests; only Retry-After explains a second's wait.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn non_retryable_provider_errors_end_at_once() {
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    let mut input = fee_input();
+    input["toDistrictId"] = json!(999_999);
+    let id = submit(&h, &conn, input).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["error"]["retryable"], false);
+    assert_eq!(h.provider_calls(FEE).await, 1);
+
+    // A rejected token is not retried either, and never echoed.
+    h.call(
+        Method::PATCH,
+        &format!("/connections/{conn}"),
+        "t1",
+        Some(json!({"credentials": {"apiKey": "ghn-bad-token-9"}})),
+    )
+    .await;
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["error"]["code"], "PROVIDER_AUTH_FAILED", "{done}");
+    assert_eq!(done["attempts"], 1);
+    assert!(!done.to_string().contains("ghn-bad-token-9"));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts_and_times_out() {
+    let h = Harness::start_with(
+        FakeConfig::default(),
+        &["--max-attempts", "3", "--action-timeout-cap-ms", "300"],
+    )
+    .await;
+    let conn = h.create_connection("t1").await;
+    h.fault(json!({"path": FEE, "kind": "status", "status": 503, "times": 3}))
+        .await;
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["attempts"], 3);
+    assert_eq!(done["error"]["code"], "PROVIDER_UNAVAILABLE");
+    assert_eq!(h.provider_calls(FEE).await, 3);
+
+    h.fault(json!({"path": FEE, "kind": "delay", "delayMs": 2000, "times": 3}))
+        .await;
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "timed_out", "{done}");
+    assert_eq!(done["error"]["code"], "PROVIDER_TIMEOUT");
+    assert_eq!(done["attempts"], 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn dead_letters_what_the_queue_gives_up_on() {
+    // A queue that gives up before the engine does (3 receives, 10 attempts).
+    let h = Harness::start_with(
+        FakeConfig::default(),
+        &["--max-receive-count", "3", "--max-attempts", "10"],
+    )
+    .await;
+    let conn = h.create_connection("t1").await;
+    h.fault(json!({"path": FEE, "kind": "status", "status": 500, "times": 50}))
+        .await;
+    let id = submit(&h, &conn, fee_input()).await;
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "dead_lettered", "{done}");
+    assert_eq!(done["error"]["code"], "DEAD_LETTERED");
+    assert_eq!(h.provider_calls(FEE).await, 3);
+
+    // A poison message is never lost: it lands in the dead-letter queue.
+    h.backend
+        .queue
+        .send(&[OutgoingMessage {
+            body: "{not an execution request".into(),
+            execution_id: String::new(),
+            delay: Duration::ZERO,
+        }])
+        .await
+        .expect("send");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let dead = h
+            .backend
+            .queue
+            .receive_dead_letters(10, Duration::from_millis(100))
+            .await
+            .expect("dead letters");
+        if dead.iter().any(|d| d.body.starts_with("{not an execution")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "poison message not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    h.stop().await;
+}
+
+fn request(conn: &str, input: Value) -> ExecutionRequest {
+    ExecutionRequest {
+        version: 1,
+        execution_id: new_id(),
+        tenant_id: "t1".into(),
+        connection_id: conn.to_string(),
+        action_id: "calculate_fee".into(),
+        input,
+        caller_service: Some("webhooks".into()),
+        caller_ref: None,
+        callback_url: None,
+        submitted_at: now(),
+    }
+}
+
+fn message(r: &ExecutionRequest) -> OutgoingMessage {
+    OutgoingMessage {
+        body: serde_json::to_string(r).expect("serialize"),
+        execution_id: r.execution_id.clone(),
+        delay: Duration::ZERO,
+    }
+}
+
+#[tokio::test]
+async fn producers_publish_straight_to_the_queue_and_duplicates_run_once() {
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    let r = request(&conn, fee_input());
+    // The same message delivered three times, at once.
+    let m = message(&r);
+    h.backend
+        .queue
+        .send(&[m.clone(), m.clone(), m])
+        .await
+        .expect("send");
+    let done = h.wait_terminal("t1", &r.execution_id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["callerService"], "webhooks");
+    // Let the duplicates be received and dropped.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.provider_calls(FEE).await, 1);
+    assert_eq!(done["attempts"], 1);
+
+    // Bad input from a producer fails cleanly, without a provider call.
+    let bad = request(&conn, json!({"weight": "heavy"}));
+    h.backend.queue.send(&[message(&bad)]).await.expect("send");
+    let done = h.wait_terminal("t1", &bad.execution_id).await;
+    assert_eq!(done["status"], "failed");
+    assert_eq!(done["error"]["code"], "VALIDATION_FAILED");
+    assert_eq!(h.provider_calls(FEE).await, 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_with_work_queued_and_in_flight_loses_nothing() {
+    let fake = FakeConfig {
+        latency: Duration::from_millis(300),
+        ..FakeConfig::default()
+    };
+    let mut h = Harness::start_with(fake, &["--concurrency", "4"]).await;
+    let conn = h.create_connection("t1").await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(submit(&h, &conn, fee_input()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    h.restart().await;
+    for id in &ids {
+        let done = h.wait_terminal("t1", id).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+    assert_eq!(h.provider_calls(FEE).await, 20, "each executed once");
+    h.stop().await;
+}
