@@ -2,7 +2,12 @@
 //! truncated, with a flag, rather than refused: the action has already run, and failing to record
 //! its result would only make the worker retry a completed action.
 
+use integrations_core::model::ResultEvent;
 use serde_json::{json, Value};
+
+/// EventBridge accepts 256 KB per PutEvents request (and so per entry); an event this size
+/// leaves room for the entry's other fields.
+pub(crate) const EVENT_BUDGET: usize = 240 * 1024;
 
 /// The key that marks a truncated output: `{"_truncated": true, "originalBytes": n,
 /// "preview": "<the start of the JSON text>"}`.
@@ -36,6 +41,22 @@ pub(crate) fn fit(value: &Value, max_bytes: usize) -> (Value, bool) {
         // Escaping made the preview longer than its source: shrink by the excess.
         keep = keep.saturating_sub(len - max_bytes + 16);
     }
+}
+
+/// The event with its output truncated so that its JSON fits in [`EVENT_BUDGET`].
+pub(crate) fn fit_event(event: &ResultEvent) -> ResultEvent {
+    let mut event = event.clone();
+    let Some(output) = &event.output else {
+        return event;
+    };
+    let total = serde_json::to_string(&event).map_or(0, |t| t.len());
+    if total <= EVENT_BUDGET {
+        return event;
+    }
+    let rest = total.saturating_sub(json_len(output));
+    let (cut, _) = fit(output, EVENT_BUDGET.saturating_sub(rest));
+    event.output = Some(cut);
+    event
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.

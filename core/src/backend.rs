@@ -237,6 +237,10 @@ pub trait ExecutionStore: Send + Sync + 'static {
         event: &ResultEvent,
     ) -> Result<bool>;
 
+    /// `dead_lettered` → `queued` (error, output, finished_at and lease cleared; attempts kept),
+    /// for a redriven dead letter. False if the execution is missing or not `dead_lettered`.
+    async fn reopen_execution(&self, tenant_id: &str, execution_id: &str) -> Result<bool>;
+
     /// Outbox events not yet published, oldest first.
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>>;
 

@@ -50,6 +50,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{key}");
             return Ok(());
         }
+        Command::DeadLetters { action } => {
+            let backend = service::open_backend(common).await?;
+            return crate::dead_letters::run(&backend, action).await.map(|_| ());
+        }
     };
     match running.addr {
         Some(addr) => println!("integrations listening on http://{addr}"),

@@ -115,6 +115,36 @@ pub enum Command {
         #[arg(long, conflicts_with = "tenants")]
         all_tenants: bool,
     },
+    /// Inspect and redrive dead-lettered messages.
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum DeadLetterAction {
+    /// Print dead letters as JSON lines (and mark their executions `dead_lettered`).
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Move dead letters back to the work queue and reopen their executions.
+    Redrive {
+        /// Only these messages (default: every dead letter, up to --max).
+        #[arg(long = "message-id")]
+        message_ids: Vec<String>,
+        /// Replace the message body with this file's content (a corrected request).
+        #[arg(long, requires = "message_ids")]
+        body_file: Option<PathBuf>,
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+    },
+    /// Delete dead letters for good.
+    Delete {
+        #[arg(long = "message-id", required = true)]
+        message_ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -197,7 +197,7 @@ pub async fn start(
 async fn sweep_dead_letters(backend: Backend, mut shutdown: watch::Receiver<bool>) {
     loop {
         if let Err(e) =
-            integrations_core::dead_letters::sweep(&backend, 100, Duration::from_secs(5)).await
+            integrations_core::dead_letters::sweep(&backend, 100, Duration::from_secs(1)).await
         {
             tracing::warn!(error = %e, "dead-letter sweep failed");
         }

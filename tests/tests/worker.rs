@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use dispatcher::config::DeadLetterAction;
 use fake_provider::FakeConfig;
 use integration_tests::{fee_input, Harness};
 use integrations_core::backend::OutgoingMessage;
@@ -126,6 +127,32 @@ async fn dead_letters_what_the_queue_gives_up_on() {
     assert_eq!(done["status"], "dead_lettered", "{done}");
     assert_eq!(done["error"]["code"], "DEAD_LETTERED");
     assert_eq!(h.provider_calls(FEE).await, 3);
+
+    // Fixed at the provider: the redrive command brings it back and it succeeds.
+    h.http
+        .delete(format!("{}/__faults", h.fake_root()))
+        .send()
+        .await
+        .expect("clear faults");
+    let redrive = DeadLetterAction::Redrive {
+        message_ids: vec![],
+        body_file: None,
+        max: 100,
+    };
+    // The service's sweeper may hold the dead letter for a second: ask again until it is ours.
+    let mut redriven = 0;
+    for _ in 0..20 {
+        redriven = dispatcher::dead_letters::run(&h.backend, &redrive)
+            .await
+            .expect("redrive");
+        if redriven > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(redriven, 1);
+    let done = h.wait_terminal("t1", &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
 
     // A poison message is never lost: it lands in the dead-letter queue.
     h.backend

@@ -10,7 +10,9 @@ use integrations_core::backend::{ConnectionFilter, ConnectionStore};
 use integrations_core::model::Connection;
 use integrations_core::{Error, ErrorKind, Result};
 
-use super::{get_json, s, tenant_pk, to_json, ts, Item, CONNECTIONS_BY_INTEGRATION};
+use super::{
+    get_json, item_size, s, tenant_pk, to_json, ts, Item, CONNECTIONS_BY_INTEGRATION, ITEM_BUDGET,
+};
 use crate::error::sdk_error;
 
 const DATA: &str = "connection";
@@ -49,6 +51,13 @@ fn item(c: &Connection) -> Result<Item> {
         CREATED_KEY.into(),
         s(format!("{}#{}", ts(&c.created_at), c.connection_id)),
     );
+    let size = item_size(&item);
+    if size > ITEM_BUDGET {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            format!("connection {} is {size} bytes; the limit is {ITEM_BUDGET}", c.connection_id),
+        ));
+    }
     Ok(item)
 }
 

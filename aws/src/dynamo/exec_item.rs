@@ -36,10 +36,6 @@ pub(crate) const OUTBOX_SHARD: &str = "outboxShard";
 pub(crate) const OUTBOX_KEY: &str = "outboxKey";
 const EVENT: &str = "event";
 
-/// EventBridge accepts 256 KB per PutEvents request; an event this size leaves room for the
-/// entry's other fields.
-pub(crate) const EVENT_BUDGET: usize = 240 * 1024;
-
 pub(crate) fn exec_sk(execution_id: &str) -> String {
     format!("EXEC#{execution_id}")
 }
@@ -204,15 +200,7 @@ pub(crate) fn outbox_key(event_id: &str) -> Item {
 }
 
 pub(crate) fn outbox_item(event: &ResultEvent, shards: u8, written_at: &Timestamp) -> Result<Item> {
-    let mut event = event.clone();
-    if let Some(output) = &event.output {
-        let without = truncate::json_len(&serde_json::to_value(&event).unwrap_or_default())
-            - truncate::json_len(output);
-        let (cut, truncated) = truncate::fit(output, EVENT_BUDGET.saturating_sub(without));
-        if truncated {
-            event.output = Some(cut);
-        }
-    }
+    let event = truncate::fit_event(event);
     let mut item = outbox_key(&event.event_id);
     item.insert("type".into(), s("outbox"));
     item.insert(EVENT.into(), s(to_json(&event)?));

@@ -72,6 +72,11 @@ impl<'a> GhnApi<'a> {
         })
     }
 
+    #[cfg(test)]
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     pub(crate) fn shop_id(&self) -> i64 {
         self.shop_id
     }

@@ -1,0 +1,173 @@
+//! The secret store on Secrets Manager: one secret per connection, named
+//! `/integrations/{tenantId}/{connectionId}`, holding the credentials as a JSON object.
+//!
+//! Rotation is `put_secret` on an existing name: PutSecretValue makes the new value AWSCURRENT at
+//! once, without a moment where the secret is missing. Reads are cached for `ttl` per process
+//! (GetSecretValue is billed per call and rate-limited); a process's own put and delete update
+//! its cache at once, but another process may use the previous value for up to `ttl` after a
+//! rotation, so a rotated provider credential must stay valid at least that long. That is the
+//! only staleness: nothing else is kept in memory.
+//!
+//! Secret values never appear in errors or logs: Secrets Manager's messages are dropped (they
+//! could quote a request) and only error codes are reported.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::Client;
+use integrations_core::backend::SecretStore;
+use integrations_core::model::Credentials;
+use integrations_core::{Error, Result};
+
+use crate::error::sdk_error_quiet;
+
+/// Beyond this many cached secrets, expired entries are dropped (and, if still full, all).
+const MAX_CACHED: usize = 10_000;
+/// A force-deleted name is released asynchronously on AWS: a create right after a delete may
+/// be refused for a few seconds.
+const CREATE_ATTEMPTS: u32 = 4;
+
+#[derive(Debug)]
+pub struct SecretsManagerStore {
+    client: Client,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, Credentials)>>,
+}
+
+impl SecretsManagerStore {
+    pub fn new(client: Client, ttl: Duration) -> Self {
+        Self {
+            client,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, name: &str) -> Option<Credentials> {
+        let cache = self.cache.lock().ok()?;
+        let (at, value) = cache.get(name)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
+    }
+
+    fn remember(&self, name: &str, value: &Credentials) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= MAX_CACHED {
+                let ttl = self.ttl;
+                cache.retain(|_, (at, _)| at.elapsed() < ttl);
+                if cache.len() >= MAX_CACHED {
+                    cache.clear();
+                }
+            }
+            cache.insert(name.to_string(), (Instant::now(), value.clone()));
+        }
+    }
+
+    fn forget(&self, name: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(name);
+        }
+    }
+
+    async fn put_value(&self, name: &str, text: &str) -> Result<()> {
+        self.client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(text)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error_quiet("Secrets Manager PutSecretValue", e))
+    }
+
+    async fn create_or_rotate(&self, name: &str, text: &str) -> Result<()> {
+        for attempt in 1..=CREATE_ATTEMPTS {
+            let created = self
+                .client
+                .create_secret()
+                .name(name)
+                .secret_string(text)
+                .send()
+                .await;
+            let err = match created {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            match err.code() {
+                Some("ResourceExistsException") => return self.put_value(name, text).await,
+                // Scheduled for deletion: restore it (if it still can be) and rotate.
+                Some("InvalidRequestException") => {
+                    let restored = self.client.restore_secret().secret_id(name).send().await;
+                    if restored.is_ok() {
+                        return self.put_value(name, text).await;
+                    }
+                    if attempt == CREATE_ATTEMPTS {
+                        return Err(sdk_error_quiet("Secrets Manager CreateSecret", err));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+                _ => return Err(sdk_error_quiet("Secrets Manager CreateSecret", err)),
+            }
+        }
+        Err(Error::backend("Secrets Manager CreateSecret: the name stays unavailable"))
+    }
+}
+
+#[async_trait]
+impl SecretStore for SecretsManagerStore {
+    async fn put_secret(&self, name: &str, value: &Credentials) -> Result<()> {
+        let text = serde_json::to_string(&value.0)
+            .map_err(|_| Error::internal("credentials could not be serialized"))?;
+        self.forget(name);
+        self.create_or_rotate(name, &text).await?;
+        self.remember(name, value);
+        Ok(())
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Credentials>> {
+        if let Some(value) = self.cached(name) {
+            return Ok(Some(value));
+        }
+        let out = match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return match e.code() {
+                    // Missing, or scheduled for deletion: either way there is no secret to use.
+                    Some("ResourceNotFoundException" | "InvalidRequestException") => Ok(None),
+                    _ => Err(sdk_error_quiet("Secrets Manager GetSecretValue", e)),
+                };
+            }
+        };
+        let text = out.secret_string().unwrap_or_default();
+        let map = serde_json::from_str(text).map_err(|_| {
+            Error::internal(format!(
+                "secret {name} does not hold a JSON object of strings"
+            ))
+        })?;
+        let value = Credentials(map);
+        self.remember(name, &value);
+        Ok(Some(value))
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<()> {
+        self.forget(name);
+        let result = self
+            .client
+            .delete_secret()
+            .secret_id(name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        self.forget(name);
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(e) => Err(sdk_error_quiet("Secrets Manager DeleteSecret", e)),
+        }
+    }
+}
