@@ -20,8 +20,12 @@ fn main() {
             .to_string_lossy()
             .replace('\\', "/");
         let abs = fs::canonicalize(&path).expect("canonical path");
-        writeln!(out, "    ({rel:?}, include_str!({:?})),", abs.display().to_string())
-            .expect("write to string");
+        writeln!(
+            out,
+            "    ({rel:?}, include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("write to string");
     }
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").expect("OUT_DIR")).join("schema_files.rs");

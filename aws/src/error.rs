@@ -122,7 +122,10 @@ mod tests {
         let e = classify("Whatever", 503, "x".into());
         assert_eq!((e.kind, e.retryable), (ErrorKind::BackendUnavailable, true));
         let e = classify("ResourceNotFoundException", 400, "x".into());
-        assert_eq!((e.kind, e.retryable), (ErrorKind::BackendUnavailable, false));
+        assert_eq!(
+            (e.kind, e.retryable),
+            (ErrorKind::BackendUnavailable, false)
+        );
         let e = classify("ValidationException", 400, "x".into());
         assert_eq!((e.kind, e.retryable), (ErrorKind::Internal, false));
     }

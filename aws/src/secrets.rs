@@ -114,7 +114,9 @@ impl SecretsManagerStore {
                 _ => return Err(sdk_error_quiet("Secrets Manager CreateSecret", err)),
             }
         }
-        Err(Error::backend("Secrets Manager CreateSecret: the name stays unavailable"))
+        Err(Error::backend(
+            "Secrets Manager CreateSecret: the name stays unavailable",
+        ))
     }
 }
 

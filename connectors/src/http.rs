@@ -63,7 +63,10 @@ fn build_client(connect_timeout: Duration) -> reqwest::Client {
         // Credentials travel in custom headers that reqwest would not strip on a cross-host
         // redirect, and provider APIs do not redirect: a 3xx is an error.
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("integrations-connectors/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!(
+            "integrations-connectors/",
+            env!("CARGO_PKG_VERSION")
+        ))
         .build()
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "HTTP client setup failed; using defaults");
@@ -123,7 +126,10 @@ impl HttpReply {
         serde_json::from_slice(&self.body).map_err(|e| {
             Error::new(
                 ErrorKind::ProviderBadResponse,
-                format!("{provider} answered HTTP {} with malformed JSON: {e}", self.status.as_u16()),
+                format!(
+                    "{provider} answered HTTP {} with malformed JSON: {e}",
+                    self.status.as_u16()
+                ),
             )
             .with_retryable(true)
             .with_request_sent(true)

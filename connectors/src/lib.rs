@@ -1,5 +1,6 @@
 //! Provider connectors, one folder each, and the shared HTTP kit they are built on.
 
+mod fields;
 pub mod ghn;
 pub mod http;
 

@@ -51,8 +51,12 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Receive up to `max` messages, waiting up to `wait` for the first one. Received messages
     /// stay invisible to other receivers for `visibility`.
-    async fn receive(&self, max: usize, wait: Duration, visibility: Duration)
-        -> Result<Vec<Delivery>>;
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>>;
 
     /// Delete (acknowledge) received messages.
     async fn delete(&self, receipts: &[String]) -> Result<()>;
@@ -150,7 +154,9 @@ pub enum ClaimOutcome {
     /// Already terminal: the message is a duplicate.
     Terminal(Box<Execution>),
     /// Another worker holds an unexpired lease.
-    Leased { until: Timestamp },
+    Leased {
+        until: Timestamp,
+    },
     NotFound,
 }
 
@@ -215,8 +221,12 @@ pub trait ExecutionStore: Send + Sync + 'static {
     ) -> Result<ClaimOutcome>;
 
     /// Extend a lease held by `lease.owner`; false if it is no longer held.
-    async fn extend_lease(&self, tenant_id: &str, execution_id: &str, lease: &Lease)
-        -> Result<bool>;
+    async fn extend_lease(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        lease: &Lease,
+    ) -> Result<bool>;
 
     /// `running` → `queued`, if `owner` still holds the lease.
     async fn release_execution(

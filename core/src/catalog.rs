@@ -33,7 +33,10 @@ pub fn validate(validator: &Validator, instance: &Value, root: &str) -> Result<(
     let Some(first) = problems.next() else {
         return Ok(());
     };
-    let message = std::iter::once(first).chain(problems).collect::<Vec<_>>().join("; ");
+    let message = std::iter::once(first)
+        .chain(problems)
+        .collect::<Vec<_>>()
+        .join("; ");
     Err(Error::validation(message))
 }
 
@@ -129,11 +132,18 @@ impl Integration {
                 "config/{k}: is a secret field; send it in credentials"
             )));
         }
-        if let Some(k) = credentials.keys().find(|k| !self.secret_fields.contains(*k)) {
+        if let Some(k) = credentials
+            .keys()
+            .find(|k| !self.secret_fields.contains(*k))
+        {
             return Err(Error::validation(format!(
                 "credentials/{k}: is not a secret field of '{}'; secret fields: {}",
                 self.integration_id,
-                self.secret_fields.iter().cloned().collect::<Vec<_>>().join(", ")
+                self.secret_fields
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let mut merged = config.clone();
@@ -299,7 +309,10 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
             doc: a.clone(),
             input,
         };
-        if actions.insert(head.action_id.clone(), Arc::new(action)).is_some() {
+        if actions
+            .insert(head.action_id.clone(), Arc::new(action))
+            .is_some()
+        {
             return Err(Error::internal(format!("{what}: duplicate actionId")));
         }
     }

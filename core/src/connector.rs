@@ -35,8 +35,7 @@ pub trait Connector: Send + Sync + 'static {
     async fn test_connection(&self, ctx: CallContext<'_>) -> Result<String>;
 
     /// Run an action. `input` has been validated against the action's inputSchema.
-    async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>)
-        -> Result<Value>;
+    async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>) -> Result<Value>;
 }
 
 /// The explicit registry of connectors, by integration id.

@@ -85,7 +85,9 @@ pub async fn sweep(backend: &Backend, max: usize, visibility: Duration) -> Resul
             match mark(backend, d).await {
                 Ok(true) => marked += 1,
                 Ok(false) => {}
-                Err(e) => warn!(message_id = %d.message_id, error = %e, "could not mark dead letter"),
+                Err(e) => {
+                    warn!(message_id = %d.message_id, error = %e, "could not mark dead letter")
+                }
             }
         }
     }

@@ -42,6 +42,8 @@ pub struct EngineConfig {
     pub max_local_delay: Duration,
     /// Back-off for a message that cannot be parsed: it returns until the queue dead-letters it.
     pub poison_delay: Duration,
+    /// Apply the catalog's per-connection rate limits.
+    pub catalog_rate_limits: bool,
     /// Upper bound on every action's catalog timeout.
     pub action_timeout_cap: Option<Duration>,
     pub breaker: BreakerConfig,
@@ -58,6 +60,7 @@ impl Default for EngineConfig {
             max_local_delay: Duration::from_secs(2),
             poison_delay: Duration::from_secs(5),
             action_timeout_cap: None,
+            catalog_rate_limits: true,
             breaker: BreakerConfig::default(),
         }
     }
@@ -156,8 +159,8 @@ impl Engine {
     }
 
     fn parse(&self, body: &str) -> Result<ExecutionRequest> {
-        let value: Value = serde_json::from_str(body)
-            .map_err(|e| Error::validation(format!("not JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(body).map_err(|e| Error::validation(format!("not JSON: {e}")))?;
         crate::catalog::validate(
             self.catalog.message_schema("execution-request")?,
             &value,
@@ -341,10 +344,15 @@ impl Engine {
     }
 
     /// Rate limit and breaker: short waits happen here, longer ones are returned.
-    async fn wait_for_capacity(&self, connection: &Connection, action: &Action) -> Option<Duration> {
+    async fn wait_for_capacity(
+        &self,
+        connection: &Connection,
+        action: &Action,
+    ) -> Option<Duration> {
         loop {
             let wait = action
                 .rate_limit_per_minute
+                .filter(|_| self.config.catalog_rate_limits)
                 .and_then(|rpm| {
                     self.limits
                         .check(&connection.connection_id, &action.action_id, rpm)
@@ -485,7 +493,11 @@ impl Engine {
             self.outbox_wake.notify_one();
             metrics::counter!("executions_finished_total", "status" => e.status.as_str())
                 .increment(1);
-            info!(status = e.status.as_str(), attempts = e.attempts, "execution finished");
+            info!(
+                status = e.status.as_str(),
+                attempts = e.attempts,
+                "execution finished"
+            );
         } else {
             warn!("lease lost before the result was stored; another worker owns it");
         }

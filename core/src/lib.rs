@@ -2,9 +2,9 @@
 //! No infrastructure types (AWS, SQLite) appear here.
 
 pub mod backend;
+pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod catalog;
 pub mod connector;
 pub mod dead_letters;
 pub mod engine;

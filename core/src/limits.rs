@@ -55,10 +55,16 @@ impl Default for BreakerConfig {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    Closed { failures: u32 },
-    Open { until: Instant },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: Instant,
+    },
     /// One probe is in flight; everyone else waits for its outcome.
-    HalfOpen { probe_started: Instant },
+    HalfOpen {
+        probe_started: Instant,
+    },
 }
 
 /// Circuit breakers keyed by integration id.

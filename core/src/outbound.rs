@@ -54,7 +54,9 @@ pub fn check_url(raw: &str, allow_private: bool) -> Result<url::Url> {
             }
         } else if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".internal")
         {
-            return Err(Error::validation("callbackUrl: internal host names are not allowed"));
+            return Err(Error::validation(
+                "callbackUrl: internal host names are not allowed",
+            ));
         }
     }
     Ok(url)
@@ -67,9 +69,12 @@ pub async fn check_resolved(url: &url::Url, allow_private: bool) -> Result<()> {
     }
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(443);
-    let addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Error::new(crate::ErrorKind::NetworkError, format!("resolve {host}: {e}")))?;
+    let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+        Error::new(
+            crate::ErrorKind::NetworkError,
+            format!("resolve {host}: {e}"),
+        )
+    })?;
     for addr in addrs {
         if is_private(addr.ip()) {
             return Err(Error::validation(format!(

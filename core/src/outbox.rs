@@ -99,7 +99,10 @@ impl OutboxRelay {
             published += ids.len();
             metrics::counter!("outbox_published_total").increment(ids.len() as u64);
             if !failed.is_empty() {
-                warn!(failed = failed.len(), "some events were not published; retrying later");
+                warn!(
+                    failed = failed.len(),
+                    "some events were not published; retrying later"
+                );
                 return Ok(published);
             }
             if batch.len() < BATCH {
@@ -168,7 +171,10 @@ pub fn callback_body(e: &ResultEvent) -> String {
         obj.insert("data".into(), v.clone());
     }
     if let Some(err) = &e.error {
-        obj.insert("error".into(), serde_json::to_value(err).unwrap_or_default());
+        obj.insert(
+            "error".into(),
+            serde_json::to_value(err).unwrap_or_default(),
+        );
     }
     if let Some(ms) = e.latency_ms {
         obj.insert("latencyMs".into(), ms.into());

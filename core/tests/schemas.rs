@@ -63,7 +63,11 @@ fn a_broken_integration_document_is_refused_with_its_path() {
     ])
     .err()
     .expect("refused");
-    assert!(err.message.contains("integrations/x.json"), "{}", err.message);
+    assert!(
+        err.message.contains("integrations/x.json"),
+        "{}",
+        err.message
+    );
 }
 
 fn execution(status: ExecutionStatus) -> Execution {

@@ -119,7 +119,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorKind::MethodNotAllowed, "method not allowed on this route")
+    ApiError::new(
+        ErrorKind::MethodNotAllowed,
+        "method not allowed on this route",
+    )
 }
 
 /// Request count and duration by route template (never by raw path: ids would explode the

@@ -82,8 +82,7 @@ impl KeyCache {
 fn valid_tenant_id(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 128
-        && t
-            .chars()
+        && t.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 

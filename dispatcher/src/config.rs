@@ -36,20 +36,41 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    #[arg(long, env = "INTEGRATIONS_BACKEND", value_enum, default_value = "embedded", global = true)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_BACKEND",
+        value_enum,
+        default_value = "embedded",
+        global = true
+    )]
     pub backend: BackendKind,
 
     /// Directory of the embedded backend's database and key files.
-    #[arg(long, env = "INTEGRATIONS_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Base64 of the 32-byte key that encrypts embedded secrets; default: a key file in the
     /// data directory, created on first run (mode 0600).
-    #[arg(long, env = "INTEGRATIONS_SECRET_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub secret_key: Option<String>,
 
     /// Receives after which a message moves to the dead-letter queue.
-    #[arg(long, env = "INTEGRATIONS_MAX_RECEIVE_COUNT", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_MAX_RECEIVE_COUNT",
+        default_value_t = 10,
+        global = true
+    )]
     pub max_receive_count: u32,
 
     /// Provider base-URL overrides for self-hosted proxies and tests, `integrationId=url`,
@@ -66,7 +87,13 @@ pub struct CommonArgs {
     #[arg(long, env = "INTEGRATIONS_ALLOW_PRIVATE_URLS", global = true)]
     pub allow_private_urls: bool,
 
-    #[arg(long, env = "INTEGRATIONS_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -181,6 +208,11 @@ pub struct WorkerArgs {
     #[arg(long, env = "INTEGRATIONS_POISON_DELAY_MS", default_value_t = 5_000)]
     pub poison_delay_ms: u64,
 
+    /// Don't apply the catalog's per-connection rate limits (benchmarks against a fake, or a
+    /// provider contract that allows more); providers' 429s are still honoured.
+    #[arg(long, env = "INTEGRATIONS_NO_CATALOG_RATE_LIMITS")]
+    pub no_catalog_rate_limits: bool,
+
     /// Cap on every action's catalog timeout (operators with slow networks lower nothing;
     /// tests and latency-sensitive fleets lower it).
     #[arg(long, env = "INTEGRATIONS_ACTION_TIMEOUT_CAP_MS")]
@@ -193,4 +225,3 @@ pub struct WorkerArgs {
     #[arg(long, env = "INTEGRATIONS_CALLBACK_SECRET", hide_env_values = true)]
     pub callback_secret: Option<String>,
 }
-

@@ -23,9 +23,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError(Error::validation(
                 "expected Content-Type: application/json",
             ))),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(ApiError(Error::validation(format!("body: {}", e.body_text()))))
-            }
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiError(Error::validation(format!(
+                "body: {}",
+                e.body_text()
+            )))),
             Err(e) => Err(ApiError(Error::validation(format!(
                 "body: {}",
                 e.body_text()

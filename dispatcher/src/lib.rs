@@ -8,6 +8,6 @@ pub mod config;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;
-pub mod telemetry;
 pub mod routes;
 pub mod service;
+pub mod telemetry;

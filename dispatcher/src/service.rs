@@ -62,24 +62,36 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::internal(format!("write {}: {e}", path.display())))
 }
 
+/// An opened backend, and the embedded one's handle for its housekeeping.
+pub struct Opened {
+    pub backend: Backend,
+    pub embedded: Option<backend_embedded::EmbeddedBackend>,
+}
+
 pub async fn open_backend(common: &CommonArgs) -> Result<Backend> {
+    Ok(open_backends(common).await?.backend)
+}
+
+async fn open_backends(common: &CommonArgs) -> Result<Opened> {
     match common.backend {
         BackendKind::Embedded => {
             std::fs::create_dir_all(&common.data_dir).map_err(|e| {
                 Error::internal(format!("create {}: {e}", common.data_dir.display()))
             })?;
             let secret_key = match &common.secret_key {
-                Some(b64) => backend_embedded::SecretKeySource::Base64(b64.clone()),
-                None => backend_embedded::SecretKeySource::File(
-                    common.data_dir.join("secret.key"),
-                ),
+                Some(b64) => backend_embedded::SecretKeySource::from_base64(b64)?,
+                None => backend_embedded::SecretKeySource::File(common.data_dir.join("secret.key")),
             };
             let config = backend_embedded::EmbeddedConfig {
                 path: common.data_dir.join("integrations.db"),
                 secret_key,
                 max_receive_count: common.max_receive_count,
             };
-            backend_embedded::open(&config).await
+            let embedded = backend_embedded::EmbeddedBackend::open(&config).await?;
+            Ok(Opened {
+                backend: embedded.backend(),
+                embedded: Some(embedded),
+            })
         }
         BackendKind::Aws => Err(Error::internal(
             "the AWS backend is not built into this binary yet",
@@ -87,21 +99,47 @@ pub async fn open_backend(common: &CommonArgs) -> Result<Backend> {
     }
 }
 
+/// Delete expired executions, idempotency records and events, hourly.
+async fn purge_expired(
+    embedded: backend_embedded::EmbeddedBackend,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        match embedded
+            .purge_expired(integrations_core::model::now())
+            .await
+        {
+            Ok(report) => tracing::debug!(?report, "expired records purged"),
+            Err(e) => tracing::warn!(error = %e, "purge failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Connectors> {
     let overrides = common.base_url_overrides().map_err(Error::validation)?;
-    let settings = connectors::ConnectorSettings::new(overrides);
+    let mut settings = connectors::ConnectorSettings::new();
+    for (id, url) in &overrides {
+        settings = settings.with_base_url(id, url);
+    }
     Ok(connectors::registry(&settings))
 }
 
 pub struct Parts {
     pub backend: Backend,
+    pub embedded: Option<backend_embedded::EmbeddedBackend>,
     pub catalog: Arc<Catalog>,
     pub connectors: integrations_core::connector::Connectors,
 }
 
 pub async fn open(common: &CommonArgs) -> Result<Parts> {
+    let opened = open_backends(common).await?;
     Ok(Parts {
-        backend: open_backend(common).await?,
+        backend: opened.backend,
+        embedded: opened.embedded,
         catalog: Arc::new(Catalog::embedded()?),
         connectors: connectors(common)?,
     })
@@ -142,6 +180,9 @@ pub async fn start(
             Duration::from_secs(5),
         );
         tasks.push(tokio::spawn(relay.run(shutdown_rx.clone())));
+        if let Some(embedded) = parts.embedded.clone() {
+            tasks.push(tokio::spawn(purge_expired(embedded, shutdown_rx.clone())));
+        }
         tasks.push(tokio::spawn(sweep_dead_letters(
             parts.backend.clone(),
             shutdown_rx.clone(),
@@ -151,7 +192,11 @@ pub async fn start(
             shutdown_grace: Duration::from_millis(w.shutdown_grace_ms),
             ..worker::WorkerConfig::default()
         };
-        tasks.push(tokio::spawn(worker::run(engine, config, shutdown_rx.clone())));
+        tasks.push(tokio::spawn(worker::run(
+            engine,
+            config,
+            shutdown_rx.clone(),
+        )));
     }
 
     if let Some(a) = api {
@@ -216,6 +261,7 @@ fn engine_config(w: &WorkerArgs) -> EngineConfig {
         lease: Duration::from_millis(w.lease_ms),
         poison_delay: Duration::from_millis(w.poison_delay_ms),
         action_timeout_cap: w.action_timeout_cap_ms.map(Duration::from_millis),
+        catalog_rate_limits: !w.no_catalog_rate_limits,
         ..EngineConfig::default()
     }
 }

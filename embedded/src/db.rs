@@ -129,9 +129,8 @@ impl Db {
     /// Open (creating if needed) the database, migrate it and start the writer thread. Blocking.
     pub(crate) fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::backend(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::backend(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut conn = connect(path, false).map_err(sqlite_error)?;
         let mode: String = conn
@@ -245,7 +244,8 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
 }
 
 fn run_group(conn: &Connection, group: &mut [Box<dyn WriteJob>]) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(sqlite_error)?;
     let result = (|| -> rusqlite::Result<()> {
         for job in group.iter_mut() {
             conn.prepare_cached("SAVEPOINT job")?.execute([])?;

@@ -19,6 +19,7 @@ mod connections;
 mod crypto;
 mod db;
 mod events;
+mod execution_list;
 mod executions;
 mod keyfile;
 mod leases;
@@ -39,7 +40,9 @@ use tokio::sync::{broadcast, Notify};
 
 pub use config::{EmbeddedConfig, SecretKeySource, DEFAULT_MAX_RECEIVE_COUNT, SECRET_KEY_LEN};
 pub use events::PublishedEvent;
+pub use execution_list::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use purge::{PurgeReport, EVENT_RETENTION};
+pub use queue::MAX_RECEIVE_BATCH;
 
 use crate::crypto::Sealer;
 use crate::db::Db;

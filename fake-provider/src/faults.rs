@@ -196,13 +196,13 @@ impl FaultQueue {
     }
 }
 
+/// `/shiip/public-api/v2/x`, `shiip/public-api/v2/x` and `v2/x` all mean `/v2/x`.
 fn normalize_path(p: &str) -> String {
-    let p = p.strip_prefix(GHN_PREFIX).unwrap_or(p);
-    if p.starts_with('/') {
-        p.to_string()
-    } else {
-        format!("/{p}")
-    }
+    let p = p.trim_start_matches('/');
+    let p = p
+        .strip_prefix(GHN_PREFIX.trim_start_matches('/'))
+        .unwrap_or(p);
+    format!("/{}", p.trim_start_matches('/'))
 }
 
 /// Locks never guard an await and their critical sections cannot panic, so a poisoned lock
@@ -218,13 +218,26 @@ mod tests {
     #[test]
     fn faults_are_consumed_in_order_per_matching_path() {
         let q = FaultQueue::default();
-        q.push(Fault::status(500).on("shiip/public-api/v2/shipping-order/fee").times(2))
-            .expect("push");
+        q.push(
+            Fault::status(500)
+                .on("shiip/public-api/v2/shipping-order/fee")
+                .times(2),
+        )
+        .expect("push");
         q.push(Fault::status(502)).expect("push");
         // The fee fault does not match create; the path-less one does.
-        assert_eq!(q.take("/v2/shipping-order/create").and_then(|f| f.status), Some(502));
-        assert_eq!(q.take("/v2/shipping-order/fee").and_then(|f| f.status), Some(500));
-        assert_eq!(q.take("/v2/shipping-order/fee").and_then(|f| f.status), Some(500));
+        assert_eq!(
+            q.take("/v2/shipping-order/create").and_then(|f| f.status),
+            Some(502)
+        );
+        assert_eq!(
+            q.take("/v2/shipping-order/fee").and_then(|f| f.status),
+            Some(500)
+        );
+        assert_eq!(
+            q.take("/v2/shipping-order/fee").and_then(|f| f.status),
+            Some(500)
+        );
         assert_eq!(q.take("/v2/shipping-order/fee"), None);
         assert_eq!(q.served(), 3);
     }

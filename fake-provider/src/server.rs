@@ -50,9 +50,8 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let (state, router, mut shutdown) = (state.clone(), router.clone(), shutdown.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                handle(state.clone(), router.clone(), req)
-            });
+            let service =
+                hyper::service::service_fn(move |req| handle(state.clone(), router.clone(), req));
             let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = conn => {}
@@ -129,7 +128,12 @@ fn fault_response(fault: &Fault) -> Response {
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("fault injected: HTTP {status}"));
-            envelope(status, i64::from(status), &message, fault.code_message.as_deref())
+            envelope(
+                status,
+                i64::from(status),
+                &message,
+                fault.code_message.as_deref(),
+            )
         }
         FaultKind::RateLimit => {
             let mut resp = envelope(429, 429, "Too many request", None);

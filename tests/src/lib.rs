@@ -126,10 +126,12 @@ impl Harness {
         self.running = Some(running);
     }
 
-    pub async fn stop(mut self) {
+    /// Stop the service; the data directory lives as long as the returned handle.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
+        self.dir
     }
 
     /// A request as the `flows` caller for `tenant`.
@@ -195,10 +197,12 @@ impl Harness {
 
     /// Submit an action; returns (status, body).
     pub async fn execute(&self, tenant: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, "/execute", tenant, Some(body)).await
+        self.call(Method::POST, "/execute", tenant, Some(body))
+            .await
     }
 
-    /// Poll until the execution is terminal (bounded).
+    /// Poll until the execution is terminal (bounded). A producer's execution may not be
+    /// recorded yet: 404 is retried too.
     pub async fn wait_terminal(&self, tenant: &str, id: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
@@ -210,8 +214,14 @@ impl Harness {
                     None,
                 )
                 .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            let s = body["status"].as_str().unwrap_or_default();
+            assert!(
+                status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+                "{body}"
+            );
+            if status == StatusCode::NOT_FOUND {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let s = body["status"].as_str().unwrap_or("queued");
             if !matches!(s, "queued" | "running") {
                 return body;
             }
@@ -225,7 +235,13 @@ impl Harness {
     /// Inject a fault into the fake provider through its control endpoint.
     pub async fn fault(&self, fault: Value) {
         let url = format!("{}/__faults", self.fake_root());
-        let resp = self.http.post(url).json(&fault).send().await.expect("fault");
+        let resp = self
+            .http
+            .post(url)
+            .json(&fault)
+            .send()
+            .await
+            .expect("fault");
         assert!(resp.status().is_success(), "fault injection refused");
     }
 
@@ -254,13 +270,17 @@ pub async fn start_service(args: &[String]) -> Running {
 
 pub async fn create_key(backend: &Backend, service: &str, tenants: Option<Vec<String>>) -> String {
     let (key, record) = dispatcher::auth::generate_key(service, tenants);
-    backend.api_keys.put_api_key(&record).await.expect("store key");
+    backend
+        .api_keys
+        .put_api_key(&record)
+        .await
+        .expect("store key");
     key
 }
 
 /// A valid calculate_fee input.
 pub fn fee_input() -> Value {
-    json!({"fromDistrictId": 1454, "toDistrictId": 1452, "toWardCode": "21012", "weight": 500})
+    json!({"fromDistrictId": 1442, "toDistrictId": 1485, "toWardCode": "1A0101", "weight": 500})
 }
 
 /// A valid create_order input, with PII the sanitizer must mask.
@@ -269,8 +289,8 @@ pub fn order_input() -> Value {
         "toName": "Nguyen Van A",
         "toPhone": "0912345678",
         "toAddress": "12 Ly Thuong Kiet, Hoan Kiem",
-        "toWardCode": "21012",
-        "toDistrictId": 1452,
+        "toWardCode": "1A0101",
+        "toDistrictId": 1485,
         "weight": 500,
         "requiredNote": "KHONGCHOXEMHANG",
         "paymentTypeId": 1,

@@ -15,7 +15,9 @@ fn message(body: &Value) -> &str {
 #[tokio::test]
 async fn health_metrics_unknown_routes_and_methods() {
     let h = Harness::start().await;
-    let (s, b) = h.call_with_key(Method::GET, "/healthz", None, None, None).await;
+    let (s, b) = h
+        .call_with_key(Method::GET, "/healthz", None, None, None)
+        .await;
     assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ok")));
 
     let (s, b) = h.call(Method::GET, "/nope", "t1", None).await;
@@ -56,7 +58,10 @@ async fn authentication_and_tenant_scope() {
     let (s, b) = h
         .call_with_key(Method::GET, "/catalog", Some(&h.key), None, None)
         .await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
 
     // A key for all tenants works for any.
     let admin = create_key(&h.backend, "ai-agents", None).await;
@@ -77,32 +82,61 @@ async fn catalog_routes() {
         .iter()
         .find(|i| i["integrationId"] == "shipping-ghn")
         .expect("GHN listed");
-    assert!(ghn.get("configSchema").is_none(), "summaries carry no schemas");
+    assert!(
+        ghn.get("configSchema").is_none(),
+        "summaries carry no schemas"
+    );
 
-    let (_, b) = h.call(Method::GET, "/catalog?category=shipping", "t1", None).await;
+    let (_, b) = h
+        .call(Method::GET, "/catalog?category=shipping", "t1", None)
+        .await;
     assert!(!b["integrations"].as_array().expect("list").is_empty());
-    let (_, b) = h.call(Method::GET, "/catalog?category=payment", "t1", None).await;
+    let (_, b) = h
+        .call(Method::GET, "/catalog?category=payment", "t1", None)
+        .await;
     assert!(b["integrations"].as_array().expect("list").is_empty());
-    let (_, b) = h.call(Method::GET, "/catalog?status=deprecated", "t1", None).await;
+    let (_, b) = h
+        .call(Method::GET, "/catalog?status=deprecated", "t1", None)
+        .await;
     assert!(b["integrations"].as_array().expect("list").is_empty());
     let (s, b) = h.call(Method::GET, "/catalog?colour=red", "t1", None).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
 
-    let (s, b) = h.call(Method::GET, "/catalog/shipping-ghn", "t1", None).await;
+    let (s, b) = h
+        .call(Method::GET, "/catalog/shipping-ghn", "t1", None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["configSchema"]["properties"]["apiKey"]["writeOnly"], true);
 
     let (s, b) = h
-        .call(Method::GET, "/catalog/shipping-ghn/actions/calculate_fee", "t1", None)
+        .call(
+            Method::GET,
+            "/catalog/shipping-ghn/actions/calculate_fee",
+            "t1",
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["category"], "read");
     assert!(b["inputSchema"]["properties"].is_object());
 
-    let (s, b) = h.call(Method::GET, "/catalog/shipping-nope", "t1", None).await;
-    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "INTEGRATION_NOT_FOUND"));
     let (s, b) = h
-        .call(Method::GET, "/catalog/shipping-ghn/actions/teleport", "t1", None)
+        .call(Method::GET, "/catalog/shipping-nope", "t1", None)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "INTEGRATION_NOT_FOUND")
+    );
+    let (s, b) = h
+        .call(
+            Method::GET,
+            "/catalog/shipping-ghn/actions/teleport",
+            "t1",
+            None,
+        )
         .await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "ACTION_NOT_FOUND"));
     h.stop().await;
@@ -117,44 +151,75 @@ async fn connection_lifecycle_and_errors() {
     let (s, b) = create(json!({"integrationId": "shipping-ghn", "name": "x",
         "config": {"shopId": SHOP_ID, "apiKey": TOKEN}}))
     .await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     assert!(message(&b).contains("apiKey"), "{b}");
     assert!(!b.to_string().contains(TOKEN));
     let (s, b) = create(json!({"integrationId": "shipping-ghn", "name": "x",
         "config": {}, "credentials": {"apiKey": TOKEN}}))
     .await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     assert!(message(&b).contains("shopId"), "{b}");
     let (s, b) = create(json!({"integrationId": "shipping-ghn", "name": "x",
         "config": {"shopId": SHOP_ID}}))
     .await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     assert!(message(&b).contains("apiKey"), "{b}");
     let (s, b) = create(json!({"integrationId": "shipping-zzz", "name": "x"})).await;
-    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "INTEGRATION_NOT_FOUND"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "INTEGRATION_NOT_FOUND")
+    );
     let (s, b) = create(json!({"integrationId": "shipping-ghn", "name": "x", "colour": 1})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     assert!(message(&b).contains("colour"), "{b}");
 
     // Create, read, list.
     let id = h.create_connection("t1").await;
-    let (s, b) = h.call(Method::GET, &format!("/connections/{id}"), "t1", None).await;
+    let (s, b) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t1", None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["status"], "active");
     assert!(b.get("credentials").is_none() && b.get("credentialsRef").is_none());
     assert!(!b.to_string().contains(TOKEN));
     let (_, b) = h
-        .call(Method::GET, "/connections?integrationId=shipping-ghn", "t1", None)
+        .call(
+            Method::GET,
+            "/connections?integrationId=shipping-ghn",
+            "t1",
+            None,
+        )
         .await;
     assert_eq!(b["connections"].as_array().expect("list").len(), 1);
-    let (_, b) = h.call(Method::GET, "/connections?status=inactive", "t1", None).await;
+    let (_, b) = h
+        .call(Method::GET, "/connections?status=inactive", "t1", None)
+        .await;
     assert!(b["connections"].as_array().expect("list").is_empty());
-    let (s, _) = h.call(Method::GET, "/connections?status=sleepy", "t1", None).await;
+    let (s, _) = h
+        .call(Method::GET, "/connections?status=sleepy", "t1", None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Another tenant sees nothing of it.
-    let (s, b) = h.call(Method::GET, &format!("/connections/{id}"), "t2", None).await;
-    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "CONNECTION_NOT_FOUND"));
+    let (s, b) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t2", None)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "CONNECTION_NOT_FOUND")
+    );
     let (_, b) = h.call(Method::GET, "/connections", "t2", None).await;
     assert!(b["connections"].as_array().expect("list").is_empty());
     let (s, _) = h
@@ -170,8 +235,14 @@ async fn connection_lifecycle_and_errors() {
     let (s, b) = h
         .call(Method::POST, &format!("/connections/{id}/test"), "t1", None)
         .await;
-    assert_eq!((s, b["success"].as_bool()), (StatusCode::OK, Some(true)), "{b}");
-    let (_, c) = h.call(Method::GET, &format!("/connections/{id}"), "t1", None).await;
+    assert_eq!(
+        (s, b["success"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{b}"
+    );
+    let (_, c) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t1", None)
+        .await;
     assert!(c["lastTestedAt"].is_string());
 
     // Rotate to a wrong token: the test fails and the connection records it.
@@ -190,7 +261,9 @@ async fn connection_lifecycle_and_errors() {
         .await;
     assert_eq!(b["success"], false, "{b}");
     assert!(!b.to_string().contains(wrong));
-    let (_, c) = h.call(Method::GET, &format!("/connections/{id}"), "t1", None).await;
+    let (_, c) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t1", None)
+        .await;
     assert_eq!(c["status"], "error");
     assert!(c["lastError"].is_string() && c["lastErrorAt"].is_string());
 
@@ -248,7 +321,9 @@ async fn connection_lifecycle_and_errors() {
         .call(Method::DELETE, &format!("/connections/{id}"), "t1", None)
         .await;
     assert_eq!((s, b["success"].as_bool()), (StatusCode::OK, Some(true)));
-    let (s, _) = h.call(Method::GET, &format!("/connections/{id}"), "t1", None).await;
+    let (s, _) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t1", None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let secret = h
         .backend
@@ -256,7 +331,10 @@ async fn connection_lifecycle_and_errors() {
         .get_secret(&integrations_core::model::secret_name("t1", &id))
         .await
         .expect("secret store answers");
-    assert!(secret.is_none(), "the secret is deleted with the connection");
+    assert!(
+        secret.is_none(),
+        "the secret is deleted with the connection"
+    );
     h.stop().await;
 }
 
@@ -269,32 +347,55 @@ async fn execute_validates_and_answers() {
     // 400 naming the failing field.
     let mut input = fee_input();
     input.as_object_mut().expect("object").remove("weight");
-    let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": input})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    let (s, b) =
+        exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": input})).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     assert!(message(&b).contains("weight"), "{b}");
     let mut input = fee_input();
     input["weight"] = json!("heavy");
-    let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": input})).await;
+    let (s, b) =
+        exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": input})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&b).contains("/weight"), "{b}");
-    let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": [1]})).await;
-    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"));
+    let (s, b) =
+        exec(json!({"connectionId": conn, "actionId": "calculate_fee", "input": [1]})).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "VALIDATION_FAILED")
+    );
     let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee"})).await;
-    assert!(s == StatusCode::BAD_REQUEST && message(&b).contains("input"), "{b}");
+    assert!(
+        s == StatusCode::BAD_REQUEST && message(&b).contains("input"),
+        "{b}"
+    );
     let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee",
         "input": fee_input(), "waitMs": 999_999}))
     .await;
-    assert!(s == StatusCode::BAD_REQUEST && message(&b).contains("waitMs"), "{b}");
+    assert!(
+        s == StatusCode::BAD_REQUEST && message(&b).contains("waitMs"),
+        "{b}"
+    );
     let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee",
         "input": fee_input(), "callbackUrl": "ftp://x"}))
     .await;
-    assert!(s == StatusCode::BAD_REQUEST && message(&b).contains("callbackUrl"), "{b}");
+    assert!(
+        s == StatusCode::BAD_REQUEST && message(&b).contains("callbackUrl"),
+        "{b}"
+    );
 
     // 404s.
     let (s, b) = exec(json!({"connectionId": conn, "actionId": "teleport", "input": {}})).await;
     assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "ACTION_NOT_FOUND"));
-    let (s, b) = exec(json!({"connectionId": "01NOPE", "actionId": "calculate_fee", "input": fee_input()})).await;
-    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "CONNECTION_NOT_FOUND"));
+    let (s, b) =
+        exec(json!({"connectionId": "01NOPE", "actionId": "calculate_fee", "input": fee_input()}))
+            .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "CONNECTION_NOT_FOUND")
+    );
     let (s, _) = h
         .execute(
             "t2",
@@ -321,12 +422,21 @@ async fn execute_validates_and_answers() {
     let (s, b) = exec(json!({"connectionId": conn, "actionId": "calculate_fee",
         "input": fee_input(), "waitMs": 10_000}))
     .await;
-    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("succeeded")), "{b}");
+    assert_eq!(
+        (s, b["status"].as_str()),
+        (StatusCode::OK, Some("succeeded")),
+        "{b}"
+    );
     assert_eq!(b["output"]["fee"], done["output"]["fee"]);
 
     // Another tenant can't read it.
-    let (s, b) = h.call(Method::GET, &format!("/executions/{id}"), "t2", None).await;
-    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "EXECUTION_NOT_FOUND"));
+    let (s, b) = h
+        .call(Method::GET, &format!("/executions/{id}"), "t2", None)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::NOT_FOUND, "EXECUTION_NOT_FOUND")
+    );
     h.stop().await;
 }
 
@@ -345,7 +455,10 @@ async fn idempotency_keys() {
     let mut other = body.clone();
     other["input"]["weight"] = json!(900);
     let (s, b) = h.execute("t1", other).await;
-    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "IDEMPOTENCY_CONFLICT"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::CONFLICT, "IDEMPOTENCY_CONFLICT")
+    );
 
     // Keys are per tenant.
     let t2conn = h.create_connection("t2").await;
@@ -355,9 +468,15 @@ async fn idempotency_keys() {
     assert_eq!(s, StatusCode::ACCEPTED);
     assert_ne!(b["executionId"], first["executionId"]);
 
-    let id = first["executionId"].as_str().expect("id");
-    h.wait_terminal("t1", id).await;
-    assert_eq!(h.provider_calls("/v2/shipping-order/fee").await, 2, "one call per execution");
+    h.wait_terminal("t1", first["executionId"].as_str().expect("id"))
+        .await;
+    h.wait_terminal("t2", b["executionId"].as_str().expect("id"))
+        .await;
+    assert_eq!(
+        h.provider_calls("/v2/shipping-order/fee").await,
+        2,
+        "one call per execution"
+    );
     h.stop().await;
 }
 
@@ -386,8 +505,11 @@ async fn list_executions_with_filters_and_cursor() {
         .await;
     assert_eq!(failed["status"], "failed", "{failed}");
 
+    let hr = &h;
     let list = |q: String| async move {
-        let (s, b) = h.call(Method::GET, &format!("/executions{q}"), "t1", None).await;
+        let (s, b) = hr
+            .call(Method::GET, &format!("/executions{q}"), "t1", None)
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         b
     };
@@ -399,14 +521,21 @@ async fn list_executions_with_filters_and_cursor() {
         .map(|e| e["executionId"].as_str().expect("id"))
         .collect();
     assert_eq!(got.len(), 5);
-    assert_eq!(got[0], failed["executionId"].as_str().expect("id"), "newest first");
+    assert_eq!(
+        got[0],
+        failed["executionId"].as_str().expect("id"),
+        "newest first"
+    );
 
     let by_conn = list(format!("?connectionId={c1}")).await;
     assert_eq!(by_conn["executions"].as_array().expect("list").len(), 3);
     let by_status = list("?status=failed".into()).await;
     assert_eq!(by_status["executions"].as_array().expect("list").len(), 1);
     let by_integration = list("?integrationId=shipping-ghn&status=succeeded".into()).await;
-    assert_eq!(by_integration["executions"].as_array().expect("list").len(), 4);
+    assert_eq!(
+        by_integration["executions"].as_array().expect("list").len(),
+        4
+    );
     let future = list("?startDate=2999-01-01T00:00:00Z".into()).await;
     assert!(future["executions"].as_array().expect("list").is_empty());
     let past = list("?endDate=2000-01-01T00:00:00Z".into()).await;
@@ -443,9 +572,21 @@ async fn list_executions_with_filters_and_cursor() {
         "{b}"
     );
 
-    for q in ["?status=done", "?limit=0", "?limit=500", "?startDate=yesterday", "?cursor=%%%"] {
-        let (s, b) = h.call(Method::GET, &format!("/executions{q}"), "t1", None).await;
-        assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"), "{q}");
+    for q in [
+        "?status=done",
+        "?limit=0",
+        "?limit=500",
+        "?startDate=yesterday",
+        "?cursor=%%%",
+    ] {
+        let (s, b) = h
+            .call(Method::GET, &format!("/executions{q}"), "t1", None)
+            .await;
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::BAD_REQUEST, "VALIDATION_FAILED"),
+            "{q}"
+        );
     }
     h.stop().await;
 }
@@ -461,7 +602,10 @@ async fn oversized_bodies_are_refused() {
             json!({"connectionId": conn, "actionId": "calculate_fee", "input": {"note": big}}),
         )
         .await;
-    assert_eq!((s, code(&b)), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
+    );
     let resp = h
         .http
         .post(format!("{}/execute", h.base))

@@ -21,32 +21,56 @@ async fn no_credential_anywhere_after_a_full_run() {
         .execute("t1", json!({"connectionId": conn, "actionId": "create_order", "input": order_input(), "waitMs": 10_000}))
         .await;
     assert_eq!(order["status"], "succeeded", "{order}");
-    h.call(Method::PATCH, &format!("/connections/{conn}"), "t1",
-        Some(json!({"credentials": {"apiKey": rotated}}))).await;
-    h.call(Method::POST, &format!("/connections/{conn}/test"), "t1", None).await;
+    h.call(
+        Method::PATCH,
+        &format!("/connections/{conn}"),
+        "t1",
+        Some(json!({"credentials": {"apiKey": rotated}})),
+    )
+    .await;
+    h.call(
+        Method::POST,
+        &format!("/connections/{conn}/test"),
+        "t1",
+        None,
+    )
+    .await;
     let (_, failed) = h
         .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000}))
         .await;
     assert_eq!(failed["status"], "failed", "{failed}");
     h.call(Method::GET, "/executions", "t1", None).await;
-    h.call(Method::GET, &format!("/connections/{conn}"), "t1", None).await;
+    h.call(Method::GET, &format!("/connections/{conn}"), "t1", None)
+        .await;
     h.call(Method::GET, "/connections", "t1", None).await;
 
     // Stored executions keep masked PII only.
     let (_, list) = h.call(Method::GET, "/executions", "t1", None).await;
     let stored = list.to_string();
-    let phone = order_input()["toPhone"].as_str().expect("phone").to_string();
-    let address = order_input()["toAddress"].as_str().expect("address").to_string();
+    let phone = order_input()["toPhone"]
+        .as_str()
+        .expect("phone")
+        .to_string();
+    let address = order_input()["toAddress"]
+        .as_str()
+        .expect("address")
+        .to_string();
     assert!(!stored.contains(&phone), "phone stored in clear: {stored}");
     assert!(!stored.contains(&address), "address stored in clear");
-    assert!(stored.contains(&phone[phone.len() - 3..]), "masked phone keeps its tail");
+    assert!(
+        stored.contains(&phone[phone.len() - 3..]),
+        "masked phone keeps its tail"
+    );
 
-    let data_dir = h.dir.path().to_path_buf();
     let responses = h.responses.lock().expect("responses").join("\n");
-    h.stop().await;
+    let dir = h.stop().await;
+    let data_dir = dir.path().to_path_buf();
 
     let log_text = logs.contents();
-    assert!(log_text.contains("execution finished"), "logs were captured");
+    assert!(
+        log_text.contains("execution finished"),
+        "logs were captured"
+    );
     for secret in [TOKEN, rotated] {
         assert!(!responses.contains(secret), "a response carries {secret}");
         assert!(!log_text.contains(secret), "a log line carries {secret}");

@@ -62,7 +62,14 @@ fn serve(dir: &std::path::Path, provider: &str) -> Service {
     Service { child, base }
 }
 
-async fn call(http: &reqwest::Client, s: &Service, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+async fn call(
+    http: &reqwest::Client,
+    s: &Service,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let mut req = http
         .request(method, format!("{}{path}", s.base))
         .bearer_auth(key)
@@ -70,7 +77,12 @@ async fn call(http: &reqwest::Client, s: &Service, key: &str, method: reqwest::M
     if let Some(b) = body {
         req = req.json(&b);
     }
-    req.send().await.expect("request").json().await.expect("JSON")
+    req.send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 #[tokio::test]
@@ -89,16 +101,34 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     let mut args = common_args(dir.path(), &provider);
     args.extend(["create-key", "--caller-service", "flows", "--tenants", "t1"].map(String::from));
     let out = Command::new(BIN).args(&args).output().expect("create-key");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let key = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
     assert!(key.starts_with("isk_"));
 
     let http = reqwest::Client::new();
     let mut first = serve(dir.path(), &provider);
-    let conn = call(&http, &first, &key, reqwest::Method::POST, "/connections", Some(json!({
-        "integrationId": "shipping-ghn", "name": "shop",
-        "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
-    }))).await["connectionId"].as_str().expect("connection").to_string();
+    let conn = call(
+        &http,
+        &first,
+        &key,
+        reqwest::Method::POST,
+        "/connections",
+        Some(json!({
+            "integrationId": "shipping-ghn", "name": "shop",
+            "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
+        })),
+    )
+    .await["connectionId"]
+        .as_str()
+        .expect("connection")
+        .to_string();
 
     let mut ids = Vec::new();
     for i in 0..10 {
@@ -107,10 +137,23 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
         } else {
             ("create_order", order_input())
         };
-        let b = call(&http, &first, &key, reqwest::Method::POST, "/execute", Some(json!({
-            "connectionId": conn, "actionId": action, "input": input
-        }))).await;
-        ids.push(b["executionId"].as_str().unwrap_or_else(|| panic!("{b}")).to_string());
+        let b = call(
+            &http,
+            &first,
+            &key,
+            reqwest::Method::POST,
+            "/execute",
+            Some(json!({
+                "connectionId": conn, "actionId": action, "input": input
+            })),
+        )
+        .await;
+        ids.push(
+            b["executionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{b}"))
+                .to_string(),
+        );
     }
     // Six are at the provider, four queued: kill the process under them.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -121,7 +164,15 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     for id in &ids {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let e = call(&http, &second, &key, reqwest::Method::GET, &format!("/executions/{id}?waitMs=5000"), None).await;
+            let e = call(
+                &http,
+                &second,
+                &key,
+                reqwest::Method::GET,
+                &format!("/executions/{id}?waitMs=5000"),
+                None,
+            )
+            .await;
             let status = e["status"].as_str().unwrap_or_default().to_string();
             if status != "queued" && status != "running" {
                 assert_eq!(status, "succeeded", "{e}");
@@ -131,12 +182,21 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
         }
     }
     let stats = fake.stats();
-    assert_eq!(stats.orders_created, 5, "one order per create_order execution, even re-run");
+    assert_eq!(
+        stats.orders_created, 5,
+        "one order per create_order execution, even re-run"
+    );
 
     // SIGTERM: a clean exit.
     let pid = second.child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let status = second.child.wait().expect("exit");
-    assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
 }

@@ -175,7 +175,10 @@ async fn dead_letters_what_the_queue_gives_up_on() {
         if dead.iter().any(|d| d.body.starts_with("{not an execution")) {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "poison message not dead-lettered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "poison message not dead-lettered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     h.stop().await;

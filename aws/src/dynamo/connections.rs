@@ -55,7 +55,10 @@ fn item(c: &Connection) -> Result<Item> {
     if size > ITEM_BUDGET {
         return Err(Error::new(
             ErrorKind::PayloadTooLarge,
-            format!("connection {} is {size} bytes; the limit is {ITEM_BUDGET}", c.connection_id),
+            format!(
+                "connection {} is {size} bytes; the limit is {ITEM_BUDGET}",
+                c.connection_id
+            ),
         ));
     }
     Ok(item)

@@ -64,11 +64,17 @@ pub(crate) fn execution_item(e: &Execution) -> Result<Item> {
         return Ok(item);
     }
     if let Some(output) = &e.output {
-        let without = size - item.get("output").map_or(0, |_| "output".len() + truncate::json_len(output));
+        let without = size
+            - item
+                .get("output")
+                .map_or(0, |_| "output".len() + truncate::json_len(output));
         let room = ITEM_BUDGET.saturating_sub(without + 64);
         let (cut, _) = truncate::fit(output, room);
         item = execution_item_raw(e, Some(&cut))?;
-        item.insert(OUTPUT_TRUNCATED.into(), aws_sdk_dynamodb::types::AttributeValue::Bool(true));
+        item.insert(
+            OUTPUT_TRUNCATED.into(),
+            aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+        );
         if item_size(&item) <= ITEM_BUDGET {
             tracing::warn!(
                 execution_id = %e.execution_id,
@@ -174,16 +180,23 @@ pub(crate) fn execution_from_item(item: &Item) -> Result<Execution> {
     })
 }
 
-pub(crate) fn idempotency_item(e: &Execution, claim: &IdempotencyClaim) -> Item {
+pub(crate) fn idempotency_key(tenant_id: &str, key: &str) -> Item {
     Item::from([
-        (PK.into(), s(tenant_pk(&e.tenant_id))),
-        (SK.into(), s(format!("IDEMP#{}", claim.key))),
+        (PK.into(), s(tenant_pk(tenant_id))),
+        (SK.into(), s(format!("IDEMP#{key}"))),
+    ])
+}
+
+pub(crate) fn idempotency_item(e: &Execution, claim: &IdempotencyClaim) -> Item {
+    let mut item = idempotency_key(&e.tenant_id, &claim.key);
+    item.extend([
         ("type".into(), s("idempotency")),
         ("executionId".into(), s(&e.execution_id)),
         ("requestHash".into(), s(&claim.request_hash)),
         // The key is reserved as long as the execution is kept.
         (TTL_ATTRIBUTE.into(), n(e.expires_at.timestamp())),
-    ])
+    ]);
+    item
 }
 
 pub(crate) fn outbox_pk(event_id: &str) -> String {
@@ -278,7 +291,10 @@ mod tests {
         assert!(item_size(&item) <= ITEM_BUDGET);
         assert!(item.contains_key(OUTPUT_TRUNCATED));
         let back = execution_from_item(&item).expect("parse");
-        assert_eq!(back.output.expect("output")[truncate::TRUNCATED_FLAG], json!(true));
+        assert_eq!(
+            back.output.expect("output")[truncate::TRUNCATED_FLAG],
+            json!(true)
+        );
     }
 
     #[test]

@@ -94,7 +94,12 @@ fn value_size(v: &AttributeValue) -> usize {
         AttributeValue::S(s) => s.len(),
         AttributeValue::N(n) => n.len() / 2 + 2,
         AttributeValue::B(b) => b.as_ref().len(),
-        AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
         AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
         AttributeValue::Ss(l) => l.iter().map(String::len).sum(),
         AttributeValue::Ns(l) => l.iter().map(|n| n.len() / 2 + 2).sum(),

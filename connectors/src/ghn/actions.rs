@@ -5,6 +5,9 @@ use integrations_core::{Error, ErrorKind, Result};
 use serde_json::{json, Map, Value};
 
 use super::client::GhnApi;
+use crate::fields::{
+    as_int, camel, copy_string, int, required_int, required_str, rows, string, to_snake_fields,
+};
 
 pub const ACTIONS: &[&str] = &[
     "calculate_fee",
@@ -107,7 +110,7 @@ pub(crate) async fn run(
 }
 
 async fn calculate_fee(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
-    let body = with_default_service(to_ghn(input, FEE_INPUTS));
+    let body = with_default_service(to_snake_fields(input, FEE_INPUTS));
     let data = api.call(FEE, &body).await?;
     let total = int(&data, "total").ok_or_else(|| bad_response("fee answer has no total"))?;
     let mut breakdown = Map::new();
@@ -132,7 +135,7 @@ async fn calculate_fee(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
 /// The execution id is GHN's client_order_code, so a retry after an unknown outcome finds the
 /// order the first attempt created instead of creating a second one.
 async fn create_order(api: &GhnApi<'_>, input: &Value, execution_id: &str) -> Result<Value> {
-    let mut body = with_default_service(to_ghn(input, CREATE_INPUTS));
+    let mut body = with_default_service(to_snake_fields(input, CREATE_INPUTS));
     body["client_order_code"] = json!(execution_id);
     match api.call(CREATE, &body).await {
         Ok(data) => created(&data, execution_id),
@@ -175,7 +178,12 @@ fn created(data: &Value, execution_id: &str) -> Result<Value> {
         "status": "ready_to_pick",
     });
     copy_string(data, "sort_code", &mut out, "sortCode");
-    copy_string(data, "expected_delivery_time", &mut out, "expectedDeliveryTime");
+    copy_string(
+        data,
+        "expected_delivery_time",
+        &mut out,
+        "expectedDeliveryTime",
+    );
     if let Some(total) = int(data, "total_fee") {
         out["totalFee"] = json!(total);
     }
@@ -326,90 +334,11 @@ async fn get_wards(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
     Ok(json!({ "wards": wards }))
 }
 
-/// Copy the listed camelCase fields of `input` under GHN's snake_case names. Item objects keep
-/// their keys: GHN's item fields are single words.
-fn to_ghn(input: &Value, fields: &[&str]) -> Value {
-    let mut out = Map::new();
-    for field in fields {
-        if let Some(v) = input.get(*field).filter(|v| !v.is_null()) {
-            out.insert(snake(field), v.clone());
-        }
-    }
-    Value::Object(out)
-}
-
 fn with_default_service(mut body: Value) -> Value {
     if body.get("service_id").is_none() && body.get("service_type_id").is_none() {
         body["service_type_id"] = json!(LIGHT_GOODS);
     }
     body
-}
-
-fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn camel(snake: &str) -> String {
-    let mut out = String::with_capacity(snake.len());
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// GHN sends some amounts as strings (`total_fee: "33000"`): accept integers in either form.
-fn as_int(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn int(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(as_int)
-}
-
-fn string<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-fn copy_string(from: &Value, key: &str, to: &mut Value, as_key: &str) {
-    if let Some(s) = string(from, key) {
-        to[as_key] = json!(s);
-    }
-}
-
-/// GHN answers an empty list with `data: null` at times.
-fn rows(data: &Value) -> impl Iterator<Item = &Value> {
-    data.as_array().into_iter().flatten()
-}
-
-fn required_str<'v>(input: &'v Value, key: &str) -> Result<&'v str> {
-    string(input, key).ok_or_else(|| Error::validation(format!("input needs {key}")))
-}
-
-fn required_int(input: &Value, key: &str) -> Result<i64> {
-    int(input, key).ok_or_else(|| Error::validation(format!("input needs {key} (an integer)")))
 }
 
 fn bad_response(what: &str) -> Error {
@@ -421,11 +350,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn field_names_map_both_ways() {
-        assert_eq!(snake("toDistrictId"), "to_district_id");
-        assert_eq!(snake("weight"), "weight");
-        assert_eq!(camel("pick_remote_areas_fee"), "pickRemoteAreasFee");
-        let body = to_ghn(
+    fn fee_inputs_map_to_ghn_names() {
+        let body = to_snake_fields(
             &json!({"toDistrictId": 1461, "codValue": 5, "ignored": 1, "coupon": null}),
             FEE_INPUTS,
         );
@@ -435,8 +361,8 @@ mod tests {
     #[test]
     fn total_fee_is_accepted_as_int_or_string() {
         for total in [json!(33000), json!("33000"), json!(33000.0)] {
-            let out = created(&json!({"order_code": "A1", "total_fee": total}), "exec")
-                .expect("created");
+            let out =
+                created(&json!({"order_code": "A1", "total_fee": total}), "exec").expect("created");
             assert_eq!(out["totalFee"], 33000);
         }
         assert!(created(&json!({"total_fee": 1}), "exec").is_err());

@@ -107,7 +107,10 @@ impl<'a> GhnApi<'a> {
             let envelope = parsed.ok().and_then(|v| Envelope::parse(&v));
             return Err(match envelope {
                 // GHN's body refines plain 4xx answers (e.g. a 400 that is really a 404).
-                Some(env) if reply.status.is_client_error() && !matches!(reply.status.as_u16(), 401 | 403 | 429) => {
+                Some(env)
+                    if reply.status.is_client_error()
+                        && !matches!(reply.status.as_u16(), 401 | 403 | 429) =>
+                {
                     env.error()
                 }
                 env => http::status_error(
@@ -213,19 +216,42 @@ mod tests {
     use serde_json::json;
 
     fn kind(v: Value) -> ErrorKind {
-        Envelope::parse(&v).map(|e| e.kind()).unwrap_or(ErrorKind::Internal)
+        Envelope::parse(&v)
+            .map(|e| e.kind())
+            .unwrap_or(ErrorKind::Internal)
     }
 
     #[test]
     fn envelope_codes_and_messages_are_classified() {
         let cases = [
-            (json!({"code": 400, "message": "Sai thông tin Required Note", "code_message": "USER_ERR_COMMON"}), ErrorKind::ProviderRejected),
-            (json!({"code": 400, "message": "ShopID is invalid", "code_message": "SHOP_NOT_FOUND"}), ErrorKind::ProviderAuthFailed),
-            (json!({"code": 400, "message": "code=401, message=Token is not valid!"}), ErrorKind::ProviderAuthFailed),
-            (json!({"code": 400, "message": "Lỗi gọi API: corev2_tenant_order_detail - code=404, message=Đơn hàng không tồn tại"}), ErrorKind::ProviderNotFound),
-            (json!({"code": 400, "message": "Too many request. This request is processing"}), ErrorKind::ProviderRateLimited),
-            (json!({"code": 500, "message": "internal"}), ErrorKind::ProviderUnavailable),
-            (json!({"code": 400, "message": "x", "code_message": "SERVER_ERR_COMMON"}), ErrorKind::ProviderUnavailable),
+            (
+                json!({"code": 400, "message": "Sai thông tin Required Note", "code_message": "USER_ERR_COMMON"}),
+                ErrorKind::ProviderRejected,
+            ),
+            (
+                json!({"code": 400, "message": "ShopID is invalid", "code_message": "SHOP_NOT_FOUND"}),
+                ErrorKind::ProviderAuthFailed,
+            ),
+            (
+                json!({"code": 400, "message": "code=401, message=Token is not valid!"}),
+                ErrorKind::ProviderAuthFailed,
+            ),
+            (
+                json!({"code": 400, "message": "Lỗi gọi API: corev2_tenant_order_detail - code=404, message=Đơn hàng không tồn tại"}),
+                ErrorKind::ProviderNotFound,
+            ),
+            (
+                json!({"code": 400, "message": "Too many request. This request is processing"}),
+                ErrorKind::ProviderRateLimited,
+            ),
+            (
+                json!({"code": 500, "message": "internal"}),
+                ErrorKind::ProviderUnavailable,
+            ),
+            (
+                json!({"code": 400, "message": "x", "code_message": "SERVER_ERR_COMMON"}),
+                ErrorKind::ProviderUnavailable,
+            ),
         ];
         for (v, expected) in cases {
             assert_eq!(kind(v.clone()), expected, "{v}");
@@ -234,9 +260,11 @@ mod tests {
 
     #[test]
     fn a_busy_answer_is_retryable_and_a_rejection_is_not() {
-        let busy = Envelope::parse(&json!({"code": 400, "message": "Too many request"})).map(|e| e.error());
+        let busy = Envelope::parse(&json!({"code": 400, "message": "Too many request"}))
+            .map(|e| e.error());
         assert!(busy.is_some_and(|e| e.retryable && e.request_sent));
-        let rejected = Envelope::parse(&json!({"code": 400, "message": "Cân nặng không hợp lệ"})).map(|e| e.error());
+        let rejected = Envelope::parse(&json!({"code": 400, "message": "Cân nặng không hợp lệ"}))
+            .map(|e| e.error());
         assert!(rejected.is_some_and(|e| !e.retryable));
     }
 }

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::http::ConnectorSettings;
 pub use actions::ACTIONS;
-pub use client::{PRODUCTION_URL, SANDBOX_URL};
 use client::GhnApi;
+pub use client::{PRODUCTION_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "shipping-ghn";
 

@@ -78,8 +78,14 @@ async fn call(addr: SocketAddr, timeout: Duration) -> Result<HttpReply> {
 
 #[test]
 fn retry_after_accepts_seconds_and_http_dates() {
-    let now = Utc.with_ymd_and_hms(2015, 10, 21, 7, 28, 0).single().expect("date");
-    assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+    let now = Utc
+        .with_ymd_and_hms(2015, 10, 21, 7, 28, 0)
+        .single()
+        .expect("date");
+    assert_eq!(
+        parse_retry_after(" 120 ", now),
+        Some(Duration::from_secs(120))
+    );
     assert_eq!(
         parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
         Some(Duration::from_secs(30))
@@ -93,11 +99,17 @@ fn retry_after_accepts_seconds_and_http_dates() {
 
 #[test]
 fn redact_removes_every_casing_of_each_secret() {
-    let out = redact("bad token ABC123 (abc123) for key k9", &["abc123", "k9", ""]);
+    let out = redact(
+        "bad token ABC123 (abc123) for key k9",
+        &["abc123", "k9", ""],
+    );
     assert_eq!(out, "bad token [REDACTED] ([REDACTED]) for key [REDACTED]");
     // A secret that appears in the marker itself must not loop forever.
     assert_eq!(redact("red", &["red"]), "[REDACTED]");
-    let err = redact_error(Error::new(ErrorKind::ProviderRejected, "tok=abc123"), &["abc123"]);
+    let err = redact_error(
+        Error::new(ErrorKind::ProviderRejected, "tok=abc123"),
+        &["abc123"],
+    );
     assert_eq!(err.message, "tok=[REDACTED]");
 }
 
@@ -132,7 +144,9 @@ async fn refused_connection_is_a_network_error_before_sending() {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         l.local_addr().expect("addr")
     };
-    let e = call(addr, Duration::from_secs(2)).await.expect_err("refused");
+    let e = call(addr, Duration::from_secs(2))
+        .await
+        .expect_err("refused");
     assert_eq!(e.kind, ErrorKind::NetworkError);
     assert!(e.retryable && !e.request_sent, "{e:?}");
 }
@@ -140,7 +154,9 @@ async fn refused_connection_is_a_network_error_before_sending() {
 #[tokio::test]
 async fn silence_after_sending_is_a_timeout_with_request_sent() {
     let addr = server(None, true).await;
-    let e = call(addr, Duration::from_millis(200)).await.expect_err("timeout");
+    let e = call(addr, Duration::from_millis(200))
+        .await
+        .expect_err("timeout");
     assert_eq!(e.kind, ErrorKind::ProviderTimeout);
     assert!(e.retryable && e.request_sent, "{e:?}");
 }
@@ -148,7 +164,9 @@ async fn silence_after_sending_is_a_timeout_with_request_sent() {
 #[tokio::test]
 async fn a_closed_connection_without_answer_is_a_network_error_after_sending() {
     let addr = server(None, false).await;
-    let e = call(addr, Duration::from_secs(2)).await.expect_err("dropped");
+    let e = call(addr, Duration::from_secs(2))
+        .await
+        .expect_err("dropped");
     assert_eq!(e.kind, ErrorKind::NetworkError);
     assert!(e.retryable && e.request_sent, "{e:?}");
     assert!(!e.message.contains("s3cret"));
@@ -158,18 +176,23 @@ async fn a_closed_connection_without_answer_is_a_network_error_after_sending() {
 async fn oversized_answers_are_refused_with_or_without_content_length() {
     let big = "x".repeat(DEFAULT_MAX_RESPONSE_BYTES + 1);
     let addr = server(Some(http_reply("200 OK", "", &big)), false).await;
-    let e = call(addr, Duration::from_secs(5)).await.expect_err("too large");
+    let e = call(addr, Duration::from_secs(5))
+        .await
+        .expect_err("too large");
     assert_eq!(e.kind, ErrorKind::ProviderBadResponse);
     assert!(e.request_sent);
 
     // Chunked, so only counting the bytes catches it.
-    let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    let mut chunked =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
     for _ in 0..17 {
         chunked.extend_from_slice(format!("{:x}\r\n{}\r\n", 65536, "y".repeat(65536)).as_bytes());
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
     let addr = server(Some(chunked), false).await;
-    let e = call(addr, Duration::from_secs(5)).await.expect_err("too large");
+    let e = call(addr, Duration::from_secs(5))
+        .await
+        .expect_err("too large");
     assert_eq!(e.kind, ErrorKind::ProviderBadResponse);
 }
 
@@ -198,7 +221,11 @@ async fn malformed_json_is_a_retryable_bad_response() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let reply = http_reply("302 Found", "Location: http://127.0.0.1:9/elsewhere\r\n", "");
+    let reply = http_reply(
+        "302 Found",
+        "Location: http://127.0.0.1:9/elsewhere\r\n",
+        "",
+    );
     let addr = server(Some(reply), false).await;
     let r = call(addr, Duration::from_secs(2)).await.expect("reply");
     assert_eq!(r.status, StatusCode::FOUND);

@@ -103,8 +103,18 @@ pub async fn list_filters(store: Arc<dyn ConnectionStore>) {
     let cases = [
         ("unfiltered", None, None, ids(&[0, 1, 2, 3])),
         ("by integration", Some("stripe"), None, ids(&[0, 2])),
-        ("by status", None, Some(ConnectionStatus::Active), ids(&[0, 1])),
-        ("by both", Some("ghn"), Some(ConnectionStatus::Error), ids(&[3])),
+        (
+            "by status",
+            None,
+            Some(ConnectionStatus::Active),
+            ids(&[0, 1]),
+        ),
+        (
+            "by both",
+            Some("ghn"),
+            Some(ConnectionStatus::Error),
+            ids(&[3]),
+        ),
         ("matching nothing", Some("unknown"), None, vec![]),
     ];
     for (what, integration, status, expected) in cases {
@@ -116,7 +126,10 @@ pub async fn list_filters(store: Arc<dyn ConnectionStore>) {
         eventually_eq(what, &expected, move || async move {
             let listed = store.list_connections(tenant, filter).await;
             let listed = listed.expect("list");
-            listed.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()
+            listed
+                .into_iter()
+                .map(|c| c.connection_id)
+                .collect::<Vec<_>>()
         })
         .await;
     }
@@ -152,5 +165,9 @@ pub async fn tenant_isolation(store: Arc<dyn ConnectionStore>) {
     assert!(listed.expect("list").is_empty());
 
     let got = store.get_connection(&tenant_a, &a.connection_id).await;
-    assert_eq!(got.expect("get"), Some(a), "tenant A's connection untouched");
+    assert_eq!(
+        got.expect("get"),
+        Some(a),
+        "tenant A's connection untouched"
+    );
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use lease::{claim, claim_expired_lease, claim_race, extend_lease, release};
 pub use list::{list_cursor_isolation, list_filters, list_invalid_cursor, list_pagination};
-pub use outcome::{complete, complete_without_owner, outbox};
+pub use outcome::{complete, complete_without_owner, outbox, reopen};
 
 use serde_json::json;
 
@@ -40,6 +40,7 @@ pub async fn executions_suite(store: Arc<dyn ExecutionStore>) {
     release(store.clone()).await;
     complete(store.clone()).await;
     complete_without_owner(store.clone()).await;
+    reopen(store.clone()).await;
     outbox(store).await;
 }
 

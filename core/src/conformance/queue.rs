@@ -29,8 +29,8 @@ const HIDDEN: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_secs(1);
 /// Visibility of received dead letters: short, so that a dead letter that was not deleted shows
 /// up again within [`DEAD_LETTER_WINDOW`].
-const DEAD_LETTER_VISIBILITY: Duration = Duration::from_secs(2);
-const DEAD_LETTER_WINDOW: Duration = Duration::from_secs(3);
+const DEAD_LETTER_VISIBILITY: Duration = Duration::from_secs(1);
+const DEAD_LETTER_WINDOW: Duration = Duration::from_millis(2500);
 /// Long-poll wait of the receives that look for a case's messages.
 const WAIT: Duration = Duration::from_secs(1);
 
@@ -67,8 +67,14 @@ pub async fn send_receive_delete(queue: Arc<dyn Queue>) {
     case.delete(&got).await;
     case.assert_deleted(&got).await;
 
-    case.queue.send(&[]).await.expect("send of no message is a no-op");
-    case.queue.delete(&[]).await.expect("delete of no receipt is a no-op");
+    case.queue
+        .send(&[])
+        .await
+        .expect("send of no message is a no-op");
+    case.queue
+        .delete(&[])
+        .await
+        .expect("delete of no receipt is a no-op");
 }
 
 /// Twelve messages in one send (more than one SQS batch); receives never exceed `max`, every
@@ -123,7 +129,10 @@ pub async fn visibility_timeout_redelivers(queue: Arc<dyn Queue>) {
     let again = case.receive_n(1, HIDDEN).await.remove(0);
     assert_eq!(again.receive_count, 2);
     assert_eq!(again.message_id, first.message_id);
-    assert_ne!(again.receipt, first.receipt, "each delivery has its own receipt");
+    assert_ne!(
+        again.receipt, first.receipt,
+        "each delivery has its own receipt"
+    );
 
     case.delete(std::slice::from_ref(&again)).await;
     case.assert_deleted(&[again]).await;
@@ -267,15 +276,15 @@ async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
         .await;
     let corrected = case.body("corrected");
     let new_body = correct.then_some(corrected.as_str());
-    case.queue
-        .redrive(&dead, new_body)
-        .await
-        .expect("redrive");
+    case.queue.redrive(&dead, new_body).await.expect("redrive");
 
     let d = case.receive_n(1, HIDDEN).await.remove(0);
     assert_eq!(d.body, new_body.unwrap_or(&body));
     assert_eq!(d.execution_id.as_deref(), Some(execution_id.as_str()));
-    assert_eq!(d.receive_count, 1, "a redriven message starts counting again");
+    assert_eq!(
+        d.receive_count, 1,
+        "a redriven message starts counting again"
+    );
     case.assert_no_dead_letters(DEAD_LETTER_WINDOW).await;
     case.delete(std::slice::from_ref(&d)).await;
     case.assert_deleted(&[d]).await;
@@ -321,7 +330,12 @@ impl Case {
     }
 
     /// One receive: this case's deliveries; other messages are leftovers and are deleted.
-    async fn receive_once(&self, max: usize, wait: Duration, visibility: Duration) -> Vec<Delivery> {
+    async fn receive_once(
+        &self,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Vec<Delivery> {
         let got = self
             .queue
             .receive(max, wait, visibility)
@@ -357,7 +371,11 @@ impl Case {
         loop {
             let left = until.saturating_duration_since(Instant::now());
             let got = self.receive_once(10, left.min(WAIT), HIDDEN).await;
-            assert!(got.is_empty(), "message delivered {when}: {:?}", got[0].body);
+            assert!(
+                got.is_empty(),
+                "message delivered {when}: {:?}",
+                got[0].body
+            );
             if left.is_zero() {
                 return;
             }
@@ -368,7 +386,10 @@ impl Case {
     /// deleted message) does not bring them back.
     async fn assert_deleted(&self, deliveries: &[Delivery]) {
         for d in deliveries {
-            let _ = self.queue.change_visibility(&d.receipt, Duration::ZERO).await;
+            let _ = self
+                .queue
+                .change_visibility(&d.receipt, Duration::ZERO)
+                .await;
         }
         self.assert_absent(Duration::from_secs(2), "after delete")
             .await;
@@ -390,9 +411,13 @@ impl Case {
                 .await
                 .expect("change_visibility to 0");
         }
-        self.assert_absent(Duration::from_secs(2), "after max_receive_count deliveries")
-            .await;
+        // The next receive moves it to the dead-letter queue instead of delivering it.
         let mut dead = eventually("the dead letter", move || async move {
+            let again = self.receive_once(10, Duration::ZERO, HIDDEN).await;
+            assert!(
+                again.is_empty(),
+                "delivered more than max_receive_count times"
+            );
             let dead = self.receive_dead_letters_once().await;
             (!dead.is_empty()).then_some(dead)
         })

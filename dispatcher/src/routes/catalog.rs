@@ -18,10 +18,7 @@ pub struct ListQuery {
     status: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<ListQuery>,
-) -> Json<Value> {
+pub async fn list(State(state): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> Json<Value> {
     let integrations: Vec<Value> = state
         .catalog
         .integrations()
@@ -36,7 +33,9 @@ pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(integration_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(state.catalog.integration(&integration_id)?.doc.clone()))
+    Ok(Json(
+        state.catalog.integration(&integration_id)?.doc.clone(),
+    ))
 }
 
 pub async fn action(

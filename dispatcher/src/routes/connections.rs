@@ -93,7 +93,12 @@ pub async fn create(
         .secrets
         .put_secret(&credentials_ref, &Credentials(body.credentials))
         .await?;
-    if let Err(e) = state.backend.connections.create_connection(&connection).await {
+    if let Err(e) = state
+        .backend
+        .connections
+        .create_connection(&connection)
+        .await
+    {
         let _ = state.backend.secrets.delete_secret(&credentials_ref).await;
         return Err(e.into());
     }
@@ -195,7 +200,12 @@ pub async fn update(
     }
     connection.config = Value::Object(config);
     connection.updated_at = now();
-    if !state.backend.connections.update_connection(&connection).await? {
+    if !state
+        .backend
+        .connections
+        .update_connection(&connection)
+        .await?
+    {
         return Err(ApiError::new(
             ErrorKind::ConnectionNotFound,
             format!("connection '{connection_id}' not found"),

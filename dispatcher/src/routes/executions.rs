@@ -43,9 +43,9 @@ pub struct ExecuteBody {
 
 fn check_len(field: &str, v: &Option<String>, max: usize) -> Result<(), Error> {
     match v {
-        Some(s) if s.is_empty() || s.len() > max => Err(Error::validation(format!(
-            "{field}: 1 to {max} characters"
-        ))),
+        Some(s) if s.is_empty() || s.len() > max => {
+            Err(Error::validation(format!("{field}: 1 to {max} characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -161,7 +161,11 @@ pub async fn execute(
     Ok(respond(done.unwrap_or(execution)))
 }
 
-async fn enqueue(state: &AppState, request: &ExecutionRequest, execution: &Execution) -> ApiResult<()> {
+async fn enqueue(
+    state: &AppState,
+    request: &ExecutionRequest,
+    execution: &Execution,
+) -> ApiResult<()> {
     let message = OutgoingMessage {
         body: serde_json::to_string(request).map_err(|e| Error::internal(e.to_string()))?,
         execution_id: request.execution_id.clone(),
@@ -277,7 +281,10 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-fn parse_date(field: &str, v: Option<String>) -> Result<Option<integrations_core::model::Timestamp>, Error> {
+fn parse_date(
+    field: &str,
+    v: Option<String>,
+) -> Result<Option<integrations_core::model::Timestamp>, Error> {
     v.map(|s| {
         chrono::DateTime::parse_from_rfc3339(&s)
             .map(|d| d.with_timezone(&chrono::Utc))

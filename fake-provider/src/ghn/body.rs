@@ -28,7 +28,9 @@ impl GhnError {
     pub(crate) fn order_not_found() -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
-            message: "Lỗi gọi API: corev2_tenant_order_detail - code=404, message=Đơn hàng không tồn tại".into(),
+            message:
+                "Lỗi gọi API: corev2_tenant_order_detail - code=404, message=Đơn hàng không tồn tại"
+                    .into(),
             code_message: None,
         }
     }
@@ -241,10 +243,29 @@ mod tests {
     fn syntax_type_and_required_errors_read_like_ghn() {
         assert!(message(Body::parse(b"{", "FeeRequest", FIELDS)).contains("Syntax error"));
         assert!(message(Body::parse(b"[]", "FeeRequest", FIELDS)).contains("expected=FeeRequest"));
-        let m = message(Body::parse(br#"{"to_district_id":"1442"}"#, "FeeRequest", FIELDS));
-        assert!(m.contains("expected=int, got=string, field=to_district_id"), "{m}");
-        let m = message(Body::parse(br#"{"to_district_id":0}"#, "FeeRequest", FIELDS));
-        assert!(m.contains("'FeeRequest.ToDistrictId'") && m.contains("'required' tag"), "{m}");
-        assert!(Body::parse(br#"{"to_district_id":1442,"coupon":null}"#, "FeeRequest", FIELDS).is_ok());
+        let m = message(Body::parse(
+            br#"{"to_district_id":"1442"}"#,
+            "FeeRequest",
+            FIELDS,
+        ));
+        assert!(
+            m.contains("expected=int, got=string, field=to_district_id"),
+            "{m}"
+        );
+        let m = message(Body::parse(
+            br#"{"to_district_id":0}"#,
+            "FeeRequest",
+            FIELDS,
+        ));
+        assert!(
+            m.contains("'FeeRequest.ToDistrictId'") && m.contains("'required' tag"),
+            "{m}"
+        );
+        assert!(Body::parse(
+            br#"{"to_district_id":1442,"coupon":null}"#,
+            "FeeRequest",
+            FIELDS
+        )
+        .is_ok());
     }
 }

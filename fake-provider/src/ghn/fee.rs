@@ -34,9 +34,8 @@ pub fn converted_weight(p: &Parcel) -> i64 {
 pub fn quote(p: &Parcel) -> Quote {
     let province = |id| master_data::district(id).map(|d| d.province_id);
     let inter_province = province(p.from_district_id) != province(p.to_district_id);
-    let service_fee = 15_000
-        + 200 * ((converted_weight(p) + 99) / 100)
-        + if inter_province { 10_000 } else { 0 };
+    let service_fee =
+        15_000 + 200 * ((converted_weight(p) + 99) / 100) + if inter_province { 10_000 } else { 0 };
     let insurance_fee = p.insurance_value * 5 / 1000;
     Quote {
         service_fee,
@@ -64,7 +63,10 @@ mod tests {
     #[test]
     fn documented_example_holds() {
         let q = quote(&parcel(1461, 1000, 1_000_000));
-        assert_eq!((q.service_fee, q.insurance_fee, q.total), (17_000, 5_000, 22_000));
+        assert_eq!(
+            (q.service_fee, q.insurance_fee, q.total),
+            (17_000, 5_000, 22_000)
+        );
     }
 
     #[test]

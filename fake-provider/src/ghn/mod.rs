@@ -5,6 +5,7 @@ pub mod fee;
 pub mod master_data;
 
 pub(crate) mod body;
+mod rules;
 pub(crate) mod store;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use serde_json::{json, Value};
 use crate::state::State;
 use body::{opt, req, success, Body, Field, GhnError, Kind};
 use master_data::{DISTRICTS, PROVINCES, WARDS};
+use rules::{check_route, check_service, parcel, valid_phone};
 pub use store::STATUSES;
 
 type Handler = fn(&State, &HeaderMap, &[u8]) -> Result<Value, GhnError>;
@@ -82,7 +84,9 @@ fn check_shop(st: &State, headers: &HeaderMap) -> Result<(), GhnError> {
     match raw.trim().parse::<i64>() {
         Ok(id) if id == st.shop_id => Ok(()),
         _ => Err(GhnError::bad_request(
-            format!("ShopID is invalid: Lỗi gọi API: corev2_tenant_shop - Shop ID is invalid: {raw}"),
+            format!(
+                "ShopID is invalid: Lỗi gọi API: corev2_tenant_shop - Shop ID is invalid: {raw}"
+            ),
             "SHOP_NOT_FOUND",
         )),
     }
@@ -141,7 +145,9 @@ fn available_services(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<Val
     check_route(b.int("from_district"), None, b.int("to_district"), None)?;
     Ok(SERVICES
         .iter()
-        .map(|(id, name, ty)| json!({ "service_id": id, "short_name": name, "service_type_id": ty }))
+        .map(
+            |(id, name, ty)| json!({ "service_id": id, "short_name": name, "service_type_id": ty }),
+        )
         .collect())
 }
 
@@ -168,7 +174,9 @@ fn calculate_fee(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<Value, G
     check_shop(st, headers)?;
     let b = Body::parse(raw, "CalculateFeeRequest", FEE_FIELDS)?;
     check_service(&b, "CalculateFeeRequest")?;
-    let from = b.int("from_district_id").unwrap_or(master_data::SHOP_DISTRICT_ID);
+    let from = b
+        .int("from_district_id")
+        .unwrap_or(master_data::SHOP_DISTRICT_ID);
     check_route(
         Some(from),
         b.str("from_ward_code"),
@@ -244,21 +252,42 @@ fn create_order(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<Value, Gh
         }
     }
     check_service(&b, "CreateOrderRequest")?;
-    if !b.str("required_note").is_some_and(|n| REQUIRED_NOTES.contains(&n)) {
-        return Err(GhnError::bad_request("Sai thông tin Required Note", "USER_ERR_COMMON"));
+    if !b
+        .str("required_note")
+        .is_some_and(|n| REQUIRED_NOTES.contains(&n))
+    {
+        return Err(GhnError::bad_request(
+            "Sai thông tin Required Note",
+            "USER_ERR_COMMON",
+        ));
     }
     if !matches!(b.int("payment_type_id"), Some(1 | 2)) {
-        return Err(GhnError::bad_request("Sai thông tin PaymentTypeID", "USER_ERR_COMMON"));
+        return Err(GhnError::bad_request(
+            "Sai thông tin PaymentTypeID",
+            "USER_ERR_COMMON",
+        ));
     }
     if !b.str("to_phone").is_some_and(valid_phone) {
-        return Err(GhnError::bad_request("Số điện thoại không hợp lệ", "PHONE_INVALID"));
+        return Err(GhnError::bad_request(
+            "Số điện thoại không hợp lệ",
+            "PHONE_INVALID",
+        ));
     }
     if !(0..=50_000_000).contains(&b.int("cod_amount").unwrap_or(0)) {
-        return Err(GhnError::bad_request("Tiền thu hộ vượt quá 50.000.000", "USER_ERR_COMMON"));
+        return Err(GhnError::bad_request(
+            "Tiền thu hộ vượt quá 50.000.000",
+            "USER_ERR_COMMON",
+        ));
     }
     let client_order_code = b.str("client_order_code").map(str::to_string);
-    if client_order_code.as_ref().is_some_and(|c| c.chars().count() > 50) {
-        return Err(GhnError::bad_request("client_order_code dài quá 50 ký tự", "USER_ERR_COMMON"));
+    if client_order_code
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 50)
+    {
+        return Err(GhnError::bad_request(
+            "client_order_code dài quá 50 ký tự",
+            "USER_ERR_COMMON",
+        ));
     }
     let from = master_data::SHOP_DISTRICT_ID;
     let to = b.int("to_district_id");
@@ -335,7 +364,11 @@ fn detail_by_client_code(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<
 fn cancel(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<Value, GhnError> {
     check_token(st, headers)?;
     check_shop(st, headers)?;
-    let b = Body::parse(raw, "CancelOrderRequest", &[req("order_codes", Kind::StrArray)])?;
+    let b = Body::parse(
+        raw,
+        "CancelOrderRequest",
+        &[req("order_codes", Kind::StrArray)],
+    )?;
     Ok(b.array("order_codes")
         .iter()
         .filter_map(Value::as_str)
@@ -344,83 +377,4 @@ fn cancel(st: &State, headers: &HeaderMap, raw: &[u8]) -> Result<Value, GhnError
             json!({ "order_code": code, "result": outcome.result, "message": outcome.message })
         })
         .collect())
-}
-
-/// Either a service id GHN knows or a service type (2 light, 5 heavy).
-fn check_service(b: &Body, request: &str) -> Result<(), GhnError> {
-    match (b.int("service_id"), b.int("service_type_id")) {
-        (None, None) => Err(GhnError::bad_request(
-            format!("Key: '{request}.ServiceTypeID' Error:Field validation for 'ServiceTypeID' failed on the 'required_without' tag"),
-            "USER_ERR_COMMON",
-        )),
-        (_, Some(t)) if t != 2 && t != 5 => Err(GhnError::bad_request(
-            "Mã loại dịch vụ (service_type_id) không hợp lệ",
-            "USER_ERR_COMMON",
-        )),
-        (Some(id), None) if !SERVICES.iter().any(|s| s.0 == id) => Err(GhnError::bad_request(
-            "Không tìm thấy dịch vụ (service_id)",
-            "SERVICE_NOT_FOUND_CONFIG_FEE",
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn check_route(
-    from: Option<i64>,
-    from_ward: Option<&str>,
-    to: Option<i64>,
-    to_ward: Option<&str>,
-) -> Result<(), GhnError> {
-    for (district, ward) in [(from, from_ward), (to, to_ward)] {
-        let district = district.unwrap_or(0);
-        if master_data::district(district).is_none() {
-            return Err(GhnError::bad_request(
-                format!("Không tìm thấy tuyến cho quận/huyện {district}"),
-                "ROUTE_NOT_FOUND_SERVICE",
-            ));
-        }
-        if let Some(w) = ward {
-            if !master_data::ward_in_district(w, district) {
-                return Err(GhnError::bad_request(
-                    format!("Phường/Xã {w} không thuộc quận/huyện {district}"),
-                    "WARD_IS_INVALID",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn parcel(b: &Body, from_district_id: i64) -> Result<fee::Parcel, GhnError> {
-    let weight = b.int("weight").unwrap_or(0);
-    if !(1..=1_600_000).contains(&weight) {
-        return Err(GhnError::bad_request("Cân nặng không hợp lệ", "USER_ERR_COMMON"));
-    }
-    let dims = [b.int("length"), b.int("width"), b.int("height")].map(|d| d.unwrap_or(0));
-    if dims.iter().any(|d| !(0..=200).contains(d)) {
-        return Err(GhnError::bad_request("Kích thước không hợp lệ", "USER_ERR_COMMON"));
-    }
-    let insurance_value = b.int("insurance_value").unwrap_or(0);
-    if !(0..=5_000_000).contains(&insurance_value) {
-        return Err(GhnError::bad_request(
-            "Giá trị khai giá (insurance_value) tối đa 5.000.000",
-            "USER_ERR_COMMON",
-        ));
-    }
-    Ok(fee::Parcel {
-        from_district_id,
-        to_district_id: b.int("to_district_id").unwrap_or(0),
-        weight,
-        length: dims[0],
-        width: dims[1],
-        height: dims[2],
-        insurance_value,
-    })
-}
-
-/// A Vietnamese number: 0 or +84 then 9–10 digits.
-fn valid_phone(p: &str) -> bool {
-    p.strip_prefix("+84")
-        .or_else(|| p.strip_prefix('0'))
-        .is_some_and(|r| (9..=10).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_digit()))
 }

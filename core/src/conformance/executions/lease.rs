@@ -34,7 +34,10 @@ pub async fn claim(store: Arc<dyn ExecutionStore>) {
     assert_eq!(claimed.execution_id, e.execution_id);
     assert_eq!(claimed.input, e.input);
     let stored = get(&store, &tenant, &e.execution_id).await.expect("stored");
-    assert_eq!((stored.status, stored.attempts), (ExecutionStatus::Running, 1));
+    assert_eq!(
+        (stored.status, stored.attempts),
+        (ExecutionStatus::Running, 1)
+    );
 
     for owner in ["worker-2", "worker-1"] {
         let outcome = store
@@ -56,10 +59,15 @@ pub async fn claim(store: Arc<dyn ExecutionStore>) {
     let outcome = store
         .claim_execution(&tenant, &done.execution_id, &lease_for("worker-1", 60))
         .await;
-    assert_eq!(outcome.expect("claim"), ClaimOutcome::Terminal(Box::new(done.clone())));
+    assert_eq!(
+        outcome.expect("claim"),
+        ClaimOutcome::Terminal(Box::new(done.clone()))
+    );
 
     for (t, id) in [(&tenant, &fresh_id()), (&fresh_tenant(), &e.execution_id)] {
-        let outcome = store.claim_execution(t, id, &lease_for("worker-1", 60)).await;
+        let outcome = store
+            .claim_execution(t, id, &lease_for("worker-1", 60))
+            .await;
         assert_eq!(outcome.expect("claim"), ClaimOutcome::NotFound);
     }
 }
@@ -94,7 +102,10 @@ pub async fn claim_expired_lease(store: Arc<dyn ExecutionStore>) {
 
     let id = &e.execution_id;
     let late = lease_for("worker-1", 60);
-    assert!(!store.extend_lease(&tenant, id, &late).await.expect("extend"));
+    assert!(!store
+        .extend_lease(&tenant, id, &late)
+        .await
+        .expect("extend"));
     let release = Release {
         next_attempt_at: now(),
         error: None,
@@ -103,7 +114,10 @@ pub async fn claim_expired_lease(store: Arc<dyn ExecutionStore>) {
     let released = store.release_execution(&tenant, id, "worker-1", &release);
     assert!(!released.await.expect("release"));
     let stored = get(&store, &tenant, id).await.expect("stored");
-    assert_eq!((stored.status, stored.attempts), (ExecutionStatus::Running, 2));
+    assert_eq!(
+        (stored.status, stored.attempts),
+        (ExecutionStatus::Running, 2)
+    );
 }
 
 /// N workers claim one execution at once: exactly one wins, the others see its lease.
@@ -161,7 +175,10 @@ pub async fn extend_lease(store: Arc<dyn ExecutionStore>) {
         .await;
     assert!(!stranger.expect("extend"));
     let longer = lease_for("worker-1", 120);
-    assert!(store.extend_lease(&tenant, id, &longer).await.expect("extend"));
+    assert!(store
+        .extend_lease(&tenant, id, &longer)
+        .await
+        .expect("extend"));
     let outcome = store
         .claim_execution(&tenant, id, &lease_for("worker-3", 60))
         .await;
@@ -230,7 +247,10 @@ pub async fn release(store: Arc<dyn ExecutionStore>) {
 
     let claimed = claim_ok(&store, &e, &lease_for("worker-2", 60)).await;
     assert_eq!(claimed.attempts, 2);
-    assert_eq!(claimed.next_attempt_at, None, "a claim clears next_attempt_at");
+    assert_eq!(
+        claimed.next_attempt_at, None,
+        "a claim clears next_attempt_at"
+    );
     assert_eq!(claimed.error, Some(sample_error()), "the last error stays");
 
     let delay = Release {
@@ -243,7 +263,11 @@ pub async fn release(store: Arc<dyn ExecutionStore>) {
     let stored = get(&store, &tenant, id).await.expect("stored");
     assert_eq!(stored.status, ExecutionStatus::Queued);
     assert_eq!(stored.attempts, 1, "a refunded attempt does not count");
-    assert_eq!(stored.error, Some(sample_error()), "no new error keeps the last");
+    assert_eq!(
+        stored.error,
+        Some(sample_error()),
+        "no new error keeps the last"
+    );
     assert_eq!(stored.next_attempt_at, Some(delay.next_attempt_at));
 }
 

@@ -45,8 +45,9 @@ pub async fn list_filters(store: Arc<dyn ExecutionStore>) {
     for i in [3, 0, 5, 1, 4, 2] {
         create(&store, &all[i]).await;
     }
-    let ids =
-        |idx: &[usize]| -> Vec<String> { idx.iter().map(|&i| all[i].execution_id.clone()).collect() };
+    let ids = |idx: &[usize]| -> Vec<String> {
+        idx.iter().map(|&i| all[i].execution_id.clone()).collect()
+    };
     let filter = ExecutionFilter {
         limit: 100,
         ..ExecutionFilter::default()
@@ -137,7 +138,11 @@ pub async fn list_filters(store: Arc<dyn ExecutionStore>) {
 
     all.reverse();
     let page = store.list_executions(&tenant, &filter).await;
-    assert_eq!(page.expect("list").items, all, "listed records are complete");
+    assert_eq!(
+        page.expect("list").items,
+        all,
+        "listed records are complete"
+    );
 }
 
 /// Pages of `limit` items in order, following the cursor, also with a filter; `limit` 0 is the
@@ -169,7 +174,12 @@ pub async fn list_pagination(store: Arc<dyn ExecutionStore>) {
             ..two.clone()
         };
         let page = list(&store, &tenant, &filter).await;
-        pages.push(page.items.iter().map(|e| e.execution_id.clone()).collect::<Vec<_>>());
+        pages.push(
+            page.items
+                .iter()
+                .map(|e| e.execution_id.clone())
+                .collect::<Vec<_>>(),
+        );
         match page.next_cursor {
             Some(next) if pages.len() < 10 => cursor = Some(next),
             Some(_) => panic!("pagination does not end"),
@@ -188,10 +198,17 @@ pub async fn list_pagination(store: Arc<dyn ExecutionStore>) {
         ..ExecutionFilter::default()
     };
     let expected = vec![ids[0].clone(), ids[2].clone(), ids[4].clone()];
-    eventually_eq("filtered pages", &expected, || list_all(&store, &tenant, &conn_a)).await;
+    eventually_eq("filtered pages", &expected, || {
+        list_all(&store, &tenant, &conn_a)
+    })
+    .await;
 
     let default = list(&store, &tenant, &ExecutionFilter::default()).await;
-    assert_eq!(default.items.len(), 5, "limit 0 means the default page size");
+    assert_eq!(
+        default.items.len(),
+        5,
+        "limit 0 means the default page size"
+    );
 }
 
 /// A cursor from tenant A, used by tenant B, yields nothing of A's.
@@ -209,7 +226,9 @@ pub async fn list_cursor_isolation(store: Arc<dyn ExecutionStore>) {
         ..ExecutionFilter::default()
     };
     let first = list(&store, &tenant_a, &one).await;
-    let cursor = first.next_cursor.expect("a cursor after the first of three");
+    let cursor = first
+        .next_cursor
+        .expect("a cursor after the first of three");
     let filter = ExecutionFilter {
         cursor: Some(cursor),
         limit: 100,

@@ -53,22 +53,35 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
     let event = event_for(&done);
     let by_owner = store.complete_execution(&done, Some("worker-1"), &event);
     assert!(by_owner.await.expect("complete"));
-    assert_eq!(get(&store, &tenant, &e.execution_id).await, Some(done.clone()));
+    assert_eq!(
+        get(&store, &tenant, &e.execution_id).await,
+        Some(done.clone())
+    );
 
     let pending = own_pending(&store, &[&event, &stranger_event]).await;
-    assert_eq!(pending, vec![event.clone()], "the event, and only it, is in the outbox");
+    assert_eq!(
+        pending,
+        vec![event.clone()],
+        "the event, and only it, is in the outbox"
+    );
 
     let late_event = event_for(&done);
     let again = store.complete_execution(&done, Some("worker-1"), &late_event);
     assert!(!again.await.expect("complete"), "already terminal");
     let sweep = store.complete_execution(&done, None, &late_event);
-    assert!(!sweep.await.expect("complete"), "terminal: nothing to sweep");
+    assert!(
+        !sweep.await.expect("complete"),
+        "terminal: nothing to sweep"
+    );
     assert!(own_pending(&store, &[&late_event]).await.is_empty());
 
     let outcome = store
         .claim_execution(&tenant, &e.execution_id, &lease_for("worker-2", 60))
         .await;
-    assert_eq!(outcome.expect("claim"), ClaimOutcome::Terminal(Box::new(done)));
+    assert_eq!(
+        outcome.expect("claim"),
+        ClaimOutcome::Terminal(Box::new(done))
+    );
     remove(&store, &[&event]).await;
 }
 
@@ -100,11 +113,77 @@ pub async fn complete_without_owner(store: Arc<dyn ExecutionStore>) {
     assert!(swept.await.expect("complete"));
     let worker_event = event_for(&dead_running);
     let late = store.complete_execution(&dead_running, Some("worker-1"), &worker_event);
-    assert!(!late.await.expect("complete"), "the sweeper completed it first");
+    assert!(
+        !late.await.expect("complete"),
+        "the sweeper completed it first"
+    );
 
     let pending = own_pending(&store, &[&event, &running_event, &worker_event]).await;
     assert_eq!(pending, vec![event.clone(), running_event.clone()]);
     remove(&store, &[&event, &running_event]).await;
+}
+
+/// A dead-lettered execution goes back to `queued` for a redrive: outcome fields cleared,
+/// attempts kept, claimable again. Nothing else can be reopened.
+pub async fn reopen(store: Arc<dyn ExecutionStore>) {
+    let tenant = fresh_tenant();
+    let e = Execution {
+        attempts: 2,
+        output: Some(json!({"partial": true})),
+        latency_ms: Some(10),
+        ..sample_execution(&tenant, now())
+    };
+    create(&store, &e).await;
+    let dead = dead_lettered(&e);
+    let event = event_for(&dead);
+    let swept = store.complete_execution(&dead, None, &event);
+    assert!(swept.await.expect("complete"));
+    remove(&store, &[&event]).await;
+
+    let id = &e.execution_id;
+    let reopened = store.reopen_execution(&tenant, id).await;
+    assert!(reopened.expect("reopen"));
+    let stored = get(&store, &tenant, id).await.expect("stored");
+    assert_eq!(stored.status, ExecutionStatus::Queued);
+    assert_eq!(stored.attempts, 2, "attempts are kept");
+    assert_eq!(
+        (&stored.error, &stored.output, stored.finished_at),
+        (&None, &None, None),
+        "the outcome is cleared"
+    );
+    let again = store.reopen_execution(&tenant, id).await;
+    assert!(!again.expect("reopen"), "queued: not dead-lettered");
+
+    let outcome = store
+        .claim_execution(&tenant, id, &lease_for("worker-1", 60))
+        .await;
+    match outcome.expect("claim") {
+        ClaimOutcome::Claimed {
+            execution,
+            recovered: false,
+        } => assert_eq!(execution.attempts, 3),
+        other => panic!("expected Claimed, got {other:?}"),
+    }
+    let running = store.reopen_execution(&tenant, id).await;
+    assert!(!running.expect("reopen"), "running: not dead-lettered");
+
+    let succeeded = Execution {
+        status: ExecutionStatus::Succeeded,
+        finished_at: Some(now()),
+        ..sample_execution(&tenant, now())
+    };
+    create(&store, &succeeded).await;
+    for (t, id) in [
+        (&tenant, &succeeded.execution_id),
+        (&tenant, &crate::conformance::fresh_id()),
+        (&fresh_tenant(), &e.execution_id),
+    ] {
+        let outcome = store.reopen_execution(t, id).await;
+        assert!(
+            !outcome.expect("reopen"),
+            "only a dead-lettered execution reopens"
+        );
+    }
 }
 
 /// Oldest first; removal forgets exactly the given events.
@@ -131,7 +210,10 @@ pub async fn outbox(store: Arc<dyn ExecutionStore>) {
 
     let unknown = crate::conformance::fresh_id();
     let ids = [events[0].event_id.clone(), unknown];
-    store.outbox_remove(&ids).await.expect("remove with an unknown id");
+    store
+        .outbox_remove(&ids)
+        .await
+        .expect("remove with an unknown id");
     store.outbox_remove(&[]).await.expect("remove nothing");
     assert_eq!(own_pending(&store, &refs).await, vec![events[2].clone()]);
     remove(&store, &[&events[2]]).await;

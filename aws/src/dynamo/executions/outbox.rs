@@ -1,0 +1,249 @@
+//! Completion and the result-event outbox.
+//!
+//! `complete` is one TransactWriteItems: an Update of the execution's terminal fields,
+//! conditioned on the lease (or on not being terminal), and a Put of the outbox item
+//! `PK = OUTBOX#<eventId>`. Outbox items carry the sparse PendingEvents index's keys
+//! (`outboxShard` = `OUTBOX#<0..shards>`, `outboxKey` = `<written at>#<eventId>`), so pending
+//! events are found without scanning, and removing published ones is a BatchWriteItem of
+//! deletes by key (25 per request), with no read first.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
+use integrations_core::{Error, Result};
+use tokio::task::JoinSet;
+
+use super::DynamoExecutions;
+use crate::dynamo::exec_item::{
+    event_from_item, exec_key, execution_item, outbox_item, outbox_key, outbox_shard, ATTEMPTS,
+    ERROR, NEXT_ATTEMPT_AT, OUTBOX_KEY, OUTBOX_SHARD, OUTPUT_TRUNCATED, STATUS, UPDATED_AT,
+};
+use crate::dynamo::{get_s, s, Item, PENDING_EVENTS};
+use crate::error::{built, sdk_error};
+
+/// BatchWriteItem's limit.
+const WRITE_BATCH: usize = 25;
+const REMOVE_ATTEMPTS: u32 = 5;
+/// TransactWriteItems' ClientRequestToken holds at most 36 characters.
+const MAX_REQUEST_TOKEN: usize = 36;
+/// What a completion writes; the fields set at creation stay as stored.
+const TERMINAL_FIELDS: &[&str] = &[
+    "output",
+    OUTPUT_TRUNCATED,
+    ERROR,
+    ATTEMPTS,
+    "latencyMs",
+    NEXT_ATTEMPT_AT,
+    UPDATED_AT,
+    "finishedAt",
+];
+
+impl DynamoExecutions {
+    pub(super) async fn complete(
+        &self,
+        execution: &Execution,
+        owner: Option<&str>,
+        event: &ResultEvent,
+    ) -> Result<bool> {
+        let state = self.terminal_update(execution, owner)?;
+        let outbox = built(
+            "DynamoDB Put",
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(outbox_item(event, self.outbox_shards, &now())?))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        )?;
+        let mut req = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(vec![
+                TransactWriteItem::builder().update(state).build(),
+                TransactWriteItem::builder().put(outbox).build(),
+            ]));
+        // Makes the SDK's own retry of this write idempotent (DynamoDB remembers the token for
+        // ten minutes): a retry after a lost answer succeeds instead of failing the condition.
+        if event.event_id.len() <= MAX_REQUEST_TOKEN {
+            req = req.client_request_token(&event.event_id);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c))
+                    if c.cancellation_reasons().first().and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed") =>
+                {
+                    Ok(false)
+                }
+                _ => Err(sdk_error("DynamoDB TransactWriteItems (complete)", e)),
+            },
+        }
+    }
+
+    /// The Update that stores the terminal fields and clears the lease, conditioned on the lease
+    /// (with an owner) or on the execution not being terminal yet (without).
+    fn terminal_update(&self, execution: &Execution, owner: Option<&str>) -> Result<Update> {
+        // The whole item, for its attribute encoding and the output's size check.
+        let item = execution_item(execution)?;
+        let mut set = vec!["#status = :status".to_string()];
+        let mut remove = vec!["leaseOwner".to_string(), "leaseUntil".to_string()];
+        let mut names: Vec<(String, String)> = vec![("#status".into(), STATUS.into())];
+        let mut values: Vec<(String, AttributeValue)> =
+            vec![(":status".into(), s(execution.status.as_str()))];
+        for (i, field) in TERMINAL_FIELDS.iter().enumerate() {
+            let name = format!("#f{i}");
+            names.push((name.clone(), (*field).to_string()));
+            match item.get(*field) {
+                Some(v) => {
+                    set.push(format!("{name} = :f{i}"));
+                    values.push((format!(":f{i}"), v.clone()));
+                }
+                None => remove.push(name),
+            }
+        }
+        let condition = match owner {
+            Some(owner) => {
+                values.push((":running".into(), s(ExecutionStatus::Running.as_str())));
+                values.push((":owner".into(), s(owner)));
+                "#status = :running AND leaseOwner = :owner"
+            }
+            None => {
+                for status in [
+                    ExecutionStatus::Succeeded,
+                    ExecutionStatus::Failed,
+                    ExecutionStatus::TimedOut,
+                    ExecutionStatus::DeadLettered,
+                ] {
+                    values.push((format!(":{}", status.as_str()), s(status.as_str())));
+                }
+                "attribute_exists(PK) AND NOT (#status IN \
+                 (:succeeded, :failed, :timed_out, :dead_lettered))"
+            }
+        };
+        built(
+            "DynamoDB Update",
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(exec_key(
+                    &execution.tenant_id,
+                    &execution.execution_id,
+                )))
+                .update_expression(format!(
+                    "SET {} REMOVE {}",
+                    set.join(", "),
+                    remove.join(", ")
+                ))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names.into_iter().collect()))
+                .set_expression_attribute_values(Some(values.into_iter().collect()))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
+                .build(),
+        )
+    }
+
+    pub(super) async fn pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // One query per shard, in parallel; each shard's oldest `limit` are enough to find the
+        // overall oldest `limit`.
+        let mut queries = JoinSet::new();
+        for shard in 0..self.outbox_shards {
+            let (client, table) = (self.client.clone(), self.table.clone());
+            queries.spawn(query_shard(client, table, shard, limit));
+        }
+        let mut events = Vec::new();
+        while let Some(joined) = queries.join_next().await {
+            events.extend(joined.map_err(|e| Error::internal(format!("outbox query: {e}")))??);
+        }
+        events.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(events.into_iter().take(limit).map(|(_, e)| e).collect())
+    }
+
+    pub(super) async fn remove(&self, event_ids: &[String]) -> Result<()> {
+        let mut seen = HashSet::new();
+        let ids: Vec<&String> = event_ids.iter().filter(|id| seen.insert(*id)).collect();
+        for chunk in ids.chunks(WRITE_BATCH) {
+            let mut requests = chunk
+                .iter()
+                .map(|id| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(outbox_key(id)))
+                        .build();
+                    Ok(WriteRequest::builder()
+                        .delete_request(built("DynamoDB DeleteRequest", delete)?)
+                        .build())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // Unprocessed items (throttling) are retried with backoff, as AWS advises.
+            for attempt in 0..REMOVE_ATTEMPTS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DynamoDB BatchWriteItem (outbox)", e))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+            if !requests.is_empty() {
+                return Err(Error::backend(format!(
+                    "DynamoDB BatchWriteItem (outbox): {} deletion(s) still unprocessed",
+                    requests.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The oldest `limit` pending events of one shard, with their sort keys.
+async fn query_shard(
+    client: Client,
+    table: String,
+    shard: u8,
+    limit: usize,
+) -> Result<Vec<(String, ResultEvent)>> {
+    let req = client
+        .query()
+        .table_name(table)
+        .index_name(PENDING_EVENTS)
+        .key_condition_expression("#shard = :shard")
+        .expression_attribute_names("#shard", OUTBOX_SHARD)
+        .expression_attribute_values(":shard", s(outbox_shard(shard)))
+        .scan_index_forward(true)
+        .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+    let mut found = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let out = req
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB Query (pending events)", e))?;
+        for item in out.items() {
+            let key = get_s(item, OUTBOX_KEY).unwrap_or_default().to_string();
+            found.push((key, event_from_item(item)?));
+        }
+        // A page stops at 1 MB: continue until `limit` or the end.
+        start = out.last_evaluated_key;
+        if start.is_none() || found.len() >= limit {
+            return Ok(found);
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Creates the stack's resources (for tests and local development; production deploys
+//! `infra/template.yaml`, which defines the same resources). Idempotent: existing resources are
+//! kept, and the queues' attributes are set again.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use integrations_core::{Error, Result};
+
+use crate::accounting::RequestCounter;
+use crate::clients::Clients;
+use crate::config::AwsConfig;
+use crate::dynamo::{
+    CONNECTIONS_BY_INTEGRATION, EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT, PENDING_EVENTS,
+    TTL_ATTRIBUTE,
+};
+use crate::error::{built, sdk_error};
+
+/// Work queue messages live 4 days, dead letters 14 (SQS's maximum), time to investigate.
+const RETENTION_SECS: u32 = 4 * 24 * 3600;
+const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
+const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Creates the queues (the work queue with a RedrivePolicy to the dead-letter queue after
+/// `max_receive_count` receives), the three tables with their indexes and TTL, and the bus.
+pub async fn provision(config: &AwsConfig) -> Result<()> {
+    let clients = Clients::new(config, &RequestCounter::default()).await;
+    provision_queues(&clients.sqs, config).await?;
+    let d = &clients.dynamodb;
+    create_table(d, &config.executions_table, executions_table_spec()).await?;
+    create_table(d, &config.connections_table, connections_table_spec()).await?;
+    create_table(d, &config.api_keys_table, api_keys_table_spec()).await?;
+    for table in [
+        &config.executions_table,
+        &config.connections_table,
+        &config.api_keys_table,
+    ] {
+        wait_active(d, table).await?;
+    }
+    enable_ttl(d, &config.executions_table).await?;
+    create_bus(&clients.eventbridge, &config.event_bus_name).await
+}
+
+async fn provision_queues(sqs: &aws_sdk_sqs::Client, config: &AwsConfig) -> Result<()> {
+    let dlq_url = create_queue(sqs, &config.dlq_name).await?;
+    set_attributes(
+        sqs,
+        &dlq_url,
+        &[(
+            QueueAttributeName::MessageRetentionPeriod,
+            DLQ_RETENTION_SECS.to_string(),
+        )],
+    )
+    .await?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| sdk_error("SQS GetQueueAttributes", e))?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| Error::backend("SQS did not return the dead-letter queue's ARN"))?;
+    let queue_url = create_queue(sqs, &config.queue_name).await?;
+    let policy = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": config.max_receive_count,
+    });
+    set_attributes(
+        sqs,
+        &queue_url,
+        &[
+            (QueueAttributeName::RedrivePolicy, policy.to_string()),
+            (
+                QueueAttributeName::VisibilityTimeout,
+                config.visibility_timeout.as_secs().to_string(),
+            ),
+            (
+                QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+                "20".into(),
+            ),
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                RETENTION_SECS.to_string(),
+            ),
+        ],
+    )
+    .await
+}
+
+/// CreateQueue without attributes is idempotent; with attributes it fails when they differ.
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String> {
+    sqs.create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("SQS CreateQueue `{name}`"), e))?
+        .queue_url()
+        .map(str::to_string)
+        .ok_or_else(|| Error::backend(format!("SQS CreateQueue `{name}` returned no URL")))
+}
+
+async fn set_attributes(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    attributes: &[(QueueAttributeName, String)],
+) -> Result<()> {
+    let mut req = sqs.set_queue_attributes().queue_url(url);
+    for (k, v) in attributes {
+        req = req.attributes(k.clone(), v);
+    }
+    req.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| sdk_error("SQS SetQueueAttributes", e))
+}
+
+struct TableSpec {
+    /// (partition, sort) of the table.
+    key: (&'static str, Option<&'static str>),
+    /// (name, partition, sort) of each index, all projecting every attribute.
+    indexes: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+fn executions_table_spec() -> TableSpec {
+    TableSpec {
+        key: ("PK", Some("SK")),
+        indexes: vec![
+            (EXECUTIONS_BY_TENANT, "PK", "createdKey"),
+            (EXECUTIONS_BY_CONNECTION, "connectionKey", "createdKey"),
+            (PENDING_EVENTS, "outboxShard", "outboxKey"),
+        ],
+    }
+}
+
+fn connections_table_spec() -> TableSpec {
+    TableSpec {
+        key: ("PK", Some("SK")),
+        indexes: vec![(CONNECTIONS_BY_INTEGRATION, "integrationKey", "createdKey")],
+    }
+}
+
+fn api_keys_table_spec() -> TableSpec {
+    TableSpec {
+        key: ("PK", None),
+        indexes: Vec::new(),
+    }
+}
+
+fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
+    built(
+        "DynamoDB KeySchemaElement",
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build(),
+    )
+}
+
+async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec) -> Result<()> {
+    let mut attributes = vec![spec.key.0];
+    attributes.extend(spec.key.1);
+    for (_, pk, sk) in &spec.indexes {
+        attributes.extend([*pk, *sk]);
+    }
+    attributes.sort_unstable();
+    attributes.dedup();
+    let mut req = d
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key_element(spec.key.0, KeyType::Hash)?);
+    if let Some(sk) = spec.key.1 {
+        req = req.key_schema(key_element(sk, KeyType::Range)?);
+    }
+    for a in attributes {
+        req = req.attribute_definitions(built(
+            "DynamoDB AttributeDefinition",
+            AttributeDefinition::builder()
+                .attribute_name(a)
+                .attribute_type(ScalarAttributeType::S)
+                .build(),
+        )?);
+    }
+    for (index, pk, sk) in spec.indexes {
+        req = req.global_secondary_indexes(built(
+            "DynamoDB GlobalSecondaryIndex",
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key_element(pk, KeyType::Hash)?)
+                .key_schema(key_element(sk, KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build(),
+        )?);
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
+        Err(e) => Err(sdk_error(&format!("DynamoDB CreateTable `{name}`"), e)),
+    }
+}
+
+async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
+    loop {
+        let out = d
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("DynamoDB DescribeTable `{name}`"), e))?;
+        let status = out.table().and_then(|t| t.table_status());
+        if status == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::backend(format!(
+                "table `{name}` is not ACTIVE: {status:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn enable_ttl(d: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
+    let spec = built(
+        "DynamoDB TimeToLiveSpecification",
+        TimeToLiveSpecification::builder()
+            .attribute_name(TTL_ATTRIBUTE)
+            .enabled(true)
+            .build(),
+    )?;
+    match d
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(spec)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // "TimeToLive is already enabled": nothing to do.
+        Err(e) if e.code() == Some("ValidationException") => Ok(()),
+        Err(e) => Err(sdk_error(
+            &format!("DynamoDB UpdateTimeToLive `{table}`"),
+            e,
+        )),
+    }
+}
+
+async fn create_bus(eb: &aws_sdk_eventbridge::Client, name: &str) -> Result<()> {
+    use aws_sdk_eventbridge::error::ProvideErrorMetadata as _;
+    match eb.create_event_bus().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ResourceAlreadyExistsException") => Ok(()),
+        Err(e) => Err(sdk_error(
+            &format!("EventBridge CreateEventBus `{name}`"),
+            e,
+        )),
+    }
+}

@@ -1,0 +1,194 @@
+//! Test support: a moto endpoint and uniquely named stacks on it.
+//!
+//! [`moto`] uses the endpoint in `INTEGRATIONS_TEST_AWS_ENDPOINT` when set (for example the one
+//! `scripts/moto.sh start` prints), else spawns its own moto server on a free loopback port,
+//! killed when the [`MotoEndpoint`] drops. A missing emulator fails the test: AWS tests never
+//! skip silently. Every [`MotoEndpoint::config`] names its resources with a fresh ULID, so tests
+//! can run in parallel on one emulator.
+//!
+//! The server is moto's own, started through `aws/moto_server.py`, which handles DynamoDB
+//! requests one at a time: plain `moto_server` lets two concurrent conditional writes to one item
+//! both succeed, which real DynamoDB never does (see that file).
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::config::AwsConfig;
+
+/// The variable naming a running emulator to use instead of spawning one.
+pub const ENDPOINT_ENV: &str = "INTEGRATIONS_TEST_AWS_ENDPOINT";
+/// The Python that has moto installed (default `python3`).
+pub const PYTHON_ENV: &str = "INTEGRATIONS_TEST_PYTHON";
+/// `aws/moto_server.py`: moto's server with DynamoDB requests serialised.
+pub const MOTO_SERVER_PY: &str = include_str!("../moto_server.py");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub struct MotoEndpoint {
+    url: String,
+    port: u16,
+    child: Option<Child>,
+    /// The server's output, shown when it fails to start.
+    log: Option<PathBuf>,
+}
+
+/// The shared emulator from `INTEGRATIONS_TEST_AWS_ENDPOINT`, or a new moto server.
+pub async fn moto() -> MotoEndpoint {
+    match std::env::var(ENDPOINT_ENV) {
+        Ok(url) if !url.trim().is_empty() => MotoEndpoint {
+            url: url.trim().trim_end_matches('/').to_string(),
+            port: 0,
+            child: None,
+            log: None,
+        },
+        _ => spawn_moto().await,
+    }
+}
+
+/// Always a new moto server of this test's own (for tests that stop and restart it).
+pub async fn spawn_moto() -> MotoEndpoint {
+    let port = free_port();
+    let mut endpoint = MotoEndpoint {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        child: None,
+        log: None,
+    };
+    endpoint.start().await;
+    endpoint
+}
+
+impl MotoEndpoint {
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A configuration pointed at this emulator, with dummy credentials and resource names of
+    /// its own (`it-<ulid>-…`). Nothing is created: see [`MotoEndpoint::provisioned`].
+    pub fn config(&self) -> AwsConfig {
+        let prefix = format!("it-{}", ulid::Ulid::new().to_string().to_lowercase());
+        AwsConfig::with_prefix(&prefix).for_emulator(&self.url)
+    }
+
+    /// [`MotoEndpoint::config`] with its resources provisioned.
+    pub async fn provisioned(&self) -> AwsConfig {
+        self.provision(self.config()).await
+    }
+
+    /// Provisions `config`'s resources (panics with the reason if it cannot).
+    pub async fn provision(&self, config: AwsConfig) -> AwsConfig {
+        if let Err(e) = crate::provision(&config).await {
+            panic!(
+                "provisioning the test stack on moto at {} failed: {e}",
+                self.url
+            );
+        }
+        config
+    }
+
+    /// Stops this test's own emulator (its state is lost, as with a crash).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            panic!(
+                "stop: this endpoint ({}) was not spawned by the test",
+                self.url
+            );
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts this test's emulator again on the same port (empty, like a fresh deployment).
+    pub async fn start(&mut self) {
+        assert!(
+            self.port != 0,
+            "start: the endpoint {} is not the test's own",
+            self.url
+        );
+        assert!(self.child.is_none(), "start: moto is already running");
+        let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".into());
+        let log =
+            std::env::temp_dir().join(format!("moto-{}-{}.log", self.port, std::process::id()));
+        let log_file = File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create the moto log {}: {e}", log.display()));
+        let child = Command::new(&python)
+            .args([
+                "-c",
+                MOTO_SERVER_PY,
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{python}` for moto ({e}). {INSTALL}"));
+        self.log = Some(log);
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&mut self) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let started = Instant::now();
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                panic!(
+                    "moto on port {} exited at start-up ({status}): {}\n{INSTALL}",
+                    self.port,
+                    self.output().trim()
+                );
+            }
+            if started.elapsed() > START_TIMEOUT {
+                panic!(
+                    "moto on port {} did not answer within {START_TIMEOUT:?}: {}",
+                    self.port,
+                    self.output().trim()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn output(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|l| std::fs::read_to_string(l).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for MotoEndpoint {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(log) = self.log.take() {
+            let _ = std::fs::remove_file(log);
+        }
+    }
+}
+
+const INSTALL: &str = "The AWS backend's tests need moto: `pip install 'moto[server]'` (or set \
+     INTEGRATIONS_TEST_PYTHON to a Python that has it), or run `scripts/moto.sh start` and \
+     export INTEGRATIONS_TEST_AWS_ENDPOINT. A missing emulator fails these tests; they never skip.";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}

@@ -1,0 +1,62 @@
+//! Deleting what has expired: executions past their `expires_at` (30 days after creation) with
+//! their idempotency keys, and old entries of the event log. In small batches, each its own short
+//! transaction, so that a large purge never holds up the writers for long.
+
+use std::time::Duration;
+
+use integrations_core::model::Timestamp;
+use integrations_core::Result;
+use rusqlite::params;
+
+use crate::values::ms;
+use crate::EmbeddedBackend;
+
+/// Published events are kept this long in the log.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+const BATCH: i64 = 500;
+
+/// What a purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub executions: u64,
+    pub idempotency_records: u64,
+    pub events: u64,
+}
+
+impl EmbeddedBackend {
+    /// Delete executions and idempotency records that expired at or before `now`, and events
+    /// published more than [`EVENT_RETENTION`] before it. Meant to run periodically.
+    pub async fn purge_expired(&self, now: Timestamp) -> Result<PurgeReport> {
+        let t = ms(now);
+        let retention = i64::try_from(EVENT_RETENTION.as_millis()).unwrap_or(i64::MAX);
+        Ok(PurgeReport {
+            executions: self.purge("executions", "expires_at", t).await?,
+            idempotency_records: self.purge("idempotency", "expires_at", t).await?,
+            events: self
+                .purge("events", "published_at", t.saturating_sub(retention))
+                .await?,
+        })
+    }
+
+    /// Delete rows of `table` whose `column` is at or before `cutoff`, a batch at a time.
+    async fn purge(&self, table: &'static str, column: &'static str, cutoff: i64) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE rowid IN
+                 (SELECT rowid FROM {table} WHERE {column} <= ?1 LIMIT ?2)"
+        );
+        let mut total = 0;
+        loop {
+            let sql = sql.clone();
+            let deleted = self
+                .db()
+                .write(move |conn| {
+                    Ok(conn.prepare_cached(&sql)?.execute(params![cutoff, BATCH])?)
+                })
+                .await?;
+            total += u64::try_from(deleted).unwrap_or(0);
+            if i64::try_from(deleted).unwrap_or(0) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+}
