@@ -142,6 +142,9 @@ impl Db {
                 path.display()
             )));
         }
+        // Checkpoints leave the WAL file at its largest size; cap what stays on disk.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(sqlite_error)?;
         schema::migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
