@@ -20,7 +20,7 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
 use integrations_core::backend::SecretStore;
 use integrations_core::model::Credentials;
-use integrations_core::{Error, Result};
+use integrations_core::{Error, ErrorKind, Result};
 
 use crate::error::sdk_error_quiet;
 
@@ -29,6 +29,8 @@ const MAX_CACHED: usize = 10_000;
 /// A force-deleted name is released asynchronously on AWS: a create right after a delete may
 /// be refused for a few seconds.
 const CREATE_ATTEMPTS: u32 = 4;
+/// Secrets Manager's limit on a secret value.
+pub const MAX_SECRET_BYTES: usize = 65_536;
 
 #[derive(Debug)]
 pub struct SecretsManagerStore {
@@ -125,6 +127,16 @@ impl SecretStore for SecretsManagerStore {
     async fn put_secret(&self, name: &str, value: &Credentials) -> Result<()> {
         let text = serde_json::to_string(&value.0)
             .map_err(|_| Error::internal("credentials could not be serialized"))?;
+        if text.len() > MAX_SECRET_BYTES {
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!(
+                    "the credentials for {name} are {} bytes; Secrets Manager holds at most \
+                     {MAX_SECRET_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
         self.forget(name);
         self.create_or_rotate(name, &text).await?;
         self.remember(name, value);

@@ -560,6 +560,11 @@ async fn bench(
                 .and_then(|(a, b)| a.busy_since(&b))
                 .map(|x| x * 100.0),
             bench_cpu_seconds: bench_cpu_before.zip(bench_cpu_after).map(|(b, a)| a - b),
+            other_cpu_seconds: machine_after
+                .zip(machine_before)
+                .and_then(|(a, b)| a.busy_seconds_since(&b, ticks))
+                .zip(cpu.zip(bench_cpu_before.zip(bench_cpu_after)))
+                .map(|(busy, (svc, (b0, b1)))| (busy - svc - (b1 - b0)).max(0.0)),
         };
 
         let before = counters(&metrics_before);

@@ -62,6 +62,11 @@ impl MachineCpu {
         })
     }
 
+    /// CPU seconds (all CPUs together) spent busy between two readings.
+    pub fn busy_seconds_since(&self, earlier: &Self, ticks: f64) -> Option<f64> {
+        Some(self.busy.checked_sub(earlier.busy)? as f64 / ticks)
+    }
+
     /// Share of all CPUs busy between two readings, 0..=1.
     pub fn busy_since(&self, earlier: &Self) -> Option<f64> {
         let total = self.total.checked_sub(earlier.total)?;

@@ -175,6 +175,8 @@ pub struct ProcessReport {
     pub machine_busy_percent: Option<f64>,
     /// CPU of the bench process itself (load generator and in-process fake provider).
     pub bench_cpu_seconds: Option<f64>,
+    /// CPU seconds used by everything else on the machine during the phase: noise.
+    pub other_cpu_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -365,9 +367,10 @@ pub fn text(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  machine busy         {} of all CPUs during the phase; bench process used {} (client + fake)",
+        "  machine busy         {} of all CPUs during the phase; bench process used {} (client + fake); other processes {}",
         opt(p.machine_busy_percent, 0, " %"),
-        opt(p.bench_cpu_seconds, 2, " s CPU")
+        opt(p.bench_cpu_seconds, 2, " s CPU"),
+        opt(p.other_cpu_seconds, 2, " s CPU")
     );
     if !r.service_counters.is_empty() {
         let _ = writeln!(out);
