@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use integrations_core::{Error, Result};
 
 use crate::accounting::RequestCounter;
@@ -258,7 +258,6 @@ async fn enable_ttl(d: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
 }
 
 async fn create_bus(eb: &aws_sdk_eventbridge::Client, name: &str) -> Result<()> {
-    use aws_sdk_eventbridge::error::ProvideErrorMetadata as _;
     match eb.create_event_bus().name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ResourceAlreadyExistsException") => Ok(()),

@@ -25,7 +25,8 @@ use crate::error::sdk_error;
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
 /// SQS's limit on entries per batch request and messages per receive.
 const BATCH: usize = 10;
-/// SQS cannot delay a message longer than 15 minutes.
+/// SQS cannot delay a message longer than 15 minutes: longer delays are capped, so such a
+/// message arrives early and its receiver must check the execution's `next_attempt_at`.
 const MAX_DELAY: Duration = Duration::from_secs(900);
 /// SQS's longest long poll.
 const MAX_WAIT: Duration = Duration::from_secs(20);
@@ -49,7 +50,8 @@ pub struct RedrivePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueCheck {
     pub queue_url: String,
-    pub dead_letter_queue_url: String,
+    /// None: neither a RedrivePolicy nor a queue named like the configured one.
+    pub dead_letter_queue_url: Option<String>,
     /// None: the work queue has no RedrivePolicy; poison messages are redelivered forever.
     pub redrive_policy: Option<RedrivePolicy>,
     pub warnings: Vec<String>,
@@ -59,7 +61,7 @@ pub struct QueueCheck {
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
-    dlq_url: String,
+    dlq_url: Option<String>,
 }
 
 impl SqsQueue {
@@ -89,7 +91,7 @@ impl SqsQueue {
                     tracing::warn!(queue = %queue_url, "{w}");
                     warnings.push(w);
                 }
-                queue_url_of(&client, name, Some(account)).await?
+                Some(queue_url_of(&client, name, Some(account)).await?)
             }
             None => {
                 let w = format!(
@@ -99,7 +101,17 @@ impl SqsQueue {
                 );
                 tracing::warn!(queue = %queue_url, "{w}");
                 warnings.push(w);
-                queue_url_of(&client, dlq_name, None).await?
+                // Run without one rather than not at all; dead-letter calls then fail clearly.
+                match queue_url_of(&client, dlq_name, None).await {
+                    Ok(url) => Some(url),
+                    Err(e) if !e.retryable => {
+                        let w = format!("no dead-letter queue `{dlq_name}` either: {e}");
+                        tracing::warn!("{w}");
+                        warnings.push(w);
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         let check = QueueCheck {
@@ -116,6 +128,13 @@ impl SqsQueue {
             },
             check,
         ))
+    }
+
+    fn dlq_url(&self) -> Result<&str> {
+        self.dlq_url.as_deref().ok_or_else(|| {
+            Error::backend("the work queue has no dead-letter queue (see the start-up warning)")
+                .with_retryable(false)
+        })
     }
 
     async fn send_to(&self, queue_url: &str, messages: &[OutgoingMessage]) -> Result<()> {
@@ -289,7 +308,7 @@ impl Queue for SqsQueue {
         max: usize,
         visibility: Duration,
     ) -> Result<Vec<Delivery>> {
-        self.receive_from(&self.dlq_url, max, DLQ_WAIT_SECS, visibility)
+        self.receive_from(self.dlq_url()?, max, DLQ_WAIT_SECS, visibility)
             .await
     }
 
@@ -308,7 +327,7 @@ impl Queue for SqsQueue {
     async fn delete_dead_letter(&self, receipt: &str) -> Result<()> {
         self.client
             .delete_message()
-            .queue_url(&self.dlq_url)
+            .queue_url(self.dlq_url()?)
             .receipt_handle(receipt)
             .send()
             .await

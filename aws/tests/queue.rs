@@ -127,3 +127,30 @@ async fn sends_receives_and_deletes_are_batched_by_ten() {
     queue.delete(&receipts).await.expect("delete");
     assert_eq!(requests(&stack, "DeleteMessageBatch"), 3);
 }
+
+#[tokio::test]
+async fn without_any_dead_letter_queue_the_backend_still_runs() {
+    let moto = moto().await;
+    let config = moto.config();
+    let sqs = aws_sdk_sqs::Client::new(&backend_aws::sdk_config(&config).await);
+    sqs.create_queue()
+        .queue_name(&config.queue_name)
+        .send()
+        .await
+        .expect("create");
+    let (backend, handle) = backend_aws::open(&config).await.expect("open");
+    assert_eq!(handle.queue_check().dead_letter_queue_url, None);
+    assert_eq!(handle.warnings().len(), 2, "{:?}", handle.warnings());
+    backend
+        .queue
+        .send(&[message("{}".into())])
+        .await
+        .expect("send");
+    let err = backend
+        .queue
+        .receive_dead_letters(10, Duration::from_secs(5))
+        .await
+        .expect_err("no dead-letter queue");
+    assert_eq!(err.kind, ErrorKind::BackendUnavailable);
+    assert!(!err.retryable);
+}

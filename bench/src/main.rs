@@ -165,6 +165,24 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// `git rev-parse --short HEAD`, marked when the work tree differs from it (read-only calls).
+fn commit() -> String {
+    let Some(head) = command_output("git", &["rev-parse", "--short", "HEAD"]) else {
+        return "unknown".into();
+    };
+    let dirty = std::process::Command::new("git")
+        .args(["diff", "--quiet", "HEAD", "--"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.code() == Some(1));
+    if dirty {
+        format!("{head} + uncommitted changes")
+    } else {
+        head
+    }
+}
+
 fn http_client(pool: usize, wait_ms: u64) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
@@ -696,8 +714,7 @@ async fn bench(
     };
     let meta = Meta {
         date: command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default(),
-        commit: command_output("git", &["rev-parse", "--short", "HEAD"])
-            .unwrap_or_else(|| "unknown".into()),
+        commit: commit(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),

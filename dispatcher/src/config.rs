@@ -95,6 +95,61 @@ pub struct CommonArgs {
         global = true
     )]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// The AWS backend's settings. Region and credentials otherwise come from the standard AWS
+/// configuration chain (environment, profile, instance or task role).
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Every resource is named `<prefix>-…`, as infra/template.yaml's Prefix parameter names it.
+    #[arg(
+        long = "aws-prefix",
+        env = "INTEGRATIONS_AWS_PREFIX",
+        default_value = "integrations",
+        global = true
+    )]
+    pub prefix: String,
+
+    #[arg(long = "aws-region", env = "INTEGRATIONS_AWS_REGION", global = true)]
+    pub region: Option<String>,
+
+    /// The work queue's URL (default: looked up by name).
+    #[arg(
+        long = "aws-queue-url",
+        env = "INTEGRATIONS_AWS_QUEUE_URL",
+        global = true
+    )]
+    pub queue_url: Option<String>,
+
+    /// An AWS-compatible emulator (moto) to use with dummy credentials, instead of AWS.
+    #[arg(
+        long = "aws-emulator-endpoint",
+        env = "INTEGRATIONS_AWS_EMULATOR_ENDPOINT",
+        global = true
+    )]
+    pub emulator_endpoint: Option<String>,
+
+    /// Create the queues, tables and event bus if missing (development and emulators; in AWS
+    /// deploy infra/template.yaml instead).
+    #[arg(
+        long = "aws-provision",
+        env = "INTEGRATIONS_AWS_PROVISION",
+        global = true
+    )]
+    pub provision: bool,
+
+    /// How long a secret is reused before Secrets Manager is asked again: another process's
+    /// rotation is seen at most this late.
+    #[arg(
+        long = "aws-secret-cache-ms",
+        env = "INTEGRATIONS_AWS_SECRET_CACHE_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub secret_cache_ms: u64,
 }
 
 impl CommonArgs {

@@ -93,9 +93,33 @@ async fn open_backends(common: &CommonArgs) -> Result<Opened> {
                 embedded: Some(embedded),
             })
         }
-        BackendKind::Aws => Err(Error::internal(
-            "the AWS backend is not built into this binary yet",
-        )),
+        BackendKind::Aws => {
+            let config = aws_config(common);
+            if common.aws.provision {
+                backend_aws::provision(&config).await?;
+            }
+            let (backend, handle) = backend_aws::open(&config).await?;
+            for warning in handle.warnings() {
+                tracing::warn!("{warning}");
+            }
+            Ok(Opened {
+                backend,
+                embedded: None,
+            })
+        }
+    }
+}
+
+fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
+    let a = &common.aws;
+    let mut config = backend_aws::AwsConfig::with_prefix(&a.prefix);
+    config.region = a.region.clone();
+    config.queue_url = a.queue_url.clone();
+    config.max_receive_count = common.max_receive_count;
+    config.secret_cache_ttl = Duration::from_millis(a.secret_cache_ms);
+    match &a.emulator_endpoint {
+        Some(endpoint) => config.for_emulator(endpoint),
+        None => config,
     }
 }
 

@@ -1,0 +1,303 @@
+//! Fleet mode on the AWS backend (moto): the API and two separate worker processes share one SQS
+//! queue, the DynamoDB tables, the event bus and Secrets Manager.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fake_provider::{FakeConfig, Fault};
+use integration_tests::{fee_input, SHOP_ID, TOKEN};
+use integrations_core::backend::OutgoingMessage;
+use integrations_core::model::{new_id, now, ExecutionRequest};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
+const FEE: &str = "/v2/shipping-order/fee";
+
+struct Fleet {
+    common: Vec<String>,
+}
+
+impl Fleet {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(&self.common)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::inherit());
+        c
+    }
+
+    /// Start a long-running role and read its first stdout line.
+    fn spawn(&self, args: &[&str]) -> (Child, String) {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        (child, line.trim().to_string())
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf8")
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("x-tenant-id", "t1");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    async fn terminal(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let e = self
+                .call(Method::GET, &format!("/executions/{id}?waitMs=5000"), None)
+                .await;
+            // Not recorded yet (a producer's message) answers 404: keep waiting.
+            let s = e["status"].as_str().unwrap_or("queued");
+            if !matches!(s, "queued" | "running") {
+                return e;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id} stuck: {e}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
+    let moto = backend_aws::testing::moto().await;
+    let prefix = format!("fleet-{}", new_id().to_lowercase());
+    let fake = fake_provider::start(FakeConfig {
+        token: TOKEN.into(),
+        shop_id: SHOP_ID,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = Fleet {
+        common: [
+            "--backend",
+            "aws",
+            "--aws-prefix",
+            &prefix,
+            "--aws-emulator-endpoint",
+            moto.url(),
+            "--max-receive-count",
+            "3",
+            "--data-dir",
+            &dir.path().display().to_string(),
+            "--provider-base-url",
+            &format!("shipping-ghn={}", fake.base_url()),
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+
+    // Provision the stack and create a key: a one-off command, as an operator would.
+    let key = fleet
+        .run(&[
+            "--aws-provision",
+            "create-key",
+            "--caller-service",
+            "flows",
+            "--tenants",
+            "t1",
+        ])
+        .trim()
+        .to_string();
+    let (api_proc, line) = fleet.spawn(&["api", "--listen", "127.0.0.1:0"]);
+    let base = line
+        .strip_prefix("integrations listening on ")
+        .expect("address line")
+        .to_string();
+    let worker_args = [
+        "worker",
+        "--concurrency",
+        "16",
+        "--lease-ms",
+        "4000",
+        "--backoff-base-ms",
+        "200",
+        "--poison-delay-ms",
+        "1000",
+    ];
+    let mut workers: Vec<Child> = (0..2).map(|_| fleet.spawn(&worker_args).0).collect();
+
+    let api = Api {
+        http: reqwest::Client::new(),
+        base,
+        key,
+    };
+    let conn = api
+        .call(
+            Method::POST,
+            "/connections",
+            Some(json!({"integrationId": "shipping-ghn", "name": "fleet",
+                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
+        )
+        .await["connectionId"]
+        .as_str()
+        .expect("connection")
+        .to_string();
+
+    // 200 executions through the API, 20 at a time.
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let batch = (0..20).map(|_| {
+            api.call(
+                Method::POST,
+                "/execute",
+                Some(json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input()})),
+            )
+        });
+        for b in futures::future::join_all(batch).await {
+            ids.push(
+                b["executionId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{b}"))
+                    .to_string(),
+            );
+        }
+    }
+    for id in &ids {
+        let e = api.terminal(id).await;
+        assert_eq!(e["status"], "succeeded", "{e}");
+        assert_eq!(e["attempts"], 1, "{e}");
+    }
+    assert_eq!(
+        BTreeSet::from_iter(&ids).len(),
+        200,
+        "200 distinct executions"
+    );
+    assert_eq!(
+        fake.stats().calls(FEE),
+        200,
+        "the provider was called once per execution"
+    );
+
+    // A poison message lands in the DLQ through the redrive policy; the redrive command brings
+    // back a corrected one, which then runs.
+    let config = backend_aws::AwsConfig::with_prefix(&prefix).for_emulator(moto.url());
+    let (backend, _) = backend_aws::open(&config).await.expect("open");
+    backend
+        .queue
+        .send(&[OutgoingMessage {
+            body: "{\"version\": 1, \"broken\": ".into(),
+            execution_id: String::new(),
+            delay: Duration::ZERO,
+        }])
+        .await
+        .expect("send poison");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let message_id = loop {
+        let listed = fleet.run(&["dead-letters", "list"]);
+        if let Some(line) = listed.lines().find(|l| l.contains("broken")) {
+            let v: Value = serde_json::from_str(line).expect("JSON line");
+            break v["messageId"].as_str().expect("id").to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "poison never dead-lettered"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let fixed = ExecutionRequest {
+        version: 1,
+        execution_id: new_id(),
+        tenant_id: "t1".into(),
+        connection_id: conn.clone(),
+        action_id: "calculate_fee".into(),
+        input: fee_input(),
+        caller_service: Some("repair".into()),
+        caller_ref: None,
+        callback_url: None,
+        submitted_at: now(),
+    };
+    let fixed_path = dir.path().join("fixed.json");
+    std::fs::write(&fixed_path, serde_json::to_string(&fixed).expect("json")).expect("write");
+    let mut redriven = String::new();
+    for _ in 0..20 {
+        redriven = fleet.run(&[
+            "dead-letters",
+            "redrive",
+            "--message-id",
+            &message_id,
+            "--body-file",
+            &fixed_path.display().to_string(),
+        ]);
+        if redriven.trim() == "redriven 1" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(redriven.trim(), "redriven 1");
+    let e = api.terminal(&fixed.execution_id).await;
+    assert_eq!(e["status"], "succeeded", "{e}");
+
+    // A worker killed with SIGKILL mid-action loses nothing: the other takes over when the
+    // lease and the message's visibility expire.
+    fake.inject(Fault::delay(Duration::from_millis(2500)).on(FEE).times(8))
+        .expect("fault");
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let b = api
+            .call(
+                Method::POST,
+                "/execute",
+                Some(json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input()})),
+            )
+            .await;
+        slow.push(b["executionId"].as_str().expect("id").to_string());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let victim = workers.remove(0);
+    kill(victim);
+    for id in &slow {
+        let e = api.terminal(id).await;
+        assert_eq!(e["status"], "succeeded", "{e}");
+    }
+
+    for w in workers {
+        kill(w);
+    }
+    kill(api_proc);
+}
+
+fn kill(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
