@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
@@ -58,6 +59,23 @@ pub struct Sample {
     pub outcome: Outcome,
     /// When it ended, from the phase's start.
     pub done_at: Duration,
+    /// Where the time went, from the execution's own timestamps (service target, succeeded).
+    pub stages: Option<Stages>,
+}
+
+/// One execution's latency cut at the service's timestamps (milliseconds, wall clock of the
+/// same machine; the service stores timestamps to the millisecond).
+#[derive(Debug, Clone, Copy)]
+pub struct Stages {
+    /// Request sent -> `createdAt` (HTTP, auth, connection lookup, input validation).
+    pub ingress: f64,
+    /// `createdAt` -> provider call started (record + enqueue writes, queue wait, receive,
+    /// claim, loading connection and secret).
+    pub before_call: f64,
+    /// The connector's call (`latencyMs`: HTTP client and the provider's own time).
+    pub call: f64,
+    /// `finishedAt` -> answer received (terminal write, completion wake-up, re-read, response).
+    pub after_call: f64,
 }
 
 /// What one request sends.
@@ -88,6 +106,27 @@ struct ExecutionView {
     execution_id: Option<String>,
     status: Option<String>,
     error: Option<ErrorView>,
+    created_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    latency_ms: Option<u64>,
+}
+
+impl ExecutionView {
+    fn stages(&self, sent: DateTime<Utc>, received: DateTime<Utc>) -> Option<Stages> {
+        let ms =
+            |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_microseconds().map(|u| u as f64 / 1e3);
+        let (created, finished) = (self.created_at?, self.finished_at?);
+        let call = self.latency_ms? as f64;
+        let after_call = ms(finished, received)?;
+        let ingress = ms(sent, created)?;
+        let before_call = ms(created, finished)? - call;
+        Some(Stages {
+            ingress,
+            before_call,
+            call,
+            after_call,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,7 +162,7 @@ fn transport(e: &reqwest::Error) -> Outcome {
 }
 
 impl Target {
-    async fn call(&self, i: usize) -> Outcome {
+    async fn call(&self, i: usize) -> (Outcome, Option<Stages>) {
         match self {
             Target::Service {
                 client,
@@ -134,6 +173,7 @@ impl Target {
                 wait_ms,
             } => {
                 let body = bodies[i % bodies.len()].clone();
+                let sent_at = Utc::now();
                 let sent = client
                     .post(format!("{base}/execute"))
                     .bearer_auth(key)
@@ -144,35 +184,37 @@ impl Target {
                     .await;
                 let mut resp = match sent {
                     Ok(r) => r,
-                    Err(e) => return transport(&e),
+                    Err(e) => return (transport(&e), None),
                 };
                 for _ in 0..=MAX_FOLLOW_UPS {
                     let status = resp.status().as_u16();
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
-                        Err(e) => return transport(&e),
+                        Err(e) => return (transport(&e), None),
                     };
+                    let received_at = Utc::now();
                     if !(200..300).contains(&status) {
                         let code = serde_json::from_slice::<ApiErrorView>(&bytes)
                             .ok()
                             .and_then(|v| v.error)
                             .and_then(|e| e.code)
                             .unwrap_or_default();
-                        return Outcome::Http(status, code);
+                        return (Outcome::Http(status, code), None);
                     }
                     let Ok(view) = serde_json::from_slice::<ExecutionView>(&bytes) else {
-                        return Outcome::Http(status, "UNPARSEABLE_BODY".into());
+                        return (Outcome::Http(status, "UNPARSEABLE_BODY".into()), None);
                     };
-                    let state = view.status.unwrap_or_default();
+                    let state = view.status.clone().unwrap_or_default();
                     if state == "succeeded" {
-                        return Outcome::Succeeded;
+                        return (Outcome::Succeeded, view.stages(sent_at, received_at));
                     }
                     if TERMINAL.contains(&state.as_str()) {
                         let code = view.error.and_then(|e| e.code).unwrap_or_default();
-                        return Outcome::Failed(format!("{state} {code}").trim().to_string());
+                        let outcome = Outcome::Failed(format!("{state} {code}").trim().to_string());
+                        return (outcome, None);
                     }
                     let Some(id) = view.execution_id else {
-                        return Outcome::Http(status, "NO_EXECUTION_ID".into());
+                        return (Outcome::Http(status, "NO_EXECUTION_ID".into()), None);
                     };
                     resp = match client
                         .get(format!("{base}/executions/{id}?waitMs={wait_ms}"))
@@ -182,10 +224,10 @@ impl Target {
                         .await
                     {
                         Ok(r) => r,
-                        Err(e) => return transport(&e),
+                        Err(e) => return (transport(&e), None),
                     };
                 }
-                Outcome::NotTerminal
+                (Outcome::NotTerminal, None)
             }
             Target::Provider {
                 client,
@@ -205,15 +247,15 @@ impl Target {
                     .await;
                 let resp = match sent {
                     Ok(r) => r,
-                    Err(e) => return transport(&e),
+                    Err(e) => return (transport(&e), None),
                 };
                 let status = resp.status().as_u16();
                 let bytes = match resp.bytes().await {
                     Ok(b) => b,
-                    Err(e) => return transport(&e),
+                    Err(e) => return (transport(&e), None),
                 };
                 let env = serde_json::from_slice::<GhnEnvelope>(&bytes).ok();
-                match env {
+                let outcome = match env {
                     Some(GhnEnvelope {
                         code: Some(200), ..
                     }) if status == 200 => Outcome::Succeeded,
@@ -228,7 +270,8 @@ impl Target {
                         .to_string(),
                     ),
                     None => Outcome::Http(status, "UNPARSEABLE_BODY".into()),
-                }
+                };
+                (outcome, None)
             }
         }
     }
@@ -367,12 +410,13 @@ async fn closed(
                 }
                 let began = Instant::now();
                 outstanding.fetch_add(1, Ordering::Relaxed);
-                let outcome = target.call(first + i).await;
+                let (outcome, stages) = target.call(first + i).await;
                 outstanding.fetch_sub(1, Ordering::Relaxed);
                 mine.push(Sample {
                     latency: began.elapsed(),
                     outcome,
                     done_at: start.elapsed(),
+                    stages,
                 });
             }
             mine
@@ -421,13 +465,14 @@ async fn open(
         let (target, outstanding) = (target.clone(), outstanding.clone());
         outstanding.fetch_add(1, Ordering::Relaxed);
         tasks.push(tokio::spawn(async move {
-            let outcome = target.call(first + i).await;
+            let (outcome, stages) = target.call(first + i).await;
             outstanding.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
             Sample {
                 latency: scheduled.elapsed(),
                 outcome,
                 done_at: start.elapsed(),
+                stages,
             }
         }));
     }

@@ -101,12 +101,13 @@ struct Args {
     /// RUST_LOG of the service (logging costs CPU: the default keeps it quiet).
     #[arg(long, default_value = "warn")]
     service_log: String,
-    /// AWS backend: the emulator's endpoint (sets AWS_ENDPOINT_URL and test credentials for
-    /// the service unless they are set already).
+    /// AWS backend: a running emulator (moto) for the service
+    /// (`--aws-emulator-endpoint` of the service; its resources are provisioned under a fresh
+    /// `--aws-prefix`).
     #[arg(long)]
-    aws_endpoint_url: Option<String>,
+    aws_emulator_endpoint: Option<String>,
     /// AWS backend: start `moto_server` on a free loopback port and point the service at it.
-    #[arg(long, conflicts_with = "aws_endpoint_url")]
+    #[arg(long, conflicts_with = "aws_emulator_endpoint")]
     start_moto: bool,
 }
 
@@ -299,18 +300,24 @@ async fn start_moto() -> Result<Moto, String> {
     Err("moto_server did not answer within 30 s".into())
 }
 
+/// The service's AWS settings for an emulator: its endpoint, provisioning on start, and a
+/// prefix of this run's own so that runs on one emulator never share a queue or a table.
 fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    let mut env = vec![("AWS_ENDPOINT_URL".to_string(), endpoint.to_string())];
-    for (k, v) in [
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "us-east-1"),
-    ] {
-        if std::env::var_os(k).is_none() {
-            env.push((k.to_string(), v.to_string()));
-        }
-    }
-    env
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    vec![
+        (
+            "INTEGRATIONS_AWS_EMULATOR_ENDPOINT".to_string(),
+            endpoint.to_string(),
+        ),
+        ("INTEGRATIONS_AWS_PROVISION".to_string(), "true".to_string()),
+        (
+            "INTEGRATIONS_AWS_PREFIX".to_string(),
+            format!("bench-{}-{millis}", std::process::id()),
+        ),
+    ]
 }
 
 #[tokio::main]
@@ -411,7 +418,7 @@ async fn run(args: Args) -> Result<(), String> {
             _moto = Some(m);
             Some(url)
         } else {
-            args.aws_endpoint_url.clone()
+            args.aws_emulator_endpoint.clone()
         };
         if let Some(endpoint) = endpoint {
             env = aws_env(&endpoint);
@@ -539,7 +546,11 @@ async fn bench(
             let pid = svc.pid.clone();
             vec![
                 Box::new(move || Some(fake.stats().calls.values().sum::<u64>() as f64)),
-                Box::new(move || procfs::vm_mib(&pid, "VmRSS")),
+                Box::new({
+                    let pid = pid.clone();
+                    move || procfs::vm_mib(&pid, "VmRSS")
+                }),
+                Box::new(move || procfs::status_number(&pid, "Threads")),
             ]
         };
         let measured = load::run(target.clone(), mode, args.warmup, args.executions, max_time, probes).await;
@@ -568,6 +579,11 @@ async fn bench(
                 .timeline
                 .iter()
                 .filter_map(|(_, _, v)| v.get(1).copied().flatten())
+                .reduce(f64::max),
+            peak_threads: measured
+                .timeline
+                .iter()
+                .filter_map(|(_, _, v)| v.get(2).copied().flatten())
                 .reduce(f64::max),
             cpu_seconds: cpu,
             cpu_seconds_per_1000: cpu

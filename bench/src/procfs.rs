@@ -75,6 +75,15 @@ impl MachineCpu {
     }
 }
 
+/// A plain number of /proc/PID/status, e.g. `Threads`.
+pub fn status_number(pid: &str, field: &str) -> Option<f64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
 /// The soft limit on open files of this process (inherited by the service).
 pub fn open_files_limit() -> Option<u64> {
     let limits = fs::read_to_string("/proc/self/limits").ok()?;

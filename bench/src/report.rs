@@ -19,10 +19,14 @@ pub struct Percentiles {
 
 /// Nearest-rank percentiles of latencies, in milliseconds.
 pub fn percentiles(latencies: &[Duration]) -> Option<Percentiles> {
-    if latencies.is_empty() {
+    percentiles_ms(latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect())
+}
+
+/// Nearest-rank percentiles of values in milliseconds.
+pub fn percentiles_ms(mut ms: Vec<f64>) -> Option<Percentiles> {
+    if ms.is_empty() {
         return None;
     }
-    let mut ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(f64::total_cmp);
     let at = |p: f64| {
         let rank = ((p / 100.0) * ms.len() as f64).ceil() as usize;
@@ -57,6 +61,30 @@ pub struct PhaseReport {
     /// Provider calls in flight (calls the fake received in the last `latency`), steady state.
     pub provider_in_flight_mean: Option<f64>,
     pub provider_in_flight_max: Option<f64>,
+    /// Where the time of succeeded executions went (service phase only).
+    pub stages_ms: Option<StagesReport>,
+}
+
+/// Percentiles of each stage of [`crate::load::Stages`], each taken on its own.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StagesReport {
+    pub ingress: Percentiles,
+    pub before_call: Percentiles,
+    pub call: Percentiles,
+    pub after_call: Percentiles,
+    pub samples: usize,
+}
+
+fn stages_report(phase: &Phase) -> Option<StagesReport> {
+    let stages: Vec<_> = phase.samples.iter().filter_map(|s| s.stages).collect();
+    let pick = |f: fn(&crate::load::Stages) -> f64| percentiles_ms(stages.iter().map(f).collect());
+    Some(StagesReport {
+        ingress: pick(|s| s.ingress)?,
+        before_call: pick(|s| s.before_call)?,
+        call: pick(|s| s.call)?,
+        after_call: pick(|s| s.after_call)?,
+        samples: stages.len(),
+    })
 }
 
 /// `probe` is the index, in the timeline's probe values, of the fake's cumulative call count.
@@ -100,6 +128,7 @@ pub fn phase_report(
         outstanding_max: phase.timeline.iter().map(|(_, o, _)| *o).max().unwrap_or(0),
         provider_in_flight_mean: in_flight_mean,
         provider_in_flight_max: in_flight_max,
+        stages_ms: stages_report(phase),
     }
 }
 
@@ -168,6 +197,8 @@ pub struct ProcessReport {
     pub peak_rss_mib: Option<f64>,
     /// Highest VmRSS sampled during the measured phase.
     pub peak_rss_in_phase_mib: Option<f64>,
+    /// Most threads the service had during the measured phase (sampled).
+    pub peak_threads: Option<f64>,
     /// User + system CPU seconds of the service during the measured phase.
     pub cpu_seconds: Option<f64>,
     pub cpu_seconds_per_1000: Option<f64>,
@@ -279,6 +310,24 @@ fn phase_text(out: &mut String, p: &PhaseReport) {
         "  outstanding          mean {:.0}, max {}",
         p.outstanding_mean, p.outstanding_max
     );
+    if let Some(st) = &p.stages_ms {
+        let _ = writeln!(
+            out,
+            "  where the time goes  (ms, from the execution's timestamps; each percentile on its own)"
+        );
+        for (name, q) in [
+            ("sent -> createdAt  ", &st.ingress),
+            ("createdAt -> call  ", &st.before_call),
+            ("provider call      ", &st.call),
+            ("finishedAt -> reply", &st.after_call),
+        ] {
+            let _ = writeln!(
+                out,
+                "    {name}  p50 {:.1}  p95 {:.1}  p99 {:.1}  (mean {:.1})",
+                q.p50, q.p95, q.p99, q.mean
+            );
+        }
+    }
     if p.provider_in_flight_mean.is_some() {
         let _ = writeln!(
             out,
@@ -358,6 +407,11 @@ pub fn text(r: &Report) -> String {
         "  peak RSS             {} (VmHWM; highest sampled in the phase {})",
         opt(p.peak_rss_mib, 1, " MiB"),
         opt(p.peak_rss_in_phase_mib, 1, " MiB")
+    );
+    let _ = writeln!(
+        out,
+        "  threads              {} at most (sampled)",
+        opt(p.peak_threads, 0, "")
     );
     let _ = writeln!(
         out,

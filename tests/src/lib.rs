@@ -297,3 +297,20 @@ pub fn order_input() -> Value {
         "items": [{"name": "T-shirt", "quantity": 1, "weight": 500}]
     })
 }
+
+/// A child process that is killed when dropped, so a failing test leaves no server behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    /// SIGKILL now, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

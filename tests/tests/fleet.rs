@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, Fault};
-use integration_tests::{fee_input, SHOP_ID, TOKEN};
+use integration_tests::{fee_input, KillOnDrop, SHOP_ID, TOKEN};
 use integrations_core::backend::OutgoingMessage;
 use integrations_core::model::{new_id, now, ExecutionRequest};
 use reqwest::Method;
@@ -31,7 +31,7 @@ impl Fleet {
     }
 
     /// Start a long-running role and read its first stdout line.
-    fn spawn(&self, args: &[&str]) -> (Child, String) {
+    fn spawn(&self, args: &[&str]) -> (KillOnDrop, String) {
         let mut child = self
             .command(args)
             .stdout(Stdio::piped())
@@ -41,7 +41,7 @@ impl Fleet {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("first line");
-        (child, line.trim().to_string())
+        (KillOnDrop(child), line.trim().to_string())
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -155,7 +155,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
         "--poison-delay-ms",
         "1000",
     ];
-    let mut workers: Vec<Child> = (0..2).map(|_| fleet.spawn(&worker_args).0).collect();
+    let mut workers: Vec<KillOnDrop> = (0..2).map(|_| fleet.spawn(&worker_args).0).collect();
 
     let api = Api {
         http: reqwest::Client::new(),
@@ -284,20 +284,11 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
         slow.push(b["executionId"].as_str().expect("id").to_string());
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let victim = workers.remove(0);
-    kill(victim);
+    workers[0].kill();
     for id in &slow {
         let e = api.terminal(id).await;
         assert_eq!(e["status"], "succeeded", "{e}");
     }
-
-    for w in workers {
-        kill(w);
-    }
-    kill(api_proc);
-}
-
-fn kill(mut c: Child) {
-    let _ = c.kill();
-    let _ = c.wait();
+    drop(workers);
+    drop(api_proc);
 }

@@ -2,17 +2,17 @@
 //! SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake_provider::FakeConfig;
-use integration_tests::{fee_input, order_input, SHOP_ID, TOKEN};
+use integration_tests::{fee_input, order_input, KillOnDrop, SHOP_ID, TOKEN};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
 
 struct Service {
-    child: Child,
+    child: KillOnDrop,
     base: String,
 }
 
@@ -59,7 +59,10 @@ fn serve(dir: &std::path::Path, provider: &str) -> Service {
         .strip_prefix("integrations listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
         .to_string();
-    Service { child, base }
+    Service {
+        child: KillOnDrop(child),
+        base,
+    }
 }
 
 async fn call(
@@ -157,8 +160,7 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     }
     // Six are at the provider, four queued: kill the process under them.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().expect("reaped");
+    first.child.kill();
 
     let mut second = serve(dir.path(), &provider);
     for id in &ids {
@@ -188,13 +190,13 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     );
 
     // SIGTERM: a clean exit.
-    let pid = second.child.id().to_string();
+    let pid = second.child.0.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = second.child.wait().expect("exit");
+    let status = second.child.0.wait().expect("exit");
     assert!(
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
