@@ -117,41 +117,6 @@ impl AwsConfig {
         }
     }
 
-    /// Defaults overridden by environment variables: `INTEGRATIONS_AWS_PREFIX` (names every
-    /// resource as [`AwsConfig::with_prefix`]), then `INTEGRATIONS_AWS_QUEUE_NAME`, `…_QUEUE_URL`,
-    /// `…_DLQ_NAME`, `…_CONNECTIONS_TABLE`, `…_EXECUTIONS_TABLE`, `…_API_KEYS_TABLE`,
-    /// `…_EVENT_BUS`, `…_SECRET_CACHE_TTL_SECS`, `…_MAX_RECEIVE_COUNT`, `…_REGION`,
-    /// `…_ENDPOINT_URL`. Unparsable numbers keep the default.
-    pub fn from_env() -> Self {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
-        let var = |suffix: &str| get(&format!("INTEGRATIONS_AWS_{suffix}"));
-        let mut c = var("PREFIX").map_or_else(Self::default, |p| Self::with_prefix(&p));
-        let set = |field: &mut String, suffix: &str| {
-            if let Some(v) = var(suffix) {
-                *field = v;
-            }
-        };
-        set(&mut c.queue_name, "QUEUE_NAME");
-        set(&mut c.dlq_name, "DLQ_NAME");
-        set(&mut c.connections_table, "CONNECTIONS_TABLE");
-        set(&mut c.executions_table, "EXECUTIONS_TABLE");
-        set(&mut c.api_keys_table, "API_KEYS_TABLE");
-        set(&mut c.event_bus_name, "EVENT_BUS");
-        c.queue_url = var("QUEUE_URL").or(c.queue_url);
-        c.region = var("REGION").or(c.region);
-        c.endpoint_url = var("ENDPOINT_URL").or(c.endpoint_url);
-        if let Some(ttl) = var("SECRET_CACHE_TTL_SECS").and_then(|v| v.parse().ok()) {
-            c.secret_cache_ttl = Duration::from_secs(ttl);
-        }
-        if let Some(n) = var("MAX_RECEIVE_COUNT").and_then(|v| v.parse().ok()) {
-            c.max_receive_count = n;
-        }
-        c
-    }
-
     /// Points every client at an emulator with the dummy credentials.
     pub fn for_emulator(mut self, endpoint_url: &str) -> Self {
         self.endpoint_url = Some(endpoint_url.to_string());
@@ -166,18 +131,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefix_names_every_resource_and_variables_override() {
-        let c = AwsConfig::from_lookup(|k| match k {
-            "INTEGRATIONS_AWS_PREFIX" => Some("acme".into()),
-            "INTEGRATIONS_AWS_EVENT_BUS" => Some("shared-bus".into()),
-            "INTEGRATIONS_AWS_MAX_RECEIVE_COUNT" => Some("9".into()),
-            _ => None,
-        });
+    fn prefix_names_every_resource() {
+        let c = AwsConfig::with_prefix("acme");
         assert_eq!(c.queue_name, "acme-work");
         assert_eq!(c.dlq_name, "acme-work-dlq");
         assert_eq!(c.executions_table, "acme-executions");
-        assert_eq!(c.event_bus_name, "shared-bus");
-        assert_eq!(c.max_receive_count, 9);
+        assert_eq!(c.event_bus_name, "acme-events");
         assert_eq!(c.region, None);
     }
 

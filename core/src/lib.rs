@@ -2,6 +2,7 @@
 //! No infrastructure types (AWS, SQLite) appear here.
 
 pub mod backend;
+pub mod cache;
 pub mod catalog;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -150,6 +150,16 @@ pub struct AwsArgs {
         global = true
     )]
     pub secret_cache_ms: u64,
+
+    /// How long a connection read is reused: another process's change (e.g. set inactive) is
+    /// seen at most this late.
+    #[arg(
+        long = "aws-connection-cache-ms",
+        env = "INTEGRATIONS_AWS_CONNECTION_CACHE_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub connection_cache_ms: u64,
 }
 
 impl CommonArgs {
@@ -272,6 +282,10 @@ pub struct WorkerArgs {
     /// tests and latency-sensitive fleets lower it).
     #[arg(long, env = "INTEGRATIONS_ACTION_TIMEOUT_CAP_MS")]
     pub action_timeout_cap_ms: Option<u64>,
+
+    /// Serve /metrics and /healthz here when running workers without the API (fleet mode).
+    #[arg(long, env = "INTEGRATIONS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     #[arg(long, env = "INTEGRATIONS_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,

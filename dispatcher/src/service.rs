@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integrations_core::backend::Backend;
+use integrations_core::cache::CachedConnections;
 use integrations_core::catalog::Catalog;
 use integrations_core::engine::{Engine, EngineConfig};
 use integrations_core::outbox::{CallbackConfig, OutboxRelay};
@@ -98,7 +99,13 @@ async fn open_backends(common: &CommonArgs) -> Result<Opened> {
             if common.aws.provision {
                 backend_aws::provision(&config).await?;
             }
-            let (backend, handle) = backend_aws::open(&config).await?;
+            let (mut backend, handle) = backend_aws::open(&config).await?;
+            // Connections are read by every submission and every execution: reuse reads for a
+            // few seconds rather than pay a DynamoDB request each time.
+            backend.connections = Arc::new(CachedConnections::new(
+                backend.connections,
+                Duration::from_millis(common.aws.connection_cache_ms),
+            ));
             for warning in handle.warnings() {
                 tracing::warn!("{warning}");
             }
@@ -175,6 +182,8 @@ pub async fn start(
     api: Option<&ApiArgs>,
     worker: Option<&WorkerArgs>,
 ) -> Result<Running> {
+    // Installed before anything counts, in every role.
+    crate::telemetry::Metrics::install();
     let parts = open(common).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -221,6 +230,32 @@ pub async fn start(
             config,
             shutdown_rx.clone(),
         )));
+    }
+
+    if let (None, Some(listen)) = (api, worker.and_then(|w| w.metrics_listen)) {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::internal(format!("bind {listen}: {e}")))?;
+        let metrics = crate::telemetry::Metrics::install();
+        let app = axum::Router::new()
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let m = metrics.clone();
+                    async move { m.render() }
+                }),
+            );
+        let mut stop = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        }));
+        info!(%listen, "worker metrics listening");
     }
 
     if let Some(a) = api {
