@@ -3,7 +3,9 @@
 //!
 //! Sends, receives and deletes are batched (10 per request, SQS's maximum); receives long-poll.
 //! The execution id travels as the `executionId` message attribute so that tooling (and the
-//! dead-letter sweeper) can find the execution without parsing the body.
+//! dead-letter sweeper) can find the execution without parsing the body, and the W3C trace
+//! context as the `traceparent` attribute. SQS's redrive to the dead-letter queue keeps message
+//! attributes, and so does [`Queue::redrive`] back.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 use integrations_core::backend::{Delivery, OutgoingMessage, Queue};
+use integrations_core::trace::TRACEPARENT;
 use integrations_core::{Error, ErrorKind, Result};
 use serde::Deserialize;
 
@@ -38,6 +41,7 @@ const DLQ_WAIT_SECS: i32 = 1;
 const ATTEMPTS: usize = 3;
 
 pub const EXECUTION_ID_ATTRIBUTE: &str = "executionId";
+pub const TRACE_PARENT_ATTRIBUTE: &str = TRACEPARENT;
 
 /// The work queue's dead-letter configuration, as found at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +222,7 @@ impl SqsQueue {
             .visibility_timeout(secs_up(visibility.min(MAX_VISIBILITY)))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_attribute_names(EXECUTION_ID_ATTRIBUTE)
+            .message_attribute_names(TRACE_PARENT_ATTRIBUTE)
             .send()
             .await
             .map_err(|e| sdk_error("SQS ReceiveMessage", e))?;
@@ -318,6 +323,7 @@ impl Queue for SqsQueue {
             body: body.unwrap_or(&dead_letter.body).to_string(),
             execution_id: dead_letter.execution_id.clone().unwrap_or_default(),
             delay: Duration::ZERO,
+            trace_parent: dead_letter.trace_parent.clone(),
         };
         self.send_to(&self.queue_url, std::slice::from_ref(&message))
             .await?;
@@ -400,12 +406,29 @@ fn queue_name_from_arn(arn: &str) -> Result<(&str, &str)> {
 
 /// What SQS counts against the size limit: the body and every attribute's name, type and value.
 fn message_size(m: &OutgoingMessage) -> usize {
-    let attribute = if m.execution_id.is_empty() {
-        0
-    } else {
-        EXECUTION_ID_ATTRIBUTE.len() + "String".len() + m.execution_id.len()
+    let attribute = |name: &str, value: &str| {
+        if value.is_empty() {
+            0
+        } else {
+            name.len() + "String".len() + value.len()
+        }
     };
-    m.body.len() + attribute
+    m.body.len()
+        + attribute(EXECUTION_ID_ATTRIBUTE, &m.execution_id)
+        + attribute(TRACE_PARENT_ATTRIBUTE, trace_parent(m))
+}
+
+/// The trace parent to send; empty for none (SQS refuses empty attribute values).
+fn trace_parent(m: &OutgoingMessage) -> &str {
+    m.trace_parent.as_deref().unwrap_or_default()
+}
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| Error::internal(format!("SQS message attribute: {e}")))
 }
 
 /// Groups messages into batches of at most 10 entries and [`MAX_MESSAGE_BYTES`] in total.
@@ -432,12 +455,12 @@ fn send_entry(index: usize, m: &OutgoingMessage) -> Result<SendMessageBatchReque
         .message_body(&m.body)
         .delay_seconds(secs_up(m.delay.min(MAX_DELAY)));
     if !m.execution_id.is_empty() {
-        let value = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&m.execution_id)
-            .build()
-            .map_err(|e| Error::internal(format!("SQS message attribute: {e}")))?;
-        entry = entry.message_attributes(EXECUTION_ID_ATTRIBUTE, value);
+        entry =
+            entry.message_attributes(EXECUTION_ID_ATTRIBUTE, string_attribute(&m.execution_id)?);
+    }
+    let trace_parent = trace_parent(m);
+    if !trace_parent.is_empty() {
+        entry = entry.message_attributes(TRACE_PARENT_ATTRIBUTE, string_attribute(trace_parent)?);
     }
     entry
         .build()
@@ -451,15 +474,19 @@ fn delivery(m: &Message) -> Option<Delivery> {
         .and_then(|c| c.parse().ok())
         .unwrap_or(1);
     let attributes: Option<&HashMap<String, MessageAttributeValue>> = m.message_attributes();
+    let attribute = |name: &str| {
+        attributes
+            .and_then(|a| a.get(name))
+            .and_then(|v| v.string_value())
+            .map(str::to_string)
+    };
     Some(Delivery {
         message_id: m.message_id()?.to_string(),
         receipt: m.receipt_handle()?.to_string(),
         body: m.body().unwrap_or_default().to_string(),
         receive_count,
-        execution_id: attributes
-            .and_then(|a| a.get(EXECUTION_ID_ATTRIBUTE))
-            .and_then(|v| v.string_value())
-            .map(str::to_string),
+        execution_id: attribute(EXECUTION_ID_ATTRIBUTE),
+        trace_parent: attribute(TRACE_PARENT_ATTRIBUTE),
     })
 }
 
@@ -482,7 +509,41 @@ mod tests {
             body: "x".repeat(bytes),
             execution_id: "01J0000000000000000000000".into(),
             delay: Duration::ZERO,
+            trace_parent: None,
         }
+    }
+
+    #[test]
+    fn the_size_check_counts_both_attributes() {
+        let trace_parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let plain = msg(100);
+        let traced = OutgoingMessage {
+            trace_parent: Some(trace_parent.into()),
+            ..msg(100)
+        };
+        assert_eq!(
+            message_size(&plain),
+            100 + "executionId".len() + "String".len() + 25
+        );
+        assert_eq!(
+            message_size(&traced),
+            message_size(&plain) + "traceparent".len() + "String".len() + trace_parent.len()
+        );
+        // No attribute is sent for an empty value, so none is counted.
+        let empty = OutgoingMessage {
+            trace_parent: Some(String::new()),
+            ..msg(100)
+        };
+        assert_eq!(message_size(&empty), message_size(&plain));
+
+        // A body that fits alone goes over the limit (and is refused) once its trace parent counts.
+        let edge = MAX_MESSAGE_BYTES - (message_size(&plain) - 100);
+        assert_eq!(message_size(&msg(edge)), MAX_MESSAGE_BYTES);
+        let over = OutgoingMessage {
+            trace_parent: Some(trace_parent.into()),
+            ..msg(edge)
+        };
+        assert!(message_size(&over) > MAX_MESSAGE_BYTES);
     }
 
     #[test]

@@ -44,6 +44,7 @@ async fn the_cloudformation_stack_serves_the_backend() {
         body: "{}".into(),
         execution_id: "e1".into(),
         delay: Duration::ZERO,
+        trace_parent: None,
     };
     b.queue.send(&[message]).await.expect("send");
     let got = b

@@ -14,6 +14,7 @@ fn message(body: String) -> OutgoingMessage {
         body,
         execution_id: "01J00000000000000000000000".into(),
         delay: Duration::ZERO,
+        trace_parent: None,
     }
 }
 

@@ -26,6 +26,7 @@ async fn the_backend_recovers_after_the_emulator_restarts() {
         body: "{}".into(),
         execution_id: "x".into(),
         delay: Duration::ZERO,
+        trace_parent: None,
     };
     backend
         .queue

@@ -26,6 +26,10 @@ pub struct OutgoingMessage {
     pub execution_id: String,
     /// Deliver no earlier than this from now.
     pub delay: Duration,
+    /// Travels as the `traceparent` message attribute: a W3C Trace Context value,
+    /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>` (see [`crate::trace`]). None (or
+    /// empty) sends no attribute. Backends carry it as given; consumers validate it.
+    pub trace_parent: Option<String>,
 }
 
 /// A message received from a queue. The receipt is valid until the visibility timeout expires.
@@ -38,6 +42,11 @@ pub struct Delivery {
     pub receive_count: u32,
     /// From the message attribute; None when the producer set none.
     pub execution_id: Option<String>,
+    /// The W3C `traceparent` value from the message attribute,
+    /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`, exactly as the producer sent it
+    /// (not validated: see [`crate::trace::parse_trace_parent`]); None when the producer sent
+    /// none.
+    pub trace_parent: Option<String>,
 }
 
 /// An at-least-once work queue with visibility timeouts and a dead-letter queue: a message
@@ -70,7 +79,8 @@ pub trait Queue: Send + Sync + 'static {
     async fn receive_dead_letters(&self, max: usize, visibility: Duration)
         -> Result<Vec<Delivery>>;
 
-    /// Move a received dead letter back to the work queue, optionally with a corrected body.
+    /// Move a received dead letter back to the work queue, optionally with a corrected body. Its
+    /// `execution_id` and `trace_parent` attributes go with it.
     async fn redrive(&self, dead_letter: &Delivery, body: Option<&str>) -> Result<()>;
 
     /// Delete a received dead letter for good.

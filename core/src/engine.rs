@@ -22,6 +22,7 @@ use crate::model::{
     now, Connection, ConnectionStatus, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
 };
 use crate::sanitize::{sanitize, scrub};
+use crate::trace::parse_trace_parent;
 
 /// How long execution records (and their idempotency keys) are kept.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -135,6 +136,7 @@ impl Engine {
                 warn!(
                     message_id = %delivery.message_id,
                     receive_count = delivery.receive_count,
+                    trace_id = %trace_id(delivery),
                     error = %e,
                     "unparseable execution request; leaving it for the dead-letter queue"
                 );
@@ -147,6 +149,7 @@ impl Engine {
             execution_id = %request.execution_id,
             tenant_id = %request.tenant_id,
             action_id = %request.action_id,
+            trace_id = %trace_id(delivery),
         );
         match self.run(delivery, &request).instrument(span.clone()).await {
             Ok(d) => d,
@@ -525,6 +528,17 @@ impl Engine {
     }
 }
 
+/// The trace id of the delivery's `traceparent`, for the logs; empty when it carries none (or
+/// an invalid one).
+fn trace_id(delivery: &Delivery) -> String {
+    delivery
+        .trace_parent
+        .as_deref()
+        .and_then(parse_trace_parent)
+        .map(|tp| tp.trace_id_hex())
+        .unwrap_or_default()
+}
+
 /// A `queued` execution for `request`, with a sanitized copy of its input.
 pub fn new_execution(
     catalog: &Catalog,
@@ -563,4 +577,31 @@ pub fn new_execution(
 
 pub fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(trace_parent: Option<&str>) -> Delivery {
+        Delivery {
+            message_id: "m".into(),
+            receipt: "r".into(),
+            body: "{}".into(),
+            receive_count: 1,
+            execution_id: None,
+            trace_parent: trace_parent.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_trace_id_comes_from_a_valid_trace_parent_only() {
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            trace_id(&delivery(Some(valid))),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(trace_id(&delivery(None)), "");
+        assert_eq!(trace_id(&delivery(Some("garbage"))), "");
+    }
 }

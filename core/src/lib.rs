@@ -15,5 +15,6 @@ pub mod model;
 pub mod outbound;
 pub mod outbox;
 pub mod sanitize;
+pub mod trace;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};

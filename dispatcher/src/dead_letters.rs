@@ -41,6 +41,7 @@ pub async fn run(backend: &Backend, action: &DeadLetterAction) -> Result<usize> 
                     "receiveCount": d.receive_count,
                     "tenantId": tenant,
                     "executionId": execution,
+                    "traceParent": d.trace_parent,
                     "body": d.body,
                 });
                 println!("{line}");

@@ -39,13 +39,22 @@ impl Queue for EmbeddedBackend {
             .write(move |conn| {
                 let t = ms(now());
                 let mut insert = conn.prepare_cached(
-                    "INSERT INTO queue (message_id, body, execution_id, visible_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO queue
+                         (message_id, body, execution_id, trace_parent, visible_at, sent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for m in &messages {
                     let execution_id = Some(m.execution_id.as_str()).filter(|id| !id.is_empty());
+                    let trace_parent = m.trace_parent.as_deref().filter(|tp| !tp.is_empty());
                     let visible_at = t.saturating_add(duration_ms(m.delay));
-                    insert.execute(params![new_id(), m.body, execution_id, visible_at, t])?;
+                    insert.execute(params![
+                        new_id(),
+                        m.body,
+                        execution_id,
+                        trace_parent,
+                        visible_at,
+                        t
+                    ])?;
                 }
                 Ok(())
             })
@@ -166,28 +175,30 @@ impl Queue for EmbeddedBackend {
         let moved = self
             .db()
             .write(move |conn| {
-                let removed: Option<(String, String, Option<String>)> = conn
+                let removed: Option<(String, String, Option<String>, Option<String>)> = conn
                     .prepare_cached(
                         "DELETE FROM dead_letters WHERE id = ?1 AND receipt = ?2
-                         RETURNING message_id, body, execution_id",
+                         RETURNING message_id, body, execution_id, trace_parent",
                     )?
                     .query_row(params![id, token], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                     })
                     .optional()?;
-                let Some((message_id, original, execution_id)) = removed else {
+                let Some((message_id, original, execution_id, trace_parent)) = removed else {
                     return Ok(false);
                 };
                 // A fresh receive count: the message gets its full share of deliveries again.
                 let t = ms(now());
                 conn.prepare_cached(
-                    "INSERT INTO queue (message_id, body, execution_id, visible_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    "INSERT INTO queue
+                         (message_id, body, execution_id, trace_parent, visible_at, sent_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 )?
                 .execute(params![
                     message_id,
                     body.unwrap_or(original),
                     execution_id,
+                    trace_parent,
                     t
                 ])?;
                 Ok(true)
@@ -274,7 +285,7 @@ fn receive_batch(
                     "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?2,
                          receipt = ?3
                      WHERE id = ?1
-                     RETURNING message_id, body, execution_id, receive_count",
+                     RETURNING message_id, body, execution_id, receive_count, trace_parent",
                 )?
                 .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
                     Ok(Delivery {
@@ -283,6 +294,7 @@ fn receive_batch(
                         body: r.get(1)?,
                         execution_id: r.get(2)?,
                         receive_count: r.get(3)?,
+                        trace_parent: r.get(4)?,
                     })
                 })?;
             delivered.insert(id);
@@ -299,8 +311,9 @@ fn dead_letter(conn: &Connection, id: i64, t: i64) -> DbResult<()> {
     let moved: Option<(String, Option<String>, u32)> = conn
         .prepare_cached(
             "INSERT INTO dead_letters
-                 (message_id, body, execution_id, visible_at, receive_count, sent_at, dead_at)
-             SELECT message_id, body, execution_id, ?2, receive_count, sent_at, ?2
+                 (message_id, body, execution_id, trace_parent, visible_at, receive_count,
+                  sent_at, dead_at)
+             SELECT message_id, body, execution_id, trace_parent, ?2, receive_count, sent_at, ?2
              FROM queue WHERE id = ?1
              RETURNING message_id, execution_id, receive_count",
         )?
@@ -339,7 +352,7 @@ fn receive_dead_letters(
         let delivery = conn
             .prepare_cached(
                 "UPDATE dead_letters SET visible_at = ?2, receipt = ?3 WHERE id = ?1
-                 RETURNING message_id, body, execution_id, receive_count",
+                 RETURNING message_id, body, execution_id, receive_count, trace_parent",
             )?
             .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
                 Ok(Delivery {
@@ -348,6 +361,7 @@ fn receive_dead_letters(
                     body: r.get(1)?,
                     execution_id: r.get(2)?,
                     receive_count: r.get(3)?,
+                    trace_parent: r.get(4)?,
                 })
             })?;
         got.push(delivery);

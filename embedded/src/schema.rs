@@ -6,8 +6,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::db::sqlite_error;
 
-/// Bump with a new entry in [`MIGRATIONS`] when the schema changes.
-const MIGRATIONS: &[&str] = &[V1];
+/// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
+/// order, on a file at the previous version: existing files are upgraded in place.
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -140,6 +141,13 @@ CREATE TABLE secrets (
 );
 "#;
 
+/// The W3C `traceparent` message attribute, on both queues (a redrive moves it back). NULL in
+/// messages sent before this version and in messages sent without one.
+const V2: &str = r#"
+ALTER TABLE queue ADD COLUMN trace_parent TEXT;
+ALTER TABLE dead_letters ADD COLUMN trace_parent TEXT;
+"#;
+
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening
 /// a new file at once do not both create it.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
@@ -162,4 +170,104 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     tx.pragma_update(None, "user_version", MIGRATIONS.len())
         .map_err(sqlite_error)?;
     tx.commit().map_err(sqlite_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use integrations_core::backend::{OutgoingMessage, Queue};
+    use rusqlite::Connection;
+
+    use super::{MIGRATIONS, V1};
+    use crate::{EmbeddedBackend, EmbeddedConfig, SecretKeySource};
+
+    const HIDDEN: Duration = Duration::from_secs(30);
+
+    /// A file written by a build that knew only version 1 opens, is upgraded in place, and keeps
+    /// its messages and dead letters (delivered without a trace parent).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_1_file_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("integrations.db");
+        {
+            let conn = Connection::open(&path).expect("raw open");
+            conn.execute_batch(V1).expect("version 1 schema");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("user_version");
+            conn.execute(
+                "INSERT INTO queue (message_id, body, execution_id, visible_at, sent_at)
+                 VALUES ('m-old', '{\"old\":1}', 'exec-old', 0, 0)",
+                [],
+            )
+            .expect("a version 1 message");
+            conn.execute(
+                "INSERT INTO dead_letters
+                     (message_id, body, execution_id, visible_at, receive_count, sent_at, dead_at)
+                 VALUES ('d-old', '{\"dead\":1}', 'exec-dead', 0, 5, 0, 0)",
+                [],
+            )
+            .expect("a version 1 dead letter");
+        }
+
+        let config = EmbeddedConfig::new(path.clone(), SecretKeySource::Raw(vec![7; 32]));
+        let backend = EmbeddedBackend::open(&config)
+            .await
+            .expect("a version 1 file opens");
+        let version: usize = Connection::open(&path)
+            .expect("raw open")
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("user_version");
+        assert_eq!(version, MIGRATIONS.len());
+
+        let old = backend
+            .receive(10, Duration::ZERO, HIDDEN)
+            .await
+            .expect("receive");
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].body, "{\"old\":1}");
+        assert_eq!(old[0].execution_id.as_deref(), Some("exec-old"));
+        assert_eq!(old[0].trace_parent, None);
+        backend
+            .delete(&[old[0].receipt.clone()])
+            .await
+            .expect("delete");
+
+        let dead = backend
+            .receive_dead_letters(10, HIDDEN)
+            .await
+            .expect("receive dead letters");
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].trace_parent, None);
+        backend.redrive(&dead[0], None).await.expect("redrive");
+        let redriven = backend
+            .receive(10, Duration::ZERO, HIDDEN)
+            .await
+            .expect("receive");
+        assert_eq!(redriven.len(), 1);
+        assert_eq!(redriven[0].execution_id.as_deref(), Some("exec-dead"));
+        assert_eq!(redriven[0].trace_parent, None);
+        backend
+            .delete(&[redriven[0].receipt.clone()])
+            .await
+            .expect("delete");
+
+        // New messages in the upgraded file carry the attribute.
+        let trace_parent = integrations_core::trace::new_trace_parent();
+        backend
+            .send(&[OutgoingMessage {
+                body: "{\"new\":1}".into(),
+                execution_id: "exec-new".into(),
+                delay: Duration::ZERO,
+                trace_parent: Some(trace_parent.clone()),
+            }])
+            .await
+            .expect("send");
+        let new = backend
+            .receive(10, Duration::ZERO, HIDDEN)
+            .await
+            .expect("receive");
+        assert_eq!(new.len(), 1);
+        assert_eq!(new[0].trace_parent.as_deref(), Some(trace_parent.as_str()));
+    }
 }

@@ -15,6 +15,7 @@ fn messages(n: usize) -> Vec<OutgoingMessage> {
             body: format!("{{\"n\":{i}}}"),
             execution_id: format!("exec-{i}"),
             delay: Duration::ZERO,
+            trace_parent: None,
         })
         .collect()
 }

@@ -55,6 +55,7 @@ async fn produce(backend: EmbeddedBackend, producer: usize) {
             body: serde_json::to_string(&e.input).expect("body"),
             execution_id: e.execution_id.clone(),
             delay: Duration::ZERO,
+            trace_parent: None,
         };
         backend.send(&[message]).await.expect("send");
     }

@@ -219,6 +219,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
             body: "{\"version\": 1, \"broken\": ".into(),
             execution_id: String::new(),
             delay: Duration::ZERO,
+            trace_parent: None,
         }])
         .await
         .expect("send poison");

@@ -1,12 +1,12 @@
 //! The worker loop through the real queue, store and connector: retries, non-retryable errors,
 //! timeouts, dead letters, duplicate deliveries, producers publishing straight to the queue, and
-//! a restart with work queued and in flight.
+//! a restart with work queued and in flight, and the trace context from the API to the worker.
 
 use std::time::Duration;
 
 use dispatcher::config::DeadLetterAction;
 use fake_provider::FakeConfig;
-use integration_tests::{fee_input, Harness};
+use integration_tests::{capture_logs, fee_input, Harness, LogBuffer};
 use integrations_core::backend::OutgoingMessage;
 use integrations_core::model::{new_id, now, ExecutionRequest};
 use reqwest::{Method, StatusCode};
@@ -161,6 +161,7 @@ async fn dead_letters_what_the_queue_gives_up_on() {
             body: "{not an execution request".into(),
             execution_id: String::new(),
             delay: Duration::ZERO,
+            trace_parent: None,
         }])
         .await
         .expect("send");
@@ -204,6 +205,7 @@ fn message(r: &ExecutionRequest) -> OutgoingMessage {
         body: serde_json::to_string(r).expect("serialize"),
         execution_id: r.execution_id.clone(),
         delay: Duration::ZERO,
+        trace_parent: None,
     }
 }
 
@@ -367,5 +369,90 @@ async fn callbacks_are_signed_and_carry_the_result() {
         .expect("t=..,v1=.. header");
     let t: i64 = t.parse().expect("timestamp");
     assert_eq!(integrations_core::outbox::sign(&secret, t, &body), v1);
+    h.stop().await;
+}
+
+/// `POST /execute` with an optional `traceparent` header; returns the execution id.
+async fn submit_traced(h: &Harness, conn: &str, traceparent: Option<&str>) -> String {
+    let mut req = h
+        .http
+        .post(format!("{}/execute", h.base))
+        .bearer_auth(&h.key)
+        .header("x-tenant-id", "t1")
+        .json(&json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input()}));
+    if let Some(tp) = traceparent {
+        req = req.header("traceparent", tp);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("JSON body");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body["executionId"].as_str().expect("id").to_string()
+}
+
+/// The `trace_id` field of the log line with `message` for execution `id`, waiting (bounded) for
+/// the line to be written: the API may see the result before the worker logs it.
+async fn logged_trace_id(logs: &LogBuffer, id: &str, message: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let needle = format!("execution_id={id}");
+    loop {
+        let contents = logs.contents();
+        if let Some(line) = contents
+            .lines()
+            .find(|l| l.contains(&needle) && l.contains(message))
+        {
+            let (_, rest) = line
+                .split_once("trace_id=")
+                .unwrap_or_else(|| panic!("no trace_id in {line:?}"));
+            return rest
+                .trim_start_matches('"')
+                .split(|c: char| !c.is_ascii_hexdigit())
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {message:?} log line for execution {id}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_trace_context_travels_from_the_request_to_the_worker_logs() {
+    let logs = capture_logs();
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
+
+    let traced = submit_traced(&h, &conn, Some(&traceparent)).await;
+    let untraced = submit_traced(&h, &conn, None).await;
+    let invalid = submit_traced(&h, &conn, Some("00-not-a-trace-01")).await;
+    for id in [&traced, &untraced, &invalid] {
+        let done = h.wait_terminal("t1", id).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+
+    // The worker's log of the execution carries the caller's trace id, as does the API's.
+    assert_eq!(
+        logged_trace_id(&logs, &traced, "execution finished").await,
+        trace_id
+    );
+    assert_eq!(
+        logged_trace_id(&logs, &traced, "enqueueing execution").await,
+        trace_id
+    );
+    // Without a valid header each execution starts a trace of its own.
+    let fresh: Vec<String> = futures::future::join_all(
+        [&untraced, &invalid].map(|id| logged_trace_id(&logs, id, "execution finished")),
+    )
+    .await;
+    for t in &fresh {
+        assert_eq!(t.len(), 32, "a trace id: {t:?}");
+        assert_ne!(t, trace_id);
+    }
+    assert_ne!(fresh[0], fresh[1]);
     h.stop().await;
 }

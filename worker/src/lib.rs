@@ -126,10 +126,12 @@ async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, dispositio
         }
         Disposition::RetryIn(delay) => queue.change_visibility(&delivery.receipt, delay).await,
         Disposition::Requeue(delay) => {
+            // The same message again: the same execution, the same trace.
             let copy = OutgoingMessage {
                 body: delivery.body,
                 execution_id: delivery.execution_id.unwrap_or_default(),
                 delay,
+                trace_parent: delivery.trace_parent,
             };
             let sent = queue.send(&[copy]).await;
             if sent.is_ok() {

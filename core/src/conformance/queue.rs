@@ -9,8 +9,10 @@
 //! - a receipt stays valid after `change_visibility` (heartbeats do not invalidate it);
 //! - `change_visibility(receipt, 0)` makes the message visible at once;
 //! - a redriven message starts again with `receive_count` 1 (otherwise it would be dead-lettered on
-//!   its first receive) and keeps its `execution_id` attribute;
+//!   its first receive) and keeps its `execution_id` and `trace_parent` attributes;
 //! - an empty `execution_id` means "no attribute": it is delivered as `None`;
+//! - a `trace_parent` is delivered exactly as sent (backends do not validate it); `None`, and an
+//!   empty one, are delivered as `None`;
 //! - `send(&[])` and `delete(&[])` are no-ops; `send` batches of any size work (the backend
 //!   splits them into what its API accepts).
 
@@ -24,6 +26,7 @@ use tokio::time::Instant;
 use self::case::{assert_unique, Case};
 use super::{eventually, fresh_id};
 use crate::backend::{Delivery, OutgoingMessage, Queue};
+use crate::trace::new_trace_parent;
 
 /// Long enough that nothing reappears while a case runs.
 pub(crate) const HIDDEN: Duration = Duration::from_secs(30);
@@ -46,6 +49,7 @@ pub async fn queue_suite(queue: Arc<dyn Queue>, max_receive_count: u32) {
     change_visibility_heartbeat(queue.clone()).await;
     delayed_delivery(queue.clone()).await;
     execution_id_attribute(queue.clone()).await;
+    trace_parent_attribute(queue.clone()).await;
     wake_signal_on_send(queue.clone()).await;
     dead_letter_after_max_receives(queue.clone(), max_receive_count).await;
     redrive_original_body(queue.clone(), max_receive_count).await;
@@ -220,6 +224,46 @@ pub async fn execution_id_attribute(queue: Arc<dyn Queue>) {
     case.delete(&got).await;
 }
 
+/// The trace parent travels as an attribute, unchanged; None (or empty) is delivered as None,
+/// also next to an execution id, and in the dead-letter queue and after a redrive.
+pub async fn trace_parent_attribute(queue: Arc<dyn Queue>) {
+    let case = Case::new(queue);
+    let trace_parent = new_trace_parent();
+    // Backends carry the value, they do not judge it.
+    let odd = "not-a-traceparent but kept as sent".to_string();
+    let sent = [
+        (
+            "with-trace",
+            Some(trace_parent.clone()),
+            Some(trace_parent.as_str()),
+        ),
+        ("odd-trace", Some(odd.clone()), Some(odd.as_str())),
+        ("without-trace", None, None),
+        ("empty-trace", Some(String::new()), None),
+    ];
+    let messages: Vec<_> = sent
+        .iter()
+        .map(|(name, tp, _)| OutgoingMessage {
+            trace_parent: tp.clone(),
+            ..case.message(&case.body(name), &fresh_id())
+        })
+        .collect();
+    case.send(&messages).await;
+    let got = case.receive_n(sent.len(), HIDDEN).await;
+    for d in &got {
+        let (name, _, expected) = sent
+            .iter()
+            .find(|(name, _, _)| d.body == case.body(name))
+            .expect("one of the sent bodies");
+        assert_eq!(d.trace_parent.as_deref(), *expected, "message {name}");
+        assert!(
+            d.execution_id.is_some(),
+            "message {name} kept its execution id"
+        );
+    }
+    case.delete(&got).await;
+}
+
 /// Where the backend offers a wake signal, sending notifies it.
 pub async fn wake_signal_on_send(queue: Arc<dyn Queue>) {
     let Some(signal) = queue.wake_signal() else {
@@ -245,10 +289,11 @@ pub async fn dead_letter_after_max_receives(queue: Arc<dyn Queue>, max_receive_c
     let execution_id = fresh_id();
     let body = case.body("poison");
     let dead = case
-        .drive_to_dead_letter(&body, &execution_id, max_receive_count)
+        .drive_to_dead_letter(case.message(&body, &execution_id), max_receive_count)
         .await;
     assert_eq!(dead.body, body);
     assert_eq!(dead.execution_id.as_deref(), Some(execution_id.as_str()));
+    assert_eq!(dead.trace_parent, None, "no trace parent was sent");
 
     case.queue
         .delete_dead_letter(&dead.receipt)
@@ -259,12 +304,14 @@ pub async fn dead_letter_after_max_receives(queue: Arc<dyn Queue>, max_receive_c
         .await;
 }
 
-/// A redriven dead letter is delivered again from the work queue, with its original body.
+/// A redriven dead letter is delivered again from the work queue, with its original body and
+/// attributes.
 pub async fn redrive_original_body(queue: Arc<dyn Queue>, max_receive_count: u32) {
     redrive(queue, max_receive_count, false).await;
 }
 
-/// A redriven dead letter is delivered with the corrected body when one is given.
+/// A redriven dead letter is delivered with the corrected body when one is given, and its
+/// original attributes.
 pub async fn redrive_corrected_body(queue: Arc<dyn Queue>, max_receive_count: u32) {
     redrive(queue, max_receive_count, true).await;
 }
@@ -272,10 +319,18 @@ pub async fn redrive_corrected_body(queue: Arc<dyn Queue>, max_receive_count: u3
 async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
     let case = Case::new(queue);
     let execution_id = fresh_id();
+    let trace_parent = new_trace_parent();
     let body = case.body("to-redrive");
-    let dead = case
-        .drive_to_dead_letter(&body, &execution_id, max_receive_count)
-        .await;
+    let message = OutgoingMessage {
+        trace_parent: Some(trace_parent.clone()),
+        ..case.message(&body, &execution_id)
+    };
+    let dead = case.drive_to_dead_letter(message, max_receive_count).await;
+    assert_eq!(
+        dead.trace_parent.as_deref(),
+        Some(trace_parent.as_str()),
+        "a dead letter keeps its trace parent"
+    );
     let corrected = case.body("corrected");
     let new_body = correct.then_some(corrected.as_str());
     case.queue.redrive(&dead, new_body).await.expect("redrive");
@@ -283,6 +338,11 @@ async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
     let d = case.receive_n(1, HIDDEN).await.remove(0);
     assert_eq!(d.body, new_body.unwrap_or(&body));
     assert_eq!(d.execution_id.as_deref(), Some(execution_id.as_str()));
+    assert_eq!(
+        d.trace_parent.as_deref(),
+        Some(trace_parent.as_str()),
+        "a redriven message keeps its trace parent"
+    );
     assert_eq!(
         d.receive_count, 1,
         "a redriven message starts counting again"

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use base64::Engine as _;
 use integrations_core::backend::{
@@ -15,6 +15,7 @@ use integrations_core::model::{
     new_id, now, ConnectionStatus, Execution, ExecutionRequest, ExecutionStatus,
     EXECUTION_REQUEST_VERSION,
 };
+use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
 use integrations_core::{outbound, Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -65,11 +66,24 @@ fn respond(e: Execution) -> (StatusCode, Json<Value>) {
     (status, Json(serde_json::to_value(e).unwrap_or_default()))
 }
 
+/// The `traceparent` the queue message carries: a child of the caller's when it sent exactly
+/// one valid `traceparent` header, else a new trace.
+fn trace_parent_for(headers: &HeaderMap) -> String {
+    let mut values = headers.get_all(TRACEPARENT).iter();
+    let parent = match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().ok().and_then(|v| parse_trace_parent(v.trim())),
+        _ => None,
+    };
+    parent.map_or_else(new_trace_parent, |p| p.child().to_string())
+}
+
 pub async fn execute(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     Body(body): Body<ExecuteBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let trace_parent = trace_parent_for(&headers);
     check_len("idempotencyKey", &body.idempotency_key, 255)?;
     check_len("callerService", &body.caller_service, 128)?;
     check_len("callerRef", &body.caller_ref, 256)?;
@@ -128,7 +142,7 @@ pub async fn execute(
     let store = &state.backend.executions;
     let execution = match store.create_execution(&execution, claim.as_ref()).await? {
         CreateOutcome::Created => {
-            enqueue(&state, &request, &execution).await?;
+            enqueue(&state, &request, &execution, &trace_parent).await?;
             metrics::counter!("executions_submitted_total").increment(1);
             execution
         }
@@ -149,7 +163,7 @@ pub async fn execute(
                     execution_id: existing.execution_id.clone(),
                     ..request
                 };
-                enqueue(&state, &request, &existing).await?;
+                enqueue(&state, &request, &existing, &trace_parent).await?;
             }
             *existing
         }
@@ -165,12 +179,21 @@ async fn enqueue(
     state: &AppState,
     request: &ExecutionRequest,
     execution: &Execution,
+    trace_parent: &str,
 ) -> ApiResult<()> {
     let message = OutgoingMessage {
         body: serde_json::to_string(request).map_err(|e| Error::internal(e.to_string()))?,
         execution_id: request.execution_id.clone(),
         delay: Duration::ZERO,
+        trace_parent: Some(trace_parent.to_string()),
     };
+    tracing::debug!(
+        execution_id = %request.execution_id,
+        trace_id = %parse_trace_parent(trace_parent)
+            .map(|tp| tp.trace_id_hex())
+            .unwrap_or_default(),
+        "enqueueing execution"
+    );
     if let Err(e) = state.backend.queue.send(&[message]).await {
         // Don't leave an execution that no worker will ever see as `queued`.
         let mut failed = execution.clone();
@@ -344,4 +367,44 @@ pub async fn list(
         out["nextCursor"] = Value::String(encode_cursor(c));
     }
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(TRACEPARENT, HeaderValue::from_str(v).expect("header value"));
+        }
+        h
+    }
+
+    #[test]
+    fn a_valid_traceparent_is_continued_as_a_child() {
+        let parent = parse_trace_parent(PARENT).expect("valid");
+        let sent = parse_trace_parent(&trace_parent_for(&headers(&[PARENT]))).expect("valid");
+        assert_eq!(sent.trace_id, parent.trace_id);
+        assert_eq!(sent.flags, parent.flags);
+        assert_ne!(sent.span_id, parent.span_id);
+    }
+
+    #[test]
+    fn a_missing_invalid_or_repeated_traceparent_starts_a_new_trace() {
+        let parent = parse_trace_parent(PARENT).expect("valid");
+        for h in [
+            headers(&[]),
+            headers(&["garbage"]),
+            headers(&["00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"]),
+            headers(&[PARENT, PARENT]),
+        ] {
+            let sent = parse_trace_parent(&trace_parent_for(&h)).expect("a valid new trace");
+            assert_ne!(sent.trace_id, parent.trace_id, "{h:?}");
+        }
+    }
 }

@@ -34,6 +34,7 @@ impl Case {
             body: body.to_string(),
             execution_id: execution_id.to_string(),
             delay: Duration::ZERO,
+            trace_parent: None,
         }
     }
 
@@ -119,11 +120,10 @@ impl Case {
     /// Deliver a new message `max_receive_count` times, then find it in the dead-letter queue.
     pub(super) async fn drive_to_dead_letter(
         &self,
-        body: &str,
-        execution_id: &str,
+        message: OutgoingMessage,
         max_receive_count: u32,
     ) -> Delivery {
-        self.send(&[self.message(body, execution_id)]).await;
+        self.send(&[message]).await;
         for count in 1..=max_receive_count {
             let d = self.receive_n(1, HIDDEN).await.remove(0);
             assert_eq!(d.receive_count, count);
