@@ -45,6 +45,7 @@ pub struct AppState {
     pub settings: ApiSettings,
     pub metrics: crate::telemetry::Metrics,
     pub(crate) key_cache: KeyCache,
+    pub(crate) enqueuer: crate::enqueue::Enqueuer,
 }
 
 impl AppState {
@@ -54,6 +55,7 @@ impl AppState {
         connectors: Connectors,
         settings: ApiSettings,
     ) -> Self {
+        let enqueuer = crate::enqueue::Enqueuer::spawn(backend.queue.clone());
         Self {
             backend,
             catalog,
@@ -61,6 +63,7 @@ impl AppState {
             settings,
             metrics: crate::telemetry::Metrics::install(),
             key_cache: KeyCache::default(),
+            enqueuer,
         }
     }
 }

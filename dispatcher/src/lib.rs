@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dead_letters;
+pub mod enqueue;
 pub mod error;
 pub mod extract;
 pub mod routes;

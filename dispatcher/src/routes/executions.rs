@@ -194,7 +194,7 @@ async fn enqueue(
             .unwrap_or_default(),
         "enqueueing execution"
     );
-    if let Err(e) = state.backend.queue.send(&[message]).await {
+    if let Err(e) = state.enqueuer.send(message).await {
         // Don't leave an execution that no worker will ever see as `queued`.
         let mut failed = execution.clone();
         failed.status = ExecutionStatus::Failed;
