@@ -37,6 +37,8 @@ pub enum Outcome {
     Transport(&'static str),
     /// Still not terminal after the bounded waits.
     NotTerminal,
+    /// Submitted without waiting (`--no-wait`): queued, with this execution id.
+    Accepted(String),
 }
 
 impl Outcome {
@@ -48,6 +50,7 @@ impl Outcome {
             Outcome::Http(status, code) => format!("http {status} {code}"),
             Outcome::Transport(kind) => format!("transport {kind}"),
             Outcome::NotTerminal => "not terminal after waiting".into(),
+            Outcome::Accepted(_) => "accepted (queued)".into(),
         }
     }
 }
@@ -89,6 +92,15 @@ pub enum Target {
         /// Prebuilt JSON bodies, used round-robin.
         bodies: Vec<Bytes>,
         wait_ms: u64,
+    },
+    /// `GET /executions/{id}` without waiting: the record of an execution submitted earlier.
+    /// Its stages run from `createdAt` to `finishedAt` (ingress and reply are not seen).
+    Record {
+        client: reqwest::Client,
+        base: String,
+        key: String,
+        tenant: String,
+        ids: Vec<String>,
     },
     /// The same provider call the connector makes, straight to the fake.
     Provider {
@@ -216,6 +228,9 @@ impl Target {
                     let Some(id) = view.execution_id else {
                         return (Outcome::Http(status, "NO_EXECUTION_ID".into()), None);
                     };
+                    if *wait_ms == 0 {
+                        return (Outcome::Accepted(id), None);
+                    }
                     resp = match client
                         .get(format!("{base}/executions/{id}?waitMs={wait_ms}"))
                         .bearer_auth(key)
@@ -228,6 +243,51 @@ impl Target {
                     };
                 }
                 (Outcome::NotTerminal, None)
+            }
+            Target::Record {
+                client,
+                base,
+                key,
+                tenant,
+                ids,
+            } => {
+                let Some(id) = ids.get(i) else {
+                    return (Outcome::Http(0, "NO_SUCH_SAMPLE".into()), None);
+                };
+                let sent = client
+                    .get(format!("{base}/executions/{id}"))
+                    .bearer_auth(key)
+                    .header("X-Tenant-Id", tenant)
+                    .send()
+                    .await;
+                let resp = match sent {
+                    Ok(r) => r,
+                    Err(e) => return (transport(&e), None),
+                };
+                let status = resp.status().as_u16();
+                let bytes = match resp.bytes().await {
+                    Ok(b) => b,
+                    Err(e) => return (transport(&e), None),
+                };
+                let Ok(view) = serde_json::from_slice::<ExecutionView>(&bytes) else {
+                    return (Outcome::Http(status, "UNPARSEABLE_BODY".into()), None);
+                };
+                let state = view.status.clone().unwrap_or_default();
+                let stages = view
+                    .created_at
+                    .zip(view.finished_at)
+                    .and_then(|(c, f)| view.stages(c, f));
+                match state.as_str() {
+                    "succeeded" => (Outcome::Succeeded, stages),
+                    s if TERMINAL.contains(&s) => {
+                        let code = view.error.and_then(|e| e.code).unwrap_or_default();
+                        (
+                            Outcome::Failed(format!("{s} {code}").trim().to_string()),
+                            None,
+                        )
+                    }
+                    _ => (Outcome::NotTerminal, None),
+                }
             }
             Target::Provider {
                 client,
@@ -296,6 +356,33 @@ pub struct Phase {
 }
 
 impl Phase {
+    /// The phase ended at `end` (the last execution finished), not at the last submission.
+    pub fn with_end(mut self, end: Duration) -> Self {
+        self.elapsed = self.elapsed.max(end);
+        self
+    }
+
+    /// Replace the submissions' samples by the records read afterwards: outcome from the
+    /// record, latency `createdAt` -> `finishedAt`. Submissions that were refused stay.
+    pub fn with_records(mut self, records: Phase) -> Self {
+        let end = self.elapsed;
+        let mut samples: Vec<Sample> = self
+            .samples
+            .into_iter()
+            .filter(|s| !matches!(s.outcome, Outcome::Accepted(_)))
+            .collect();
+        samples.extend(records.samples.into_iter().map(|r| {
+            let ms = r.stages.map_or(0.0, |st| st.before_call + st.call).max(0.0);
+            Sample {
+                latency: Duration::from_secs_f64(ms / 1e3),
+                done_at: end,
+                ..r
+            }
+        }));
+        self.samples = samples;
+        self
+    }
+
     pub fn outcomes(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         for s in &self.samples {

@@ -80,6 +80,11 @@ struct Args {
     /// Time bound of each phase's submissions, in seconds.
     #[arg(long, default_value_t = 600)]
     max_seconds: u64,
+    /// Submit without waitMs (202) and take outcomes and latencies (createdAt -> finishedAt)
+    /// from the records afterwards: the cost of executing, without callers waiting on the API.
+    /// Throughput runs until the last execution finished (read from /metrics).
+    #[arg(long)]
+    no_wait: bool,
     /// Skip the limit phase (direct calls to the fake).
     #[arg(long)]
     no_limit: bool,
@@ -194,6 +199,27 @@ fn http_client(pool: usize, wait_ms: u64) -> Result<reqwest::Client, String> {
         .timeout(Duration::from_millis(wait_ms) + Duration::from_secs(30))
         .build()
         .map_err(|e| format!("http client: {e}"))
+}
+
+/// Wait until `executions_finished_total` has grown by `n` since `before` (or the time bound).
+async fn wait_finished(
+    client: &reqwest::Client,
+    metrics_url: &str,
+    before: &[prom::Series],
+    n: usize,
+    started: Instant,
+    max_time: Duration,
+) -> bool {
+    let base = prom::sum(before, "executions_finished_total").unwrap_or(0.0);
+    while started.elapsed() < max_time + Duration::from_secs(60) {
+        let now = prom::parse(&get_text(client, metrics_url).await.unwrap_or_default());
+        let finished = prom::sum(&now, "executions_finished_total").unwrap_or(0.0) - base;
+        if finished >= n as f64 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
 }
 
 async fn get_text(client: &reqwest::Client, url: &str) -> Option<String> {
@@ -493,21 +519,25 @@ async fn bench(
 
         // Body i % len: consecutive executions go to different connections.
         let inputs = inputs();
-        let mut bodies = Vec::with_capacity(inputs.len() * conns.len());
-        for input in &inputs {
-            for c in &conns {
-                let b = json!({"connectionId": c, "actionId": "calculate_fee", "input": input, "waitMs": args.wait_ms});
-                bodies.push(Bytes::from(b.to_string()));
+        let service_target = |wait_ms: u64| {
+            let mut bodies = Vec::with_capacity(inputs.len() * conns.len());
+            for input in &inputs {
+                for c in &conns {
+                    let b = json!({"connectionId": c, "actionId": "calculate_fee", "input": input, "waitMs": wait_ms});
+                    bodies.push(Bytes::from(b.to_string()));
+                }
             }
-        }
-        let target = Arc::new(Target::Service {
-            client: client.clone(),
-            base: svc.url.clone(),
-            key: key.clone(),
-            tenant: TENANT.to_string(),
-            bodies,
-            wait_ms: args.wait_ms,
-        });
+            Arc::new(Target::Service {
+                client: client.clone(),
+                base: svc.url.clone(),
+                key: key.clone(),
+                tenant: TENANT.to_string(),
+                bodies,
+                wait_ms,
+            })
+        };
+        // The warm-up always waits, so that the measured phase starts from a drained queue.
+        let target = service_target(args.wait_ms);
 
         if args.warmup > 0 {
             log(format!("warm-up: {} executions at concurrency {}", args.warmup, args.concurrency));
@@ -553,7 +583,44 @@ async fn bench(
                 Box::new(move || procfs::status_number(&pid, "Threads")),
             ]
         };
-        let measured = load::run(target.clone(), mode, args.warmup, args.executions, max_time, probes).await;
+        let started = Instant::now();
+        let measured = if args.no_wait {
+            let submitted = load::run(
+                service_target(0),
+                mode,
+                args.warmup,
+                args.executions,
+                max_time,
+                probes,
+            )
+            .await;
+            let accepted = submitted
+                .samples
+                .iter()
+                .filter(|s| matches!(s.outcome, load::Outcome::Accepted(_)))
+                .count();
+            log(format!(
+                "submitted {accepted} in {:.2} s; waiting for them to finish",
+                submitted.elapsed.as_secs_f64()
+            ));
+            let drained = wait_finished(
+                &client,
+                &metrics_url,
+                &metrics_before,
+                accepted,
+                started,
+                max_time,
+            )
+            .await;
+            if !drained {
+                warnings.push(
+                    "--no-wait: not every accepted execution finished within --max-seconds".into(),
+                );
+            }
+            submitted.with_end(started.elapsed())
+        } else {
+            load::run(target.clone(), mode, args.warmup, args.executions, max_time, probes).await
+        };
 
         let machine_after = procfs::MachineCpu::read();
         let cpu_after = procfs::cpu_seconds(&svc.pid, ticks);
@@ -566,6 +633,30 @@ async fn bench(
                 service::tail(&svc.log_path, 20)
             ));
         }
+        // --no-wait: the outcomes and latencies come from the records (createdAt -> finishedAt),
+        // read after the measurement so that the reads cost nothing measured.
+        let measured = if args.no_wait {
+            let ids: Vec<String> = measured
+                .samples
+                .iter()
+                .filter_map(|s| match &s.outcome {
+                    load::Outcome::Accepted(id) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            let n = ids.len();
+            let records = Arc::new(Target::Record {
+                client: client.clone(),
+                base: svc.url.clone(),
+                key: key.clone(),
+                tenant: TENANT.to_string(),
+                ids,
+            });
+            let read = load::run(records, Mode::Closed { concurrency: args.concurrency.min(64) }, 0, n, max_time, vec![]).await;
+            measured.with_records(read)
+        } else {
+            measured
+        };
         let service = report::phase_report(&measured, args.executions, latency, Some(0));
         log(format!(
             "measured phase: {} of {} succeeded, {:.1}/s",
@@ -711,7 +802,7 @@ async fn bench(
         });
     let expected_from_in_flight_per_s = service
         .provider_in_flight_mean
-        .filter(|_| !latency.is_zero())
+        .filter(|_| !latency.is_zero() && !args.no_wait)
         .map(|n| n / latency.as_secs_f64());
     let failed = service.completed - service.succeeded;
     if failed > 0 || service.not_started > 0 {
@@ -731,6 +822,15 @@ async fn bench(
     let meta = Meta {
         date: command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default(),
         commit: commit(),
+        service_binary_built: std::fs::metadata(&launcher.binary)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            })
+            .unwrap_or_default(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),
@@ -743,6 +843,7 @@ async fn bench(
         max_outstanding,
         provider_latency_ms: args.provider_latency_ms,
         worker_concurrency: args.worker_concurrency,
+        no_wait: args.no_wait,
         executions: args.executions,
         warmup: args.warmup,
         connections: args

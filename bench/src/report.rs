@@ -223,6 +223,9 @@ pub struct AwsReport {
 pub struct Meta {
     pub date: String,
     pub commit: String,
+    /// When the service binary was built (its modification time, UTC): HEAD may have moved
+    /// since, so this is what ties the figures to the code.
+    pub service_binary_built: String,
     pub cpus: usize,
     pub cpu_model: String,
     pub command_line: String,
@@ -233,6 +236,8 @@ pub struct Meta {
     pub max_outstanding: Option<usize>,
     pub provider_latency_ms: u64,
     pub worker_concurrency: usize,
+    /// Submitted without waiting; latencies from the records.
+    pub no_wait: bool,
     pub executions: usize,
     pub warmup: usize,
     pub connections: usize,
@@ -356,15 +361,31 @@ pub fn text(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  {} executions (+{} warm-up) over {} connections; commit {}; {}; {} CPUs ({})",
-        m.executions, m.warmup, m.connections, m.commit, m.date, m.cpus, m.cpu_model
+        "  {} executions (+{} warm-up) over {} connections; {}; {} CPUs ({})",
+        m.executions, m.warmup, m.connections, m.date, m.cpus, m.cpu_model
+    );
+    let _ = writeln!(
+        out,
+        "  HEAD {} at run time; service binary built {}",
+        m.commit, m.service_binary_built
     );
     let _ = writeln!(out, "  $ {}", m.command_line);
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "service (POST /execute with waitMs; submit -> terminal answer)"
-    );
+    if m.no_wait {
+        let _ = writeln!(
+            out,
+            "service (--no-wait: POST /execute answered 202; latency createdAt -> finishedAt from the records, queueing included;"
+        );
+        let _ = writeln!(
+            out,
+            "         outstanding and provider in flight are sampled while submitting only)"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "service (POST /execute with waitMs; submit -> terminal answer)"
+        );
+    }
     phase_text(&mut out, &r.service);
     if let Some(e) = r.expected_from_in_flight_per_s {
         let _ = writeln!(
@@ -421,7 +442,7 @@ pub fn text(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  machine busy         {} of all CPUs during the phase; bench process used {} (client + fake); other processes {}",
+        "  machine busy         {} of all CPUs during the phase; bench process used {} (client + fake); other processes {} (moto too, if running)",
         opt(p.machine_busy_percent, 0, " %"),
         opt(p.bench_cpu_seconds, 2, " s CPU"),
         opt(p.other_cpu_seconds, 2, " s CPU")

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::mpsc;
 use tracing::{info, warn, Instrument};
 
 use crate::backend::{Backend, ClaimOutcome, CreateOutcome, Delivery, Lease, Release};
@@ -86,7 +86,9 @@ pub struct Engine {
     limits: RateLimits,
     breakers: Breakers,
     config: EngineConfig,
-    outbox_wake: Arc<Notify>,
+    /// Events just written to the outbox, for the relay to publish without reading them back.
+    published: mpsc::UnboundedSender<ResultEvent>,
+    published_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ResultEvent>>>,
 }
 
 /// A claimed execution with everything needed to run it.
@@ -104,6 +106,7 @@ impl Engine {
         connectors: Connectors,
         config: EngineConfig,
     ) -> Self {
+        let (published, published_rx) = mpsc::unbounded_channel();
         Self {
             backend,
             catalog,
@@ -111,13 +114,18 @@ impl Engine {
             limits: RateLimits::default(),
             breakers: Breakers::new(config.breaker),
             config,
-            outbox_wake: Arc::new(Notify::new()),
+            published,
+            published_rx: std::sync::Mutex::new(Some(published_rx)),
         }
     }
 
-    /// Notified whenever a result event lands in the outbox.
-    pub fn outbox_wake(&self) -> Arc<Notify> {
-        self.outbox_wake.clone()
+    /// The events this engine writes to the outbox, as they are written (for the relay; the
+    /// first caller takes it).
+    pub fn take_outbox_feed(&self) -> Option<mpsc::UnboundedReceiver<ResultEvent>> {
+        self.published_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -493,7 +501,8 @@ impl Engine {
             .complete_execution(e, Some(&self.config.worker_id), &event)
             .await?;
         if stored {
-            self.outbox_wake.notify_one();
+            // Nobody listening (no relay) is fine: the sweep finds it in the outbox.
+            let _ = self.published.send(event);
             metrics::counter!("executions_finished_total", "status" => e.status.as_str())
                 .increment(1);
             info!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tracing::{debug, warn};
 
 use crate::backend::{EventBus, ExecutionStore};
@@ -27,97 +27,170 @@ pub struct CallbackConfig {
 pub struct OutboxRelay {
     executions: Arc<dyn ExecutionStore>,
     bus: Arc<dyn EventBus>,
-    wake: Arc<Notify>,
-    callbacks: CallbackConfig,
-    http: reqwest::Client,
-    /// Polling for events left by processes that died before publishing them.
-    interval: Duration,
+    /// Events as the engine writes them: published without reading the outbox back.
+    feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
+    callbacks: Callbacks,
+    /// How often the outbox itself is read, for events left by processes that died before
+    /// publishing them.
+    sweep_every: Duration,
 }
 
 const BATCH: usize = 100;
+
+/// Events younger than this are left to the feed by the sweep: they are being published.
+const SWEEP_MIN_AGE: chrono::Duration = chrono::Duration::seconds(5);
 
 impl OutboxRelay {
     pub fn new(
         executions: Arc<dyn ExecutionStore>,
         bus: Arc<dyn EventBus>,
-        wake: Arc<Notify>,
+        feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
         callbacks: CallbackConfig,
-        interval: Duration,
+        sweep_every: Duration,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(callbacks.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         Self {
             executions,
             bus,
-            wake,
-            callbacks,
-            http,
-            interval,
+            feed,
+            callbacks: Callbacks::new(callbacks),
+            sweep_every,
         }
     }
 
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut feed = self.feed.take();
+        let mut sweep = tokio::time::interval(self.sweep_every);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = Vec::with_capacity(BATCH);
         loop {
-            if let Err(e) = self.drain().await {
-                warn!(error = %e, "outbox relay failed; will retry");
-            }
+            let next = async {
+                match feed.as_mut() {
+                    Some(rx) => rx.recv_many(&mut batch, BATCH).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.interval) => {}
+                n = next => {
+                    if n == 0 {
+                        feed = None;
+                        continue;
+                    }
+                    let events = std::mem::take(&mut batch);
+                    if let Err(e) = self.deliver(&events).await {
+                        warn!(error = %e, "publishing events failed; the sweep will retry");
+                    }
+                }
+                _ = sweep.tick() => {
+                    if let Err(e) = self.sweep().await {
+                        warn!(error = %e, "outbox sweep failed; will retry");
+                    }
+                }
                 _ = shutdown.changed() => {
-                    let _ = self.drain().await;
+                    // What is still in the feed is in the outbox too; publish it now if we can.
+                    if let Some(rx) = feed.as_mut() {
+                        while let Ok(e) = rx.try_recv() {
+                            batch.push(e);
+                        }
+                    }
+                    let _ = self.deliver(&batch).await;
                     return;
                 }
             }
         }
     }
 
-    /// Publish everything pending; returns how many events were published.
-    pub async fn drain(&self) -> Result<usize> {
+    /// Publish everything left in the outbox (older than a few seconds); returns how many.
+    pub async fn sweep(&self) -> Result<usize> {
+        let cutoff = crate::model::now() - SWEEP_MIN_AGE;
         let mut published = 0;
         loop {
-            let batch = self.executions.outbox_pending(BATCH).await?;
-            if batch.is_empty() {
-                return Ok(published);
-            }
-            let failed = self.bus.publish(&batch).await?;
-            let done: Vec<&ResultEvent> = batch
-                .iter()
-                .filter(|e| !failed.contains(&e.event_id))
+            let pending = self.executions.outbox_pending(BATCH).await?;
+            let full = pending.len() == BATCH;
+            let old: Vec<ResultEvent> = pending
+                .into_iter()
+                .filter(|e| e.occurred_at <= cutoff)
                 .collect();
-            futures::future::join_all(
-                done.iter()
-                    .filter(|e| e.callback_url.is_some())
-                    .map(|e| self.deliver_callback(e)),
-            )
-            .await;
-            let ids: Vec<String> = done.iter().map(|e| e.event_id.clone()).collect();
-            self.executions.outbox_remove(&ids).await?;
-            published += ids.len();
-            metrics::counter!("outbox_published_total").increment(ids.len() as u64);
-            if !failed.is_empty() {
-                warn!(
-                    failed = failed.len(),
-                    "some events were not published; retrying later"
-                );
+            if old.is_empty() {
                 return Ok(published);
             }
-            if batch.len() < BATCH {
+            published += self.deliver(&old).await?;
+            if !full {
                 return Ok(published);
             }
         }
     }
 
-    async fn deliver_callback(&self, event: &ResultEvent) {
+    /// Publish, call back, and forget `events`; returns how many were published.
+    async fn deliver(&self, events: &[ResultEvent]) -> Result<usize> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let failed = self.bus.publish(events).await?;
+        let done: Vec<&ResultEvent> = events
+            .iter()
+            .filter(|e| !failed.contains(&e.event_id))
+            .collect();
+        for event in done.iter().filter(|e| e.callback_url.is_some()) {
+            self.callbacks.spawn((*event).clone()).await;
+        }
+        let ids: Vec<String> = done.iter().map(|e| e.event_id.clone()).collect();
+        self.executions.outbox_remove(&ids).await?;
+        metrics::counter!("outbox_published_total").increment(ids.len() as u64);
+        if !failed.is_empty() {
+            warn!(
+                failed = failed.len(),
+                "some events were not published; the sweep retries them"
+            );
+        }
+        Ok(ids.len())
+    }
+}
+
+/// Callback deliveries run beside publishing, so that a slow or dead callback endpoint never
+/// holds back other tenants' events. Each is tried `attempts` times; a process that dies
+/// meanwhile loses the callback, not the event (the bus remains the durable path).
+#[derive(Clone)]
+struct Callbacks {
+    config: Arc<CallbackConfig>,
+    http: reqwest::Client,
+    slots: Arc<Semaphore>,
+}
+
+/// Deliveries in flight at once; beyond that, publishing waits for a slot.
+const CALLBACK_SLOTS: usize = 256;
+
+impl Callbacks {
+    fn new(config: CallbackConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self {
+            config: Arc::new(config),
+            http,
+            slots: Arc::new(Semaphore::new(CALLBACK_SLOTS)),
+        }
+    }
+
+    async fn spawn(&self, event: ResultEvent) {
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.deliver(&event).await;
+            drop(permit);
+        });
+    }
+
+    async fn deliver(&self, event: &ResultEvent) {
         let Some(url) = event.callback_url.as_deref() else {
             return;
         };
         let body = callback_body(event);
-        for attempt in 1..=self.callbacks.attempts {
-            match self.post_callback(url, &body).await {
+        for attempt in 1..=self.config.attempts {
+            match self.post(url, &body).await {
                 Ok(()) => {
                     debug!(execution_id = %event.execution_id, "callback delivered");
                     metrics::counter!("callbacks_total", "outcome" => "delivered").increment(1);
@@ -132,11 +205,11 @@ impl OutboxRelay {
         metrics::counter!("callbacks_total", "outcome" => "failed").increment(1);
     }
 
-    async fn post_callback(&self, url: &str, body: &str) -> Result<()> {
-        let url = outbound::check_url(url, self.callbacks.allow_private)?;
-        outbound::check_resolved(&url, self.callbacks.allow_private).await?;
+    async fn post(&self, url: &str, body: &str) -> Result<()> {
+        let url = outbound::check_url(url, self.config.allow_private)?;
+        outbound::check_resolved(&url, self.config.allow_private).await?;
         let t = chrono::Utc::now().timestamp();
-        let signature = sign(&self.callbacks.secret, t, body);
+        let signature = sign(&self.config.secret, t, body);
         let resp = self
             .http
             .post(url)

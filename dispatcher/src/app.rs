@@ -46,6 +46,7 @@ pub struct AppState {
     pub metrics: crate::telemetry::Metrics,
     pub(crate) key_cache: KeyCache,
     pub(crate) enqueuer: crate::enqueue::Enqueuer,
+    pub(crate) waiters: Arc<crate::waiters::Waiters>,
 }
 
 impl AppState {
@@ -56,6 +57,7 @@ impl AppState {
         settings: ApiSettings,
     ) -> Self {
         let enqueuer = crate::enqueue::Enqueuer::spawn(backend.queue.clone());
+        let waiters = crate::waiters::Waiters::spawn(&backend.executions);
         Self {
             backend,
             catalog,
@@ -64,6 +66,7 @@ impl AppState {
             metrics: crate::telemetry::Metrics::install(),
             key_cache: KeyCache::default(),
             enqueuer,
+            waiters,
         }
     }
 }

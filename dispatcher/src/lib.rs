@@ -12,3 +12,4 @@ pub mod extract;
 pub mod routes;
 pub mod service;
 pub mod telemetry;
+pub mod waiters;

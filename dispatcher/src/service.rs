@@ -203,14 +203,14 @@ pub async fn start(
         let relay = OutboxRelay::new(
             parts.backend.executions.clone(),
             parts.backend.events.clone(),
-            engine.outbox_wake(),
+            engine.take_outbox_feed(),
             CallbackConfig {
                 secret: callback_secret,
                 timeout: Duration::from_secs(10),
                 attempts: 3,
                 allow_private: common.allow_private_urls,
             },
-            Duration::from_secs(5),
+            Duration::from_secs(10),
         );
         tasks.push(tokio::spawn(relay.run(shutdown_rx.clone())));
         if let Some(embedded) = parts.embedded.clone() {
@@ -220,8 +220,17 @@ pub async fn start(
             parts.backend.clone(),
             shutdown_rx.clone(),
         )));
+        let local_queue = common.backend == BackendKind::Embedded;
         let config = worker::WorkerConfig {
             concurrency: w.concurrency,
+            // SQS hands out at most 10 per request; the embedded queue takes a batch per
+            // write transaction, and larger batches keep up with high concurrency.
+            batch_size: if local_queue { 100 } else { 10 },
+            ack_linger: if local_queue {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(50)
+            },
             shutdown_grace: Duration::from_millis(w.shutdown_grace_ms),
             ..worker::WorkerConfig::default()
         };

@@ -26,7 +26,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Jobs committed together at most; bounds how long one transaction holds the lock.
 const MAX_GROUP: usize = 256;
 /// Idle reader connections kept open.
-const MAX_IDLE_READERS: usize = 4;
+/// Reader threads, each owning one connection for its lifetime: statements stay prepared and
+/// no read ever pays for opening a connection (parsing the schema), nor for a thread hop through
+/// tokio's blocking pool.
+const READERS: usize = 4;
 const STATEMENT_CACHE: usize = 64;
 
 /// A failure inside a database job: SQLite's, or one of ours (bad stored data, a refused input).
@@ -119,10 +122,12 @@ where
     }
 }
 
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
 pub(crate) struct Db {
     path: PathBuf,
     writer: mpsc::Sender<Box<dyn WriteJob>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: mpsc::Sender<ReadJob>,
 }
 
 impl Db {
@@ -151,10 +156,20 @@ impl Db {
             .name("sqlite-writer".to_string())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| Error::internal(format!("cannot start the database writer: {e}")))?;
+        let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
+        let read_rx = Arc::new(Mutex::new(read_rx));
+        for i in 0..READERS {
+            let conn = connect(path, true).map_err(sqlite_error)?;
+            let jobs = read_rx.clone();
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || reader_loop(conn, &jobs))
+                .map_err(|e| Error::internal(format!("cannot start a database reader: {e}")))?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             writer: tx,
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: read_tx,
         })
     }
 
@@ -189,23 +204,27 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
-        let readers = self.readers.clone();
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let pooled = readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
-            let conn = match pooled {
-                Some(conn) => conn,
-                None => connect(&path, true).map_err(sqlite_error)?,
-            };
-            let outcome = work(&conn).map_err(Error::from);
-            let mut idle = readers.lock().unwrap_or_else(PoisonError::into_inner);
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-            outcome
-        })
-        .await
-        .map_err(|e| Error::internal(format!("database read failed: {e}")))?
+        let (reply, answer) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn: &Connection| {
+            let _ = reply.send(work(conn).map_err(Error::from));
+        });
+        if self.readers.send(job).is_err() {
+            return Err(Error::backend("the database readers have stopped"));
+        }
+        answer
+            .await
+            .map_err(|_| Error::backend("the database readers have stopped"))?
+    }
+}
+
+/// Take read jobs one at a time from the shared channel until every sender is gone.
+fn reader_loop(conn: Connection, jobs: &Mutex<mpsc::Receiver<ReadJob>>) {
+    loop {
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(&conn),
+            Err(_) => return,
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct WorkerConfig {
     pub poll_wait: Duration,
     /// How long in-flight executions may take to finish at shutdown.
     pub shutdown_grace: Duration,
+    /// How long acknowledgements wait to share a delete request (remote queues).
+    pub ack_linger: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -36,6 +38,7 @@ impl Default for WorkerConfig {
             batch_size: 10,
             poll_wait: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(30),
+            ack_linger: Duration::ZERO,
         }
     }
 }
@@ -46,7 +49,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
     let visibility = engine.config().lease;
     let wake = queue.wake_signal();
     let permits = Arc::new(Semaphore::new(config.concurrency));
-    let acker = Acker::spawn(queue.clone());
+    let acker = Acker::spawn(queue.clone(), config.ack_linger);
     info!(concurrency = config.concurrency, "worker started");
 
     while !*shutdown.borrow() {

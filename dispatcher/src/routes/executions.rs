@@ -20,7 +20,6 @@ use integrations_core::{outbound, Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -224,8 +223,8 @@ fn wait_duration(state: &AppState, wait_ms: u64) -> Result<Duration, Error> {
     Ok(wait)
 }
 
-/// Wait until the execution is terminal or `wait` has passed; woken at once by in-process
-/// completions (embedded backend), polling otherwise.
+/// Wait until the execution is terminal or `wait` has passed: woken at once by an in-process
+/// completion, and polling in case the worker is elsewhere.
 async fn wait_terminal(
     state: &AppState,
     tenant_id: &str,
@@ -233,39 +232,37 @@ async fn wait_terminal(
     wait: Duration,
 ) -> ApiResult<Option<Execution>> {
     let deadline = tokio::time::Instant::now() + wait;
-    // Subscribe before the first read, or a completion in between would be missed.
-    let mut completions = state.backend.executions.completions();
     let mut poll = Duration::from_millis(20);
-    loop {
+    let result = loop {
+        let woken = state.waiters.register(execution_id);
         let current = state
             .backend
             .executions
             .get_execution(tenant_id, execution_id)
-            .await?;
-        let Some(current) = current else {
-            return Ok(None);
+            .await;
+        let current = match current {
+            Ok(Some(c)) => c,
+            other => break other.map_err(ApiError::from),
         };
         if current.status.is_terminal() || tokio::time::Instant::now() >= deadline {
-            return Ok(Some(current));
+            break Ok(Some(current));
         }
-        match completions.as_mut() {
-            Some(rx) => loop {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Ok(id)) if id != execution_id => continue,
-                    Ok(Err(RecvError::Closed)) => {
-                        completions = None;
-                        break;
-                    }
-                    // Ours, lagged (re-read to be sure), or the deadline.
-                    _ => break,
-                }
-            },
-            None => {
-                tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + poll)).await;
-                poll = (poll * 2).min(Duration::from_millis(500));
-            }
+        // With in-process signals polling only covers workers in other processes.
+        let next_poll = if state.waiters.signalled() {
+            Duration::from_millis(250)
+        } else {
+            poll
+        };
+        let until = deadline.min(tokio::time::Instant::now() + next_poll);
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep_until(until) => {}
         }
-    }
+        state.waiters.forget(execution_id);
+        poll = (poll * 2).min(Duration::from_millis(500));
+    };
+    state.waiters.forget(execution_id);
+    result
 }
 
 #[derive(Deserialize)]
