@@ -27,7 +27,7 @@ fn compile(schema: &Value, what: &str) -> Result<Validator> {
 /// Validate `instance`, naming every failing field (up to five) in the message.
 pub fn validate(validator: &Validator, instance: &Value, root: &str) -> Result<()> {
     let mut problems = validator.iter_errors(instance).take(5).map(|e| {
-        let path = e.instance_path.to_string();
+        let path = e.instance_path().to_string();
         format!("{root}{path}: {e}")
     });
     let Some(first) = problems.next() else {
@@ -156,7 +156,7 @@ impl Integration {
             .config
             .iter_errors(&merged)
             .next()
-            .map(|e| (e.instance_path.to_string(), e.to_string()));
+            .map(|e| (e.instance_path().to_string(), e.to_string()));
         let Some((path, detail)) = first else {
             return Ok(());
         };

@@ -238,7 +238,9 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     // last commits. That is the trade the throughput target needs.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    // 4 MB of page cache per connection (five of them): the hot pages are the queue and
+    // recent executions; more only costs resident memory.
+    conn.pragma_update(None, "cache_size", -4_000)?;
     if read_only {
         conn.pragma_update(None, "query_only", true)?;
     }
