@@ -33,6 +33,8 @@ pub struct OutboxRelay {
     /// How often the outbox itself is read, for events left by processes that died before
     /// publishing them.
     sweep_every: Duration,
+    /// How long to wait for more events to share a publish (a remote bus bills per request).
+    linger: Duration,
 }
 
 const BATCH: usize = 100;
@@ -47,6 +49,7 @@ impl OutboxRelay {
         feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
         callbacks: CallbackConfig,
         sweep_every: Duration,
+        linger: Duration,
     ) -> Self {
         Self {
             executions,
@@ -54,6 +57,7 @@ impl OutboxRelay {
             feed,
             callbacks: Callbacks::new(callbacks),
             sweep_every,
+            linger,
         }
     }
 
@@ -74,6 +78,17 @@ impl OutboxRelay {
                     if n == 0 {
                         feed = None;
                         continue;
+                    }
+                    if !self.linger.is_zero() && batch.len() < BATCH {
+                        tokio::time::sleep(self.linger).await;
+                        if let Some(rx) = feed.as_mut() {
+                            while batch.len() < BATCH {
+                                match rx.try_recv() {
+                                    Ok(e) => batch.push(e),
+                                    Err(_) => break,
+                                }
+                            }
+                        }
                     }
                     let events = std::mem::take(&mut batch);
                     if let Err(e) = self.deliver(&events).await {

@@ -211,6 +211,12 @@ pub async fn start(
                 allow_private: common.allow_private_urls,
             },
             Duration::from_secs(10),
+            // Remote buses and tables bill per request: let events share them.
+            if common.backend == BackendKind::Embedded {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(100)
+            },
         );
         tasks.push(tokio::spawn(relay.run(shutdown_rx.clone())));
         if let Some(embedded) = parts.embedded.clone() {
@@ -229,7 +235,7 @@ pub async fn start(
             ack_linger: if local_queue {
                 Duration::ZERO
             } else {
-                Duration::from_millis(50)
+                Duration::from_millis(200)
             },
             shutdown_grace: Duration::from_millis(w.shutdown_grace_ms),
             ..worker::WorkerConfig::default()
