@@ -2,9 +2,6 @@
 //! on one file (as the AWS backend runs them, on shared tables and queues).
 
 use backend_embedded::{EmbeddedBackend, EmbeddedConfig, SecretKeySource};
-use integrations_core::conformance::{
-    api_keys, connections, events, executions, queue, run_all, secrets,
-};
 
 /// Small, so that the dead-letter cases are quick.
 const MAX_RECEIVE_COUNT: u32 = 3;
@@ -20,62 +17,13 @@ async fn fresh() -> (tempfile::TempDir, EmbeddedBackend) {
     (dir, backend)
 }
 
-/// One test per case: `name => |backend| call(backend.field, ...)`.
-macro_rules! cases {
-    ($($name:ident => |$b:ident| $call:expr;)*) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            let (_dir, embedded) = fresh().await;
-            let $b = embedded.backend();
-            $call.await;
-        }
-    )*};
+async fn setup() -> (
+    (tempfile::TempDir, EmbeddedBackend),
+    integrations_core::backend::Backend,
+) {
+    let (dir, embedded) = fresh().await;
+    let backend = embedded.backend();
+    ((dir, embedded), backend)
 }
 
-cases! {
-    queue_send_receive_delete => |b| queue::send_receive_delete(b.queue);
-    queue_batch_send_and_receive => |b| queue::batch_send_and_receive(b.queue);
-    queue_visibility_timeout_redelivers => |b| queue::visibility_timeout_redelivers(b.queue);
-    queue_change_visibility_backoff => |b| queue::change_visibility_backoff(b.queue);
-    queue_change_visibility_heartbeat => |b| queue::change_visibility_heartbeat(b.queue);
-    queue_delayed_delivery => |b| queue::delayed_delivery(b.queue);
-    queue_execution_id_attribute => |b| queue::execution_id_attribute(b.queue);
-    queue_trace_parent_attribute => |b| queue::trace_parent_attribute(b.queue);
-    queue_wake_signal_on_send => |b| queue::wake_signal_on_send(b.queue);
-    queue_dead_letter_after_max_receives =>
-        |b| queue::dead_letter_after_max_receives(b.queue, MAX_RECEIVE_COUNT);
-    queue_redrive_original_body => |b| queue::redrive_original_body(b.queue, MAX_RECEIVE_COUNT);
-    queue_redrive_corrected_body => |b| queue::redrive_corrected_body(b.queue, MAX_RECEIVE_COUNT);
-
-    connections_crud => |b| connections::crud(b.connections);
-    connections_list_filters => |b| connections::list_filters(b.connections);
-    connections_tenant_isolation => |b| connections::tenant_isolation(b.connections);
-
-    executions_create_and_get => |b| executions::create_and_get(b.executions);
-    executions_duplicate_execution_id => |b| executions::duplicate_execution_id(b.executions);
-    executions_idempotency_claims => |b| executions::idempotency_claims(b.executions);
-    executions_list_filters => |b| executions::list_filters(b.executions);
-    executions_list_pagination => |b| executions::list_pagination(b.executions);
-    executions_list_cursor_isolation => |b| executions::list_cursor_isolation(b.executions);
-    executions_list_invalid_cursor => |b| executions::list_invalid_cursor(b.executions);
-    executions_claim => |b| executions::claim(b.executions);
-    executions_claim_expired_lease => |b| executions::claim_expired_lease(b.executions);
-    executions_claim_race => |b| executions::claim_race(b.executions);
-    executions_extend_lease => |b| executions::extend_lease(b.executions);
-    executions_release => |b| executions::release(b.executions);
-    executions_complete => |b| executions::complete(b.executions);
-    executions_complete_without_owner => |b| executions::complete_without_owner(b.executions);
-    executions_reopen => |b| executions::reopen(b.executions);
-    executions_outbox => |b| executions::outbox(b.executions);
-
-    api_keys_put_find => |b| api_keys::put_find(b.api_keys);
-    events_publish => |b| events::publish(b.events);
-    secrets_put_get_rotate_delete => |b| secrets::put_get_rotate_delete(b.secrets);
-    secrets_missing => |b| secrets::missing_secrets(b.secrets);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_suite_on_one_shared_backend() {
-    let (_dir, embedded) = fresh().await;
-    run_all(&embedded.backend(), MAX_RECEIVE_COUNT).await;
-}
+integrations_core::conformance_tests!(setup, MAX_RECEIVE_COUNT);

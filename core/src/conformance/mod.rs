@@ -26,6 +26,7 @@ pub mod events;
 pub mod executions;
 pub mod queue;
 pub mod secrets;
+mod tests_macro;
 
 use std::future::Future;
 use std::time::Duration;
