@@ -222,8 +222,15 @@ pub async fn start(
         if let Some(embedded) = parts.embedded.clone() {
             tasks.push(tokio::spawn(purge_expired(embedded, shutdown_rx.clone())));
         }
+        // Each sweep is a receive on the dead-letter queue: cheap locally, billed on SQS.
+        let sweep_every = if common.backend == BackendKind::Embedded {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_secs(30)
+        };
         tasks.push(tokio::spawn(sweep_dead_letters(
             parts.backend.clone(),
+            sweep_every,
             shutdown_rx.clone(),
         )));
         let local_queue = common.backend == BackendKind::Embedded;
@@ -313,7 +320,11 @@ pub async fn start(
 }
 
 /// Mark the executions of dead letters, now and then.
-async fn sweep_dead_letters(backend: Backend, mut shutdown: watch::Receiver<bool>) {
+async fn sweep_dead_letters(
+    backend: Backend,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if let Err(e) =
             integrations_core::dead_letters::sweep(&backend, 100, Duration::from_secs(1)).await
@@ -321,7 +332,7 @@ async fn sweep_dead_letters(backend: Backend, mut shutdown: watch::Receiver<bool
             tracing::warn!(error = %e, "dead-letter sweep failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
     }
