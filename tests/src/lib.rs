@@ -314,3 +314,61 @@ impl Drop for KillOnDrop {
         self.kill();
     }
 }
+
+/// Spawn a long-running command with stdout piped and return it with its first stdout line
+/// (the "listening on" line of `serve` and `api`, "worker running" of `worker`).
+pub fn spawn_reading_first_line(command: &mut std::process::Command) -> (KillOnDrop, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    (KillOnDrop(child), line.trim().to_string())
+}
+
+/// An API client for a service running as a separate process, acting for tenant `t1`.
+pub struct ApiClient {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: String,
+}
+
+impl ApiClient {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("x-tenant-id", "t1");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// Poll until the execution is terminal (bounded); a producer's execution not recorded yet
+    /// answers 404 and is waited for too.
+    pub async fn terminal(&self, id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let e = self
+                .call(Method::GET, &format!("/executions/{id}?waitMs=5000"), None)
+                .await;
+            let s = e["status"].as_str().unwrap_or("queued");
+            if !matches!(s, "queued" | "running") {
+                return e;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{id} stuck: {e}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -2,12 +2,13 @@
 //! queue, the DynamoDB tables, the event bus and Secrets Manager.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, Fault};
-use integration_tests::{fee_input, KillOnDrop, SHOP_ID, TOKEN};
+use integration_tests::{
+    fee_input, spawn_reading_first_line, ApiClient, KillOnDrop, SHOP_ID, TOKEN,
+};
 use integrations_core::backend::OutgoingMessage;
 use integrations_core::model::{new_id, now, ExecutionRequest};
 use reqwest::Method;
@@ -32,16 +33,7 @@ impl Fleet {
 
     /// Start a long-running role and read its first stdout line.
     fn spawn(&self, args: &[&str]) -> (KillOnDrop, String) {
-        let mut child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        (KillOnDrop(child), line.trim().to_string())
+        spawn_reading_first_line(&mut self.command(args))
     }
 
     fn run(&self, args: &[&str]) -> String {
@@ -52,47 +44,6 @@ impl Fleet {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).expect("utf8")
-    }
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    key: String,
-}
-
-impl Api {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .header("x-tenant-id", "t1");
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        req.send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("JSON")
-    }
-
-    async fn terminal(&self, id: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        loop {
-            let e = self
-                .call(Method::GET, &format!("/executions/{id}?waitMs=5000"), None)
-                .await;
-            // Not recorded yet (a producer's message) answers 404: keep waiting.
-            let s = e["status"].as_str().unwrap_or("queued");
-            if !matches!(s, "queued" | "running") {
-                return e;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{id} stuck: {e}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 }
 
@@ -157,7 +108,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
     ];
     let mut workers: Vec<KillOnDrop> = (0..2).map(|_| fleet.spawn(&worker_args).0).collect();
 
-    let api = Api {
+    let api = ApiClient {
         http: reqwest::Client::new(),
         base,
         key,

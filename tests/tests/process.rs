@@ -1,20 +1,17 @@
 //! The `integrations` command as a real process: create-key, serve, SIGKILL mid-action, restart,
 //! SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake_provider::FakeConfig;
-use integration_tests::{fee_input, order_input, KillOnDrop, SHOP_ID, TOKEN};
-use serde_json::{json, Value};
+use integration_tests::{
+    fee_input, order_input, spawn_reading_first_line, ApiClient, KillOnDrop, SHOP_ID, TOKEN,
+};
+use reqwest::Method;
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
-
-struct Service {
-    child: KillOnDrop,
-    base: String,
-}
 
 fn common_args(dir: &std::path::Path, provider: &str) -> Vec<String> {
     vec![
@@ -26,10 +23,12 @@ fn common_args(dir: &std::path::Path, provider: &str) -> Vec<String> {
     ]
 }
 
-fn serve(dir: &std::path::Path, provider: &str) -> Service {
-    let mut args = common_args(dir, provider);
-    args.extend(
-        [
+/// `integrations serve` as a process, and a client for its API.
+fn serve(dir: &std::path::Path, provider: &str, key: &str) -> (KillOnDrop, ApiClient) {
+    let mut command = Command::new(BIN);
+    command
+        .args(common_args(dir, provider))
+        .args([
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -39,53 +38,20 @@ fn serve(dir: &std::path::Path, provider: &str) -> Service {
             "6",
             "--backoff-base-ms",
             "50",
-        ]
-        .map(String::from),
-    );
-    let mut child = Command::new(BIN)
-        .args(&args)
+        ])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn service");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read address line");
+        .stderr(Stdio::inherit());
+    let (child, line) = spawn_reading_first_line(&mut command);
     let base = line
-        .trim()
         .strip_prefix("integrations listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
         .to_string();
-    Service {
-        child: KillOnDrop(child),
+    let api = ApiClient {
+        http: reqwest::Client::new(),
         base,
-    }
-}
-
-async fn call(
-    http: &reqwest::Client,
-    s: &Service,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut req = http
-        .request(method, format!("{}{path}", s.base))
-        .bearer_auth(key)
-        .header("x-tenant-id", "t1");
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON")
+        key: key.to_string(),
+    };
+    (child, api)
 }
 
 #[tokio::test]
@@ -101,9 +67,11 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let provider = fake.base_url();
 
-    let mut args = common_args(dir.path(), &provider);
-    args.extend(["create-key", "--caller-service", "flows", "--tenants", "t1"].map(String::from));
-    let out = Command::new(BIN).args(&args).output().expect("create-key");
+    let out = Command::new(BIN)
+        .args(common_args(dir.path(), &provider))
+        .args(["create-key", "--caller-service", "flows", "--tenants", "t1"])
+        .output()
+        .expect("create-key");
     assert!(
         out.status.success(),
         "{}",
@@ -115,20 +83,17 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
         .to_string();
     assert!(key.starts_with("isk_"));
 
-    let http = reqwest::Client::new();
-    let mut first = serve(dir.path(), &provider);
-    let conn = call(
-        &http,
-        &first,
-        &key,
-        reqwest::Method::POST,
-        "/connections",
-        Some(json!({
-            "integrationId": "shipping-ghn", "name": "shop",
-            "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
-        })),
-    )
-    .await["connectionId"]
+    let (mut first, api) = serve(dir.path(), &provider, &key);
+    let conn = api
+        .call(
+            Method::POST,
+            "/connections",
+            Some(json!({
+                "integrationId": "shipping-ghn", "name": "shop",
+                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
+            })),
+        )
+        .await["connectionId"]
         .as_str()
         .expect("connection")
         .to_string();
@@ -140,17 +105,13 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
         } else {
             ("create_order", order_input())
         };
-        let b = call(
-            &http,
-            &first,
-            &key,
-            reqwest::Method::POST,
-            "/execute",
-            Some(json!({
-                "connectionId": conn, "actionId": action, "input": input
-            })),
-        )
-        .await;
+        let b = api
+            .call(
+                Method::POST,
+                "/execute",
+                Some(json!({"connectionId": conn, "actionId": action, "input": input})),
+            )
+            .await;
         ids.push(
             b["executionId"]
                 .as_str()
@@ -160,43 +121,27 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     }
     // Six are at the provider, four queued: kill the process under them.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    first.child.kill();
+    first.kill();
 
-    let mut second = serve(dir.path(), &provider);
+    let (mut second, api) = serve(dir.path(), &provider, &key);
     for id in &ids {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let e = call(
-                &http,
-                &second,
-                &key,
-                reqwest::Method::GET,
-                &format!("/executions/{id}?waitMs=5000"),
-                None,
-            )
-            .await;
-            let status = e["status"].as_str().unwrap_or_default().to_string();
-            if status != "queued" && status != "running" {
-                assert_eq!(status, "succeeded", "{e}");
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{id} stuck: {e}");
-        }
+        let e = api.terminal(id).await;
+        assert_eq!(e["status"], "succeeded", "{e}");
     }
-    let stats = fake.stats();
     assert_eq!(
-        stats.orders_created, 5,
+        fake.stats().orders_created,
+        5,
         "one order per create_order execution, even re-run"
     );
 
     // SIGTERM: a clean exit.
-    let pid = second.child.0.id().to_string();
+    let pid = second.0.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = second.child.0.wait().expect("exit");
+    let status = second.0.wait().expect("exit");
     assert!(
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
