@@ -26,20 +26,7 @@ impl ConnectionStore for EmbeddedBackend {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (tenant_id, connection_id) DO NOTHING"
                 );
-                let inserted = conn.prepare_cached(&sql)?.execute(params![
-                    c.tenant_id,
-                    c.connection_id,
-                    c.integration_id,
-                    c.name,
-                    to_json(&c.config)?,
-                    c.credentials_ref,
-                    c.status.as_str(),
-                    opt_ms(c.last_tested_at),
-                    opt_ms(c.last_error_at),
-                    c.last_error,
-                    ms(c.created_at),
-                    ms(c.updated_at),
-                ])?;
+                let inserted = conn.prepare_cached(&sql)?.execute(columns(&c)?)?;
                 Ok(inserted > 0)
             })
             .await?;
@@ -83,20 +70,7 @@ impl ConnectionStore for EmbeddedBackend {
                              updated_at = ?12
                          WHERE tenant_id = ?1 AND connection_id = ?2",
                     )?
-                    .execute(params![
-                        c.tenant_id,
-                        c.connection_id,
-                        c.integration_id,
-                        c.name,
-                        to_json(&c.config)?,
-                        c.credentials_ref,
-                        c.status.as_str(),
-                        opt_ms(c.last_tested_at),
-                        opt_ms(c.last_error_at),
-                        c.last_error,
-                        ms(c.created_at),
-                        ms(c.updated_at),
-                    ])?;
+                    .execute(columns(&c)?)?;
                 Ok(updated > 0)
             })
             .await
@@ -163,4 +137,38 @@ fn connection_from_row(row: &Row<'_>) -> DbResult<Connection> {
         created_at: ts(row.get(10)?)?,
         updated_at: ts(row.get(11)?)?,
     })
+}
+
+/// A connection's column values, in `COLUMNS` order (?1 … ?12), for inserts and updates alike.
+#[allow(clippy::type_complexity)]
+fn columns(
+    c: &Connection,
+) -> DbResult<(
+    &str,
+    &str,
+    &str,
+    &str,
+    String,
+    &str,
+    &'static str,
+    Option<i64>,
+    Option<i64>,
+    Option<&str>,
+    i64,
+    i64,
+)> {
+    Ok((
+        &c.tenant_id,
+        &c.connection_id,
+        &c.integration_id,
+        &c.name,
+        to_json(&c.config)?,
+        &c.credentials_ref,
+        c.status.as_str(),
+        opt_ms(c.last_tested_at),
+        opt_ms(c.last_error_at),
+        c.last_error.as_deref(),
+        ms(c.created_at),
+        ms(c.updated_at),
+    ))
 }
