@@ -352,7 +352,7 @@ pub struct Phase {
     /// Open loop: starts that found no room under max_outstanding.
     pub late_starts: usize,
     /// (time since start, requests outstanding, probe values...)
-    pub timeline: Vec<(Duration, usize, Vec<Option<f64>>)>,
+    pub timeline: Timeline,
 }
 
 impl Phase {
@@ -399,6 +399,47 @@ impl Phase {
     }
 }
 
+pub type Timeline = Vec<(Duration, usize, Vec<Option<f64>>)>;
+
+/// Reads `outstanding` and the probes every `SAMPLE_EVERY`, from `start` until finished.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Timeline>,
+}
+
+impl Sampler {
+    pub fn start(
+        start: Instant,
+        outstanding: Arc<AtomicUsize>,
+        probes: Vec<Probe>,
+        max_time: Duration,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let mut timeline = Vec::new();
+                let mut tick = tokio::time::interval(SAMPLE_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                // Bounded: the phase's time bound plus the clients' timeouts, at 100 samples/s.
+                let max_samples = ((max_time.as_secs() + 300) * 100) as usize;
+                while !stop.load(Ordering::Relaxed) && timeline.len() < max_samples {
+                    tick.tick().await;
+                    let values = probes.iter().map(|p| p()).collect();
+                    timeline.push((start.elapsed(), outstanding.load(Ordering::Relaxed), values));
+                }
+                timeline
+            }
+        });
+        Self { stop, task }
+    }
+
+    pub async fn finish(self) -> Timeline {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap_or_default()
+    }
+}
+
 /// Run `count` requests (numbered from `first`, which picks the body) under `mode`, for at most
 /// `max_time` of starts. Requests in flight at the bound still finish (each has a client timeout).
 pub async fn run(
@@ -411,24 +452,7 @@ pub async fn run(
 ) -> Phase {
     let start = Instant::now();
     let outstanding = Arc::new(AtomicUsize::new(0));
-    let stop_sampling = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let outstanding = outstanding.clone();
-        let stop = stop_sampling.clone();
-        tokio::spawn(async move {
-            let mut timeline = Vec::new();
-            let mut tick = tokio::time::interval(SAMPLE_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // Bounded: the phase's time bound plus the clients' timeouts, at 100 samples/s.
-            let max_samples = ((max_time.as_secs() + 300) * 100) as usize;
-            while !stop.load(Ordering::Relaxed) && timeline.len() < max_samples {
-                tick.tick().await;
-                let values = probes.iter().map(|p| p()).collect();
-                timeline.push((start.elapsed(), outstanding.load(Ordering::Relaxed), values));
-            }
-            timeline
-        })
-    };
+    let sampler = Sampler::start(start, outstanding.clone(), probes, max_time);
 
     let (samples, not_started, late_starts) = match mode {
         Mode::Closed { concurrency } => {
@@ -461,8 +485,7 @@ pub async fn run(
         }
     };
     let elapsed = samples.iter().map(|s| s.done_at).max().unwrap_or_default();
-    stop_sampling.store(true, Ordering::Relaxed);
-    let timeline = sampler.await.unwrap_or_default();
+    let timeline = sampler.finish().await;
     Phase {
         samples,
         elapsed,

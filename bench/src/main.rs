@@ -8,6 +8,7 @@
 //! to the fake under the same load: the limit. Everything binds 127.0.0.1 and every loop is
 //! bounded in count and time.
 
+mod backlog;
 mod load;
 mod procfs;
 mod prom;
@@ -23,7 +24,7 @@ use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use serde_json::{json, Value};
 
-use load::{Mode, Probe, Target};
+use load::{Mode, Phase, Probe, Target};
 use report::{AwsReport, Meta, Overhead, ProcessReport, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +86,12 @@ struct Args {
     /// Throughput runs until the last execution finished (read from /metrics).
     #[arg(long)]
     no_wait: bool,
+    /// One worker process and a full queue: queue the executions (202) while the worker
+    /// process (`integrations worker`, beside `integrations api`) is stopped, then time it
+    /// draining them. Reports the worker's throughput, provider calls in flight, CPU and memory;
+    /// the warm-up is a backlog too. Submissions use `--concurrency`.
+    #[arg(long, conflicts_with_all = ["rate", "no_wait"])]
+    backlog: bool,
     /// Skip the limit phase (direct calls to the fake).
     #[arg(long)]
     no_limit: bool,
@@ -497,10 +504,30 @@ async fn bench(
     let client = http_client(pool, args.wait_ms)?;
 
     let key = launcher.create_key(TENANT).await?;
-    let mut svc = launcher
-        .serve(args.worker_concurrency, &args.service_args)
-        .await?;
-    log(format!("service pid {} at {}", svc.pid, svc.url));
+    // The process serving the API, and the worker process in backlog mode.
+    let (mut svc, mut worker) = if args.backlog {
+        let api = launcher.api().await?;
+        log(format!("api pid {} at {}", api.pid, api.url));
+        let worker = launcher
+            .worker(args.worker_concurrency, &args.service_args)
+            .await?;
+        log(format!(
+            "worker pid {} with metrics at {}",
+            worker.pid, worker.url
+        ));
+        (api, Some(worker))
+    } else {
+        let svc = launcher
+            .serve(args.worker_concurrency, &args.service_args)
+            .await?;
+        log(format!("service pid {} at {}", svc.pid, svc.url));
+        (svc, None)
+    };
+    // The process measured: the one running the workers.
+    let (pid, measured_url, measured_log) = match &worker {
+        Some(w) => (w.pid.clone(), w.url.clone(), w.log_path.clone()),
+        None => (svc.pid.clone(), svc.url.clone(), svc.log_path.clone()),
+    };
     let outcome = async {
         let n_conns = args
             .connections
@@ -538,8 +565,30 @@ async fn bench(
         };
         // The warm-up always waits, so that the measured phase starts from a drained queue.
         let target = service_target(args.wait_ms);
+        let metrics_url = format!("{measured_url}/metrics");
+        let backlog = worker.as_ref().map(|w| backlog::Backlog {
+            client: &client,
+            worker: w,
+            metrics_url: metrics_url.clone(),
+            target: service_target(0),
+            concurrency: args.concurrency,
+            max_time,
+        });
 
-        if args.warmup > 0 {
+        if let (Some(b), true) = (&backlog, args.warmup > 0) {
+            log(format!("warm-up: a backlog of {} executions", args.warmup));
+            let before = prom::parse(&get_text(&client, &metrics_url).await.unwrap_or_default());
+            let fill = b.fill(0, args.warmup).await?;
+            let drained = b.drain(&before, backlog::accepted(&fill), vec![]).await;
+            log(format!("warm-up: {} queued, drained in {:.2} s", backlog::accepted(&fill), drained.elapsed.as_secs_f64()));
+            if backlog::accepted(&fill) == 0 || !drained.complete {
+                return Err(format!(
+                    "the warm-up backlog did not drain: {:?}\n{}",
+                    fill.outcomes(),
+                    service::tail(&measured_log, 20)
+                ));
+            }
+        } else if args.warmup > 0 {
             log(format!("warm-up: {} executions at concurrency {}", args.warmup, args.concurrency));
             let w = load::run(
                 target.clone(),
@@ -558,14 +607,27 @@ async fn bench(
                 return Err(format!(
                     "no warm-up execution succeeded: {:?}\n{}",
                     w.outcomes(),
-                    service::tail(&svc.log_path, 20)
+                    service::tail(&measured_log, 20)
                 ));
             }
         }
 
-        let metrics_url = format!("{}/metrics", svc.url);
         let metrics_before = prom::parse(&get_text(&client, &metrics_url).await.unwrap_or_default());
-        let cpu_before = procfs::cpu_seconds(&svc.pid, ticks);
+        // Backlog: queue everything first, while the worker is stopped (and its counters still).
+        let fill = match &backlog {
+            Some(b) => {
+                log(format!("filling the queue: {} executions", args.executions));
+                let fill = b.fill(args.warmup, args.executions).await?;
+                log(format!(
+                    "{} queued in {:.2} s; letting the worker go",
+                    backlog::accepted(&fill),
+                    fill.elapsed.as_secs_f64()
+                ));
+                Some(fill)
+            }
+            None => None,
+        };
+        let cpu_before = procfs::cpu_seconds(&pid, ticks);
         let me = std::process::id().to_string();
         let bench_cpu_before = procfs::cpu_seconds(&me, ticks);
         let machine_before = procfs::MachineCpu::read();
@@ -573,7 +635,7 @@ async fn bench(
         log(format!("measured phase: {} executions", args.executions));
         let probes: Vec<Probe> = {
             let fake = fake.clone();
-            let pid = svc.pid.clone();
+            let pid = pid.clone();
             vec![
                 Box::new(move || Some(fake.stats().calls.values().sum::<u64>() as f64)),
                 Box::new({
@@ -584,7 +646,19 @@ async fn bench(
             ]
         };
         let started = Instant::now();
-        let measured = if args.no_wait {
+        let measured = if let (Some(b), Some(fill)) = (&backlog, fill) {
+            let drained = b.drain(&metrics_before, backlog::accepted(&fill), probes).await;
+            if !drained.complete {
+                warnings.push(
+                    "--backlog: not every queued execution finished within --max-seconds".into(),
+                );
+            }
+            Phase {
+                elapsed: drained.elapsed,
+                timeline: drained.timeline,
+                ..fill
+            }
+        } else if args.no_wait {
             let submitted = load::run(
                 service_target(0),
                 mode,
@@ -623,19 +697,19 @@ async fn bench(
         };
 
         let machine_after = procfs::MachineCpu::read();
-        let cpu_after = procfs::cpu_seconds(&svc.pid, ticks);
+        let cpu_after = procfs::cpu_seconds(&pid, ticks);
         let bench_cpu_after = procfs::cpu_seconds(&me, ticks);
-        let peak_rss = procfs::vm_mib(&svc.pid, "VmHWM");
+        let peak_rss = procfs::vm_mib(&pid, "VmHWM");
         let metrics_after = prom::parse(&get_text(&client, &metrics_url).await.unwrap_or_default());
-        if !svc.alive() {
+        if !svc.alive() || !worker.as_mut().is_none_or(service::Service::alive) {
             warnings.push(format!(
                 "the service exited during the run\n{}",
-                service::tail(&svc.log_path, 20)
+                service::tail(&measured_log, 20)
             ));
         }
         // --no-wait: the outcomes and latencies come from the records (createdAt -> finishedAt),
         // read after the measurement so that the reads cost nothing measured.
-        let measured = if args.no_wait {
+        let measured = if args.no_wait || args.backlog {
             let ids: Vec<String> = measured
                 .samples
                 .iter()
@@ -737,6 +811,9 @@ async fn bench(
         Ok::<_, String>((service, process, service_counters, aws, measured))
     }
     .await;
+    if let Some(w) = worker {
+        w.stop(Duration::from_secs(10)).await;
+    }
     svc.stop(Duration::from_secs(10)).await;
     let (service, process, service_counters, aws, _measured) = outcome?;
 
@@ -813,6 +890,7 @@ async fn bench(
     }
 
     let (concurrency, rate_per_s, max_outstanding, mode_name) = match mode {
+        Mode::Closed { concurrency } if args.backlog => (Some(concurrency), None, None, "backlog"),
         Mode::Closed { concurrency } => (Some(concurrency), None, None, "closed"),
         Mode::Open {
             rate,
@@ -878,6 +956,16 @@ mod tests {
             body,
             json!({"to_district_id": 1461, "to_ward_code": "21302", "weight": 1000, "service_type_id": 2})
         );
+    }
+
+    #[test]
+    fn backlog_excludes_the_open_loop_and_no_wait() {
+        assert!(
+            Args::try_parse_from(["bench", "--backlog", "--worker-concurrency", "1500"])
+                .is_ok_and(|a| a.backlog && a.worker_concurrency == 1500)
+        );
+        assert!(Args::try_parse_from(["bench", "--backlog", "--rate", "100"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--backlog", "--no-wait"]).is_err());
     }
 
     #[test]

@@ -351,6 +351,9 @@ pub fn text(r: &Report) -> String {
             "open loop at {rate:.0}/s (max {} outstanding)",
             m.max_outstanding.unwrap_or(0)
         ),
+        (Some(c), None) if m.mode == "backlog" => {
+            format!("backlog (queued at concurrency {c}, then drained by one worker process)")
+        }
         (Some(c), None) => format!("closed loop, concurrency {c}"),
         _ => String::new(),
     };
@@ -371,7 +374,16 @@ pub fn text(r: &Report) -> String {
     );
     let _ = writeln!(out, "  $ {}", m.command_line);
     let _ = writeln!(out);
-    if m.no_wait {
+    if m.mode == "backlog" {
+        let _ = writeln!(
+            out,
+            "worker (--backlog: `integrations worker` stopped while the executions were queued, then timed draining them;"
+        );
+        let _ = writeln!(
+            out,
+            "        latency createdAt -> finishedAt from the records, time in the backlog included; outstanding = not yet finished)"
+        );
+    } else if m.no_wait {
         let _ = writeln!(
             out,
             "service (--no-wait: POST /execute answered 202; latency createdAt -> finishedAt from the records, queueing included;"
@@ -422,7 +434,14 @@ pub fn text(r: &Report) -> String {
     }
     let p = &r.process;
     let _ = writeln!(out);
-    let _ = writeln!(out, "service process");
+    if m.mode == "backlog" {
+        let _ = writeln!(
+            out,
+            "worker process (the API process is idle while it drains)"
+        );
+    } else {
+        let _ = writeln!(out, "service process");
+    }
     let _ = writeln!(
         out,
         "  peak RSS             {} (VmHWM; highest sampled in the phase {})",

@@ -82,20 +82,52 @@ impl Launcher {
             .ok_or_else(|| "create-key printed no key".to_string())
     }
 
-    /// `integrations serve` on an ephemeral port; waits for its "listening" line.
+    /// `integrations serve` on an ephemeral port: the API with in-process workers.
     pub async fn serve(
         &self,
         worker_concurrency: usize,
         extra: &[String],
     ) -> Result<Service, String> {
-        let log_path = self.data_dir.join("service.log");
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--concurrency"];
+        let concurrency = worker_concurrency.to_string();
+        args.push(&concurrency);
+        args.extend(extra.iter().map(String::as_str));
+        self.spawn(&args, "integrations listening on ", "service.log")
+            .await
+    }
+
+    /// `integrations api` alone on an ephemeral port (fleet mode).
+    pub async fn api(&self) -> Result<Service, String> {
+        self.spawn(
+            &["api", "--listen", "127.0.0.1:0"],
+            "integrations listening on ",
+            "api.log",
+        )
+        .await
+    }
+
+    /// `integrations worker` alone; `url` is where it serves /metrics.
+    pub async fn worker(&self, concurrency: usize, extra: &[String]) -> Result<Service, String> {
+        let mut args = vec!["worker", "--metrics-listen", "127.0.0.1:0", "--concurrency"];
+        let concurrency = concurrency.to_string();
+        args.push(&concurrency);
+        args.extend(extra.iter().map(String::as_str));
+        self.spawn(
+            &args,
+            "integrations worker running; metrics on ",
+            "worker.log",
+        )
+        .await
+    }
+
+    /// Start a subcommand and wait for the first stdout line, `<ready>URL`.
+    async fn spawn(&self, args: &[&str], ready: &str, log_name: &str) -> Result<Service, String> {
+        let log_path = self.data_dir.join(log_name);
         let log = std::fs::File::create(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
         let mut child = self
             .command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--concurrency"])
-            .arg(worker_concurrency.to_string())
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
@@ -112,12 +144,12 @@ impl Launcher {
         let url = match first {
             Ok(Ok(Some(line))) => line
                 .trim()
-                .strip_prefix("integrations listening on ")
+                .strip_prefix(ready)
                 .map(|u| u.trim_end_matches('/').to_string())
                 .ok_or_else(|| format!("unexpected first line from the service: {line}")),
-            Ok(Ok(None)) => Err("the service exited before listening".to_string()),
+            Ok(Ok(None)) => Err("the service exited before it was ready".to_string()),
             Ok(Err(e)) => Err(format!("reading the service's stdout: {e}")),
-            Err(_) => Err("the service did not listen within 120 s".to_string()),
+            Err(_) => Err("the service was not ready within 120 s".to_string()),
         };
         let url = match url {
             Ok(u) => u,
@@ -150,16 +182,23 @@ impl Service {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// SIGTERM (graceful shutdown), then SIGKILL after `grace`.
-    pub async fn stop(mut self, grace: Duration) {
-        let term = Command::new("kill")
-            .args(["-TERM", &self.pid])
+    /// Send a signal (`TERM`, `STOP`, `CONT`) with kill(1).
+    pub async fn signal(&self, name: &str) -> bool {
+        Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(&self.pid)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .await;
-        if term.is_ok_and(|s| s.success())
-            && tokio::time::timeout(grace, self.child.wait()).await.is_ok()
+            .await
+            .is_ok_and(|s| s.success())
+    }
+
+    /// SIGTERM (graceful shutdown), then SIGKILL after `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        // A stopped process would not act on TERM.
+        self.signal("CONT").await;
+        if self.signal("TERM").await && tokio::time::timeout(grace, self.child.wait()).await.is_ok()
         {
             return;
         }

@@ -58,9 +58,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             return crate::dead_letters::run(&backend, action).await.map(|_| ());
         }
     };
-    match running.addr {
-        Some(addr) => println!("integrations listening on http://{addr}"),
-        None => println!("integrations worker running"),
+    match (running.addr, running.metrics_addr) {
+        (Some(addr), _) => println!("integrations listening on http://{addr}"),
+        (None, Some(metrics)) => {
+            println!("integrations worker running; metrics on http://{metrics}")
+        }
+        (None, None) => println!("integrations worker running"),
     }
     terminated().await;
     tracing::info!("shutting down");

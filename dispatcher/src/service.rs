@@ -22,6 +22,8 @@ use crate::config::{ApiArgs, BackendKind, CommonArgs, WorkerArgs};
 pub struct Running {
     /// Where the API listens, if this process serves it.
     pub addr: Option<SocketAddr>,
+    /// Where a worker-only process serves /metrics, if asked to.
+    pub metrics_addr: Option<SocketAddr>,
     pub backend: Backend,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -188,6 +190,7 @@ pub async fn start(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut addr = None;
+    let mut metrics_addr = None;
 
     if let Some(w) = worker {
         let engine = Arc::new(Engine::new(
@@ -258,6 +261,11 @@ pub async fn start(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| Error::internal(format!("bind {listen}: {e}")))?;
+        // Port 0 picks a free port: report the one bound.
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        metrics_addr = Some(bound);
         let metrics = crate::telemetry::Metrics::install();
         let app = axum::Router::new()
             .route("/healthz", axum::routing::get(|| async { "ok" }))
@@ -277,7 +285,7 @@ pub async fn start(
                 tracing::error!(error = %e, "metrics server failed");
             }
         }));
-        info!(%listen, "worker metrics listening");
+        info!(%bound, "worker metrics listening");
     }
 
     if let Some(a) = api {
@@ -313,6 +321,7 @@ pub async fn start(
     }
     Ok(Running {
         addr,
+        metrics_addr,
         backend: parts.backend,
         shutdown,
         tasks,
