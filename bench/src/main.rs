@@ -179,12 +179,17 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
 }
 
 /// `git rev-parse --short HEAD`, marked when the work tree differs from it (read-only calls).
-fn commit() -> String {
-    let Some(head) = command_output("git", &["rev-parse", "--short", "HEAD"]) else {
+/// HEAD of the repository the service binary was built in (its target directory is inside it),
+/// whatever the bench's working directory.
+fn commit(binary: &std::path::Path) -> String {
+    let dir = binary
+        .parent()
+        .map_or_else(|| ".".to_string(), |d| d.display().to_string());
+    let Some(head) = command_output("git", &["-C", &dir, "rev-parse", "--short", "HEAD"]) else {
         return "unknown".into();
     };
     let dirty = std::process::Command::new("git")
-        .args(["diff", "--quiet", "HEAD", "--"])
+        .args(["-C", &dir, "diff", "--quiet", "HEAD", "--"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -899,7 +904,7 @@ async fn bench(
     };
     let meta = Meta {
         date: command_output("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default(),
-        commit: commit(),
+        commit: commit(&launcher.binary),
         service_binary_built: std::fs::metadata(&launcher.binary)
             .and_then(|m| m.modified())
             .ok()
