@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{create, get, lease_for};
 use crate::backend::{ClaimOutcome, ExecutionStore};
-use crate::conformance::{fresh_tenant, sample_execution};
+use crate::conformance::{eventually_eq, fresh_tenant, sample_execution};
 use crate::error::{ErrorBody, ErrorKind};
 use crate::model::{now, Execution, ExecutionStatus, ResultEvent};
 
@@ -58,12 +58,13 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
         Some(done.clone())
     );
 
-    let pending = own_pending(&store, &[&event, &stranger_event]).await;
-    assert_eq!(
-        pending,
-        vec![event.clone()],
-        "the event, and only it, is in the outbox"
-    );
+    pending_becomes(
+        &store,
+        &[&event, &stranger_event],
+        &[event.clone()],
+        "the event, and only it, is in the outbox",
+    )
+    .await;
 
     let late_event = event_for(&done);
     let again = store.complete_execution(&done, Some("worker-1"), &late_event);
@@ -73,7 +74,7 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
         !sweep.await.expect("complete"),
         "terminal: nothing to sweep"
     );
-    assert!(own_pending(&store, &[&late_event]).await.is_empty());
+    pending_becomes(&store, &[&late_event], &[], "no event of a late completion").await;
 
     let outcome = store
         .claim_execution(&tenant, &e.execution_id, &lease_for("worker-2", 60))
@@ -118,8 +119,13 @@ pub async fn complete_without_owner(store: Arc<dyn ExecutionStore>) {
         "the sweeper completed it first"
     );
 
-    let pending = own_pending(&store, &[&event, &running_event, &worker_event]).await;
-    assert_eq!(pending, vec![event.clone(), running_event.clone()]);
+    pending_becomes(
+        &store,
+        &[&event, &running_event, &worker_event],
+        &[event.clone(), running_event.clone()],
+        "the sweeper's events, not the late worker's",
+    )
+    .await;
     remove(&store, &[&event, &running_event]).await;
 }
 
@@ -202,11 +208,11 @@ pub async fn outbox(store: Arc<dyn ExecutionStore>) {
         events.push(event);
     }
     let refs: Vec<&ResultEvent> = events.iter().collect();
-    assert_eq!(own_pending(&store, &refs).await, events, "oldest first");
+    pending_becomes(&store, &refs, &events, "oldest first").await;
 
     remove(&store, &[&events[1]]).await;
     let left = vec![events[0].clone(), events[2].clone()];
-    assert_eq!(own_pending(&store, &refs).await, left);
+    pending_becomes(&store, &refs, &left, "the removed event is gone").await;
 
     let unknown = crate::conformance::fresh_id();
     let ids = [events[0].event_id.clone(), unknown];
@@ -215,9 +221,9 @@ pub async fn outbox(store: Arc<dyn ExecutionStore>) {
         .await
         .expect("remove with an unknown id");
     store.outbox_remove(&[]).await.expect("remove nothing");
-    assert_eq!(own_pending(&store, &refs).await, vec![events[2].clone()]);
+    pending_becomes(&store, &refs, &events[2..], "unknown ids are ignored").await;
     remove(&store, &[&events[2]]).await;
-    assert!(own_pending(&store, &refs).await.is_empty());
+    pending_becomes(&store, &refs, &[], "all removed").await;
 }
 
 fn dead_lettered(e: &Execution) -> Execution {
@@ -237,6 +243,18 @@ fn dead_lettered(e: &Execution) -> Execution {
 
 fn event_for(e: &Execution) -> ResultEvent {
     ResultEvent::for_execution(e).expect("a terminal execution has an event")
+}
+
+/// Poll until the pending outbox events among `events` are `expected`: the outbox is read through
+/// an index that may lag behind the writes (a DynamoDB GSI).
+async fn pending_becomes(
+    store: &Arc<dyn ExecutionStore>,
+    events: &[&ResultEvent],
+    expected: &[ResultEvent],
+    what: &str,
+) {
+    let expected = expected.to_vec();
+    eventually_eq(what, &expected, || own_pending(store, events)).await;
 }
 
 /// The pending outbox events among `events`, in outbox order. Other cases' events may be pending
