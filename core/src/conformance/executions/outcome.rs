@@ -61,7 +61,7 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
     pending_becomes(
         &store,
         &[&event, &stranger_event],
-        &[event.clone()],
+        std::slice::from_ref(&event),
         "the event, and only it, is in the outbox",
     )
     .await;

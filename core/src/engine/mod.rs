@@ -8,21 +8,23 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::{info, warn, Instrument};
 
-use crate::backend::{Backend, ClaimOutcome, CreateOutcome, Delivery, Lease, Release};
+use crate::backend::{Backend, ClaimOutcome, Delivery, Lease, Release};
 use crate::catalog::{Action, Catalog};
 use crate::connector::{CallContext, Connectors};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{BreakerConfig, Breakers, RateLimits};
-use crate::model::{
-    now, Connection, ConnectionStatus, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
-};
+use crate::model::{now, Connection, ConnectionStatus, Execution, ExecutionRequest, ResultEvent};
 use crate::sanitize::{sanitize, scrub};
 use crate::trace::parse_trace_parent;
+
+mod outcome;
+mod record;
+
+pub use record::{chrono_duration, new_execution};
 
 /// How long execution records (and their idempotency keys) are kept.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -404,137 +406,6 @@ impl Engine {
             }
         }
     }
-
-    async fn retry_or_give_up(
-        &self,
-        job: &mut Job<'_>,
-        action: &Action,
-        error: Error,
-    ) -> Result<Disposition> {
-        if error.request_sent && action.unsafe_to_repeat() {
-            let err = Error::new(
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "{} ({}); not retried because '{}' could act twice: check the provider",
-                    error.message, error.kind, action.action_id
-                ),
-            );
-            return self.finish(job, Err(err)).await;
-        }
-        let attempts = job.execution.attempts;
-        if attempts >= self.config.max_attempts {
-            let mut err = error;
-            err.message = format!("{} (gave up after {attempts} attempts)", err.message);
-            return self.finish(job, Err(err)).await;
-        }
-        let delay = self.backoff(attempts, error.retry_after);
-        info!(attempt = attempts, delay_ms = delay.as_millis() as u64, error = %error, "retry scheduled");
-        metrics::counter!("executions_retried_total").increment(1);
-        let release = Release {
-            next_attempt_at: now() + chrono_duration(delay),
-            error: Some(error.body()),
-            refund_attempt: false,
-        };
-        self.release(job, &release).await?;
-        Ok(Disposition::RetryIn(delay))
-    }
-
-    /// Exponential backoff with jitter (half fixed, half random), never below Retry-After.
-    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self
-            .config
-            .backoff_base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
-            .min(self.config.backoff_max);
-        let half = exp / 2;
-        let jitter = half.mul_f64(rand::thread_rng().gen::<f64>());
-        (half + jitter).max(retry_after.unwrap_or_default())
-    }
-
-    async fn release(&self, job: &Job<'_>, release: &Release) -> Result<()> {
-        let e = &job.execution;
-        self.backend
-            .executions
-            .release_execution(
-                &e.tenant_id,
-                &e.execution_id,
-                &self.config.worker_id,
-                release,
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Record the terminal state and its event (one atomic write), then acknowledge.
-    async fn finish(
-        &self,
-        job: &mut Job<'_>,
-        outcome: std::result::Result<Value, Error>,
-    ) -> Result<Disposition> {
-        let t = now();
-        let e = &mut job.execution;
-        match outcome {
-            Ok(output) => {
-                e.status = ExecutionStatus::Succeeded;
-                e.output = Some(output);
-                e.error = None;
-            }
-            Err(err) => {
-                e.status = if err.kind == ErrorKind::ProviderTimeout {
-                    ExecutionStatus::TimedOut
-                } else {
-                    ExecutionStatus::Failed
-                };
-                e.output = None;
-                e.error = Some(err.body());
-            }
-        }
-        e.latency_ms = Some(job.started.elapsed().as_millis() as u64);
-        e.finished_at = Some(t);
-        e.updated_at = t;
-        e.next_attempt_at = None;
-        let event = ResultEvent::for_execution(e)
-            .ok_or_else(|| Error::internal("finish called with a non-terminal status"))?;
-        let stored = self
-            .backend
-            .executions
-            .complete_execution(e, Some(&self.config.worker_id), &event)
-            .await?;
-        if stored {
-            // Nobody listening (no relay) is fine: the sweep finds it in the outbox.
-            let _ = self.published.send(event);
-            metrics::counter!("executions_finished_total", "status" => e.status.as_str())
-                .increment(1);
-            info!(
-                status = e.status.as_str(),
-                attempts = e.attempts,
-                "execution finished"
-            );
-        } else {
-            warn!("lease lost before the result was stored; another worker owns it");
-        }
-        Ok(Disposition::Ack)
-    }
-
-    async fn record_from_request(&self, request: &ExecutionRequest) -> Result<()> {
-        let connection = self
-            .backend
-            .connections
-            .get_connection(&request.tenant_id, &request.connection_id)
-            .await?;
-        let integration_id = connection
-            .map(|c| c.integration_id)
-            .unwrap_or_else(|| "unknown".to_string());
-        let execution = new_execution(&self.catalog, request, &integration_id, None);
-        match self
-            .backend
-            .executions
-            .create_execution(&execution, None)
-            .await?
-        {
-            CreateOutcome::Created | CreateOutcome::Existing { .. } => Ok(()),
-        }
-    }
 }
 
 /// The trace id of the delivery's `traceparent`, for the logs; empty when it carries none (or
@@ -546,46 +417,6 @@ fn trace_id(delivery: &Delivery) -> String {
         .and_then(parse_trace_parent)
         .map(|tp| tp.trace_id_hex())
         .unwrap_or_default()
-}
-
-/// A `queued` execution for `request`, with a sanitized copy of its input.
-pub fn new_execution(
-    catalog: &Catalog,
-    request: &ExecutionRequest,
-    integration_id: &str,
-    idempotency_key: Option<String>,
-) -> Execution {
-    let secret_fields: Vec<&str> = catalog
-        .integration(integration_id)
-        .map(|i| i.secret_fields.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    let t = now();
-    Execution {
-        execution_id: request.execution_id.clone(),
-        tenant_id: request.tenant_id.clone(),
-        connection_id: request.connection_id.clone(),
-        integration_id: integration_id.to_string(),
-        action_id: request.action_id.clone(),
-        status: ExecutionStatus::Queued,
-        input: sanitize(&request.input, &secret_fields, &[]),
-        output: None,
-        error: None,
-        attempts: 0,
-        latency_ms: None,
-        caller_service: request.caller_service.clone(),
-        caller_ref: request.caller_ref.clone(),
-        callback_url: request.callback_url.clone(),
-        idempotency_key,
-        next_attempt_at: None,
-        created_at: t,
-        updated_at: t,
-        finished_at: None,
-        expires_at: t + RETENTION,
-    }
-}
-
-pub fn chrono_duration(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 #[cfg(test)]

@@ -1,0 +1,127 @@
+//! How an attempt ends: a terminal state with its outbox event, or a retry through the queue with
+//! exponential backoff and jitter.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::{chrono_duration, Disposition, Engine, Job};
+use crate::backend::Release;
+use crate::catalog::Action;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{now, ExecutionStatus, ResultEvent};
+
+impl Engine {
+    pub(super) async fn retry_or_give_up(
+        &self,
+        job: &mut Job<'_>,
+        action: &Action,
+        error: Error,
+    ) -> Result<Disposition> {
+        if error.request_sent && action.unsafe_to_repeat() {
+            let err = Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "{} ({}); not retried because '{}' could act twice: check the provider",
+                    error.message, error.kind, action.action_id
+                ),
+            );
+            return self.finish(job, Err(err)).await;
+        }
+        let attempts = job.execution.attempts;
+        if attempts >= self.config.max_attempts {
+            let mut err = error;
+            err.message = format!("{} (gave up after {attempts} attempts)", err.message);
+            return self.finish(job, Err(err)).await;
+        }
+        let delay = self.backoff(attempts, error.retry_after);
+        info!(attempt = attempts, delay_ms = delay.as_millis() as u64, error = %error, "retry scheduled");
+        metrics::counter!("executions_retried_total").increment(1);
+        let release = Release {
+            next_attempt_at: now() + chrono_duration(delay),
+            error: Some(error.body()),
+            refund_attempt: false,
+        };
+        self.release(job, &release).await?;
+        Ok(Disposition::RetryIn(delay))
+    }
+
+    /// Exponential backoff with jitter (half fixed, half random), never below Retry-After.
+    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self
+            .config
+            .backoff_base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.config.backoff_max);
+        let half = exp / 2;
+        let jitter = half.mul_f64(rand::thread_rng().gen::<f64>());
+        (half + jitter).max(retry_after.unwrap_or_default())
+    }
+
+    pub(super) async fn release(&self, job: &Job<'_>, release: &Release) -> Result<()> {
+        let e = &job.execution;
+        self.backend
+            .executions
+            .release_execution(
+                &e.tenant_id,
+                &e.execution_id,
+                &self.config.worker_id,
+                release,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Record the terminal state and its event (one atomic write), then acknowledge.
+    pub(super) async fn finish(
+        &self,
+        job: &mut Job<'_>,
+        outcome: std::result::Result<Value, Error>,
+    ) -> Result<Disposition> {
+        let t = now();
+        let e = &mut job.execution;
+        match outcome {
+            Ok(output) => {
+                e.status = ExecutionStatus::Succeeded;
+                e.output = Some(output);
+                e.error = None;
+            }
+            Err(err) => {
+                e.status = if err.kind == ErrorKind::ProviderTimeout {
+                    ExecutionStatus::TimedOut
+                } else {
+                    ExecutionStatus::Failed
+                };
+                e.output = None;
+                e.error = Some(err.body());
+            }
+        }
+        e.latency_ms = Some(job.started.elapsed().as_millis() as u64);
+        e.finished_at = Some(t);
+        e.updated_at = t;
+        e.next_attempt_at = None;
+        let event = ResultEvent::for_execution(e)
+            .ok_or_else(|| Error::internal("finish called with a non-terminal status"))?;
+        let stored = self
+            .backend
+            .executions
+            .complete_execution(e, Some(&self.config.worker_id), &event)
+            .await?;
+        if stored {
+            // Nobody listening (no relay) is fine: the sweep finds it in the outbox.
+            let _ = self.published.send(event);
+            metrics::counter!("executions_finished_total", "status" => e.status.as_str())
+                .increment(1);
+            info!(
+                status = e.status.as_str(),
+                attempts = e.attempts,
+                "execution finished"
+            );
+        } else {
+            warn!("lease lost before the result was stored; another worker owns it");
+        }
+        Ok(Disposition::Ack)
+    }
+}
