@@ -288,14 +288,7 @@ fn receive_batch(
                      RETURNING message_id, body, execution_id, receive_count, trace_parent",
                 )?
                 .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
-                    Ok(Delivery {
-                        message_id: r.get(0)?,
-                        receipt: format!("{id}.{token}"),
-                        body: r.get(1)?,
-                        execution_id: r.get(2)?,
-                        receive_count: r.get(3)?,
-                        trace_parent: r.get(4)?,
-                    })
+                    delivery_from_row(r, id, token)
                 })?;
             delivered.insert(id);
             got.push(delivery);
@@ -305,6 +298,19 @@ fn receive_batch(
             return Ok(got);
         }
     }
+}
+
+/// A delivery from `RETURNING message_id, body, execution_id, receive_count, trace_parent`; its
+/// receipt names the row and this receive's token.
+fn delivery_from_row(r: &rusqlite::Row<'_>, id: i64, token: i64) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        message_id: r.get(0)?,
+        receipt: format!("{id}.{token}"),
+        body: r.get(1)?,
+        execution_id: r.get(2)?,
+        receive_count: r.get(3)?,
+        trace_parent: r.get(4)?,
+    })
 }
 
 fn dead_letter(conn: &Connection, id: i64, t: i64) -> DbResult<()> {
@@ -355,14 +361,7 @@ fn receive_dead_letters(
                  RETURNING message_id, body, execution_id, receive_count, trace_parent",
             )?
             .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
-                Ok(Delivery {
-                    message_id: r.get(0)?,
-                    receipt: format!("{id}.{token}"),
-                    body: r.get(1)?,
-                    execution_id: r.get(2)?,
-                    receive_count: r.get(3)?,
-                    trace_parent: r.get(4)?,
-                })
+                delivery_from_row(r, id, token)
             })?;
         got.push(delivery);
     }
