@@ -2,8 +2,9 @@
 //! callbacks, then forgets them. Events are delivered at least once: a crash after publishing and
 //! before removal publishes again, and consumers deduplicate on `eventId` / `executionId`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -35,12 +36,18 @@ pub struct OutboxRelay {
     sweep_every: Duration,
     /// How long to wait for more events to share a publish (a remote bus bills per request).
     linger: Duration,
+    /// Events the feed delivered late (old enough for a sweep to take them), and when: an outbox
+    /// read through a lagging index (a DynamoDB GSI) may still list them after their removal.
+    /// Empty while the feed keeps up.
+    late: HashMap<String, Instant>,
 }
 
 const BATCH: usize = 100;
 
 /// Events younger than this are left to the feed by the sweep: they are being published.
 const SWEEP_MIN_AGE: chrono::Duration = chrono::Duration::seconds(5);
+/// How long a late delivery is remembered: well beyond an index's lag.
+const LATE_MEMORY: Duration = Duration::from_secs(30);
 
 impl OutboxRelay {
     pub fn new(
@@ -58,17 +65,17 @@ impl OutboxRelay {
             callbacks: Callbacks::new(callbacks),
             sweep_every,
             linger,
+            late: HashMap::new(),
         }
     }
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut feed = self.feed.take();
         let mut sweep = tokio::time::interval(self.sweep_every);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             let next = async {
-                match feed.as_mut() {
+                match self.feed.as_mut() {
                     Some(rx) => rx.recv_many(&mut batch, BATCH).await,
                     None => std::future::pending().await,
                 }
@@ -76,12 +83,12 @@ impl OutboxRelay {
             tokio::select! {
                 n = next => {
                     if n == 0 {
-                        feed = None;
+                        self.feed = None;
                         continue;
                     }
                     if !self.linger.is_zero() && batch.len() < BATCH {
                         tokio::time::sleep(self.linger).await;
-                        if let Some(rx) = feed.as_mut() {
+                        if let Some(rx) = self.feed.as_mut() {
                             while batch.len() < BATCH {
                                 match rx.try_recv() {
                                     Ok(e) => batch.push(e),
@@ -102,12 +109,7 @@ impl OutboxRelay {
                 }
                 _ = shutdown.changed() => {
                     // What is still in the feed is in the outbox too; publish it now if we can.
-                    if let Some(rx) = feed.as_mut() {
-                        while let Ok(e) = rx.try_recv() {
-                            batch.push(e);
-                        }
-                    }
-                    let _ = self.deliver(&batch).await;
+                    let _ = self.drain_feed().await;
                     return;
                 }
             }
@@ -115,15 +117,18 @@ impl OutboxRelay {
     }
 
     /// Publish everything left in the outbox (older than a few seconds); returns how many.
-    pub async fn sweep(&self) -> Result<usize> {
+    pub async fn sweep(&mut self) -> Result<usize> {
+        // A feed that fell behind holds events old enough for the sweep: deliver them through
+        // the feed first, or they would be published twice.
+        let mut published = self.drain_feed().await?;
+        self.late.retain(|_, at| at.elapsed() < LATE_MEMORY);
         let cutoff = crate::model::now() - SWEEP_MIN_AGE;
-        let mut published = 0;
         loop {
             let pending = self.executions.outbox_pending(BATCH).await?;
             let full = pending.len() == BATCH;
             let old: Vec<ResultEvent> = pending
                 .into_iter()
-                .filter(|e| e.occurred_at <= cutoff)
+                .filter(|e| e.occurred_at <= cutoff && !self.late.contains_key(&e.event_id))
                 .collect();
             if old.is_empty() {
                 return Ok(published);
@@ -135,8 +140,28 @@ impl OutboxRelay {
         }
     }
 
+    /// Deliver what the feed holds now; returns how many were published.
+    async fn drain_feed(&mut self) -> Result<usize> {
+        let mut published = 0;
+        loop {
+            let mut batch = Vec::new();
+            if let Some(rx) = self.feed.as_mut() {
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(e) => batch.push(e),
+                        Err(_) => break,
+                    }
+                }
+            }
+            if batch.is_empty() {
+                return Ok(published);
+            }
+            published += self.deliver(&batch).await?;
+        }
+    }
+
     /// Publish, call back, and forget `events`; returns how many were published.
-    async fn deliver(&self, events: &[ResultEvent]) -> Result<usize> {
+    async fn deliver(&mut self, events: &[ResultEvent]) -> Result<usize> {
         if events.is_empty() {
             return Ok(0);
         }
@@ -150,6 +175,11 @@ impl OutboxRelay {
         }
         let ids: Vec<String> = done.iter().map(|e| e.event_id.clone()).collect();
         self.executions.outbox_remove(&ids).await?;
+        let late = crate::model::now() - SWEEP_MIN_AGE / 2;
+        let removed_at = Instant::now();
+        for event in done.iter().filter(|e| e.occurred_at <= late) {
+            self.late.insert(event.event_id.clone(), removed_at);
+        }
         metrics::counter!("outbox_published_total").increment(ids.len() as u64);
         if !failed.is_empty() {
             warn!(
