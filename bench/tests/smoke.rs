@@ -32,6 +32,19 @@ fn bench(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
+/// Warnings mean something went wrong in the run (failures, rate-limit delays, a dead service);
+/// a low open-files limit only concerns large runs.
+fn assert_no_warnings(r: &Value) {
+    let warnings: Vec<&str> = r["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|w| !w.starts_with("open-files limit"))
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+}
+
 #[test]
 fn closed_loop_reports_every_execution_and_the_limit() {
     let r = bench(&[
@@ -55,7 +68,7 @@ fn closed_loop_reports_every_execution_and_the_limit() {
         r["service_counters"]["executions_finished_total"]["status=succeeded"],
         150.0
     );
-    assert!(r["warnings"].as_array().is_some_and(Vec::is_empty), "{r:#}");
+    assert_no_warnings(&r);
 }
 
 #[test]
@@ -88,5 +101,5 @@ fn backlog_measures_one_worker_process_draining_the_queue() {
     assert!(r["service"]["provider_in_flight_max"].as_f64() > Some(1.0));
     assert!(r["expected_from_in_flight_per_s"].as_f64() > Some(0.0));
     assert!(r["process"]["cpu_seconds"].as_f64() > Some(0.0));
-    assert!(r["warnings"].as_array().is_some_and(Vec::is_empty), "{r:#}");
+    assert_no_warnings(&r);
 }
