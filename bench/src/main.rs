@@ -314,16 +314,25 @@ async fn start_moto() -> Result<Moto, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port for moto: {e}"))?
         .port();
-    let child = tokio::process::Command::new("moto_server")
+    // Through the repository's wrapper, which applies DynamoDB requests one at a time as DynamoDB
+    // does (plain moto_server lets concurrent conditional writes to one item both pass).
+    let wrapper = concat!(env!("CARGO_MANIFEST_DIR"), "/../aws/moto_server.py");
+    let mut child = tokio::process::Command::new("python3")
+        .arg(wrapper)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start moto_server: {e} (pip install 'moto[server]')"))?;
+        .map_err(|e| format!("cannot start python3 {wrapper}: {e}"))?;
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{wrapper} exited ({status}): is moto installed? `scripts/moto.sh start` installs it"
+            ));
+        }
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
@@ -335,7 +344,7 @@ async fn start_moto() -> Result<Moto, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err("moto_server did not answer within 30 s".into())
+    Err("moto did not answer within 30 s".into())
 }
 
 /// The service's AWS settings for an emulator: its endpoint, provisioning on start, and a
