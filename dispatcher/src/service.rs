@@ -247,6 +247,11 @@ pub async fn start(
             } else {
                 Duration::from_millis(200)
             },
+            receive_linger: if local_queue {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(50)
+            },
             shutdown_grace: Duration::from_millis(w.shutdown_grace_ms),
             ..worker::WorkerConfig::default()
         };

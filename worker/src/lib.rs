@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use integrations_core::backend::{Delivery, OutgoingMessage, Queue};
 use integrations_core::engine::{Disposition, Engine};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{info, warn};
 
 use acks::Acker;
@@ -29,6 +29,10 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// How long acknowledgements wait to share a delete request (remote queues).
     pub ack_linger: Duration,
+    /// How long a receive waits for more slots to free up when fewer than `batch_size` are free
+    /// (remote queues bill per request: a busy worker would otherwise receive one message per
+    /// request as its slots free up one by one).
+    pub receive_linger: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -39,6 +43,7 @@ impl Default for WorkerConfig {
             poll_wait: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(30),
             ack_linger: Duration::ZERO,
+            receive_linger: Duration::ZERO,
         }
     }
 }
@@ -59,13 +64,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             p = permits.clone().acquire_owned() => p.expect("semaphore never closed"),
             _ = shutdown.changed() => break,
         };
-        let mut slots = vec![first];
-        while slots.len() < config.batch_size {
-            match permits.clone().try_acquire_owned() {
-                Ok(p) => slots.push(p),
-                Err(_) => break,
-            }
-        }
+        let mut slots = more_slots(&permits, first, config.batch_size, config.receive_linger).await;
         // In-process queues wake us on send; remote ones long-poll.
         let wait = if wake.is_some() {
             Duration::ZERO
@@ -120,6 +119,31 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
     acker.close().await;
 }
 
+/// Up to `max` slots: `first`, those free now, and those freed within `linger`.
+async fn more_slots(
+    permits: &Arc<Semaphore>,
+    first: OwnedSemaphorePermit,
+    max: usize,
+    linger: Duration,
+) -> Vec<OwnedSemaphorePermit> {
+    let mut slots = vec![first];
+    let until = tokio::time::Instant::now() + linger;
+    while slots.len() < max {
+        if let Ok(p) = permits.clone().try_acquire_owned() {
+            slots.push(p);
+            continue;
+        }
+        if linger.is_zero() {
+            break;
+        }
+        match tokio::time::timeout_at(until, permits.clone().acquire_owned()).await {
+            Ok(p) => slots.push(p.expect("semaphore never closed")),
+            Err(_elapsed) => break,
+        }
+    }
+    slots
+}
+
 async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, disposition: Disposition) {
     let message_id = delivery.message_id.clone();
     let result = match disposition {
@@ -146,5 +170,52 @@ async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, dispositio
     if let Err(e) = result {
         // The message comes back when its visibility expires; the claim makes that safe.
         warn!(%message_id, error = %e, "could not settle delivery");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn first(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+        permits.clone().acquire_owned().await.expect("permit")
+    }
+
+    #[tokio::test]
+    async fn takes_the_free_slots_up_to_the_batch() {
+        let permits = Arc::new(Semaphore::new(25));
+        let p = first(&permits).await;
+        let slots = more_slots(&permits, p, 10, Duration::from_secs(5)).await;
+        assert_eq!(slots.len(), 10);
+        assert_eq!(permits.available_permits(), 15);
+    }
+
+    #[tokio::test]
+    async fn without_linger_takes_only_what_is_free() {
+        let permits = Arc::new(Semaphore::new(3));
+        let p = first(&permits).await;
+        assert_eq!(more_slots(&permits, p, 10, Duration::ZERO).await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn lingers_for_slots_freed_meanwhile_then_stops_at_its_deadline() {
+        let permits = Arc::new(Semaphore::new(4));
+        let p = first(&permits).await;
+        let busy: Vec<_> = (0..3)
+            .map(|_| permits.clone().try_acquire_owned().expect("free"))
+            .collect();
+        // Two executions finish while the receive lingers; the third only long after.
+        let release = tokio::spawn(async move {
+            let mut busy = busy;
+            for _ in 0..2 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                busy.pop();
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(busy);
+        });
+        let slots = more_slots(&permits, p, 10, Duration::from_secs(2)).await;
+        assert_eq!(slots.len(), 3);
+        release.abort();
     }
 }
