@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
 use integrations_core::backend::SecretStore;
+use integrations_core::cache::LoadGates;
 use integrations_core::model::Credentials;
 use integrations_core::{Error, ErrorKind, Result};
 
@@ -37,6 +38,9 @@ pub struct SecretsManagerStore {
     client: Client,
     ttl: Duration,
     cache: Mutex<HashMap<String, (Instant, Credentials)>>,
+    /// Concurrent misses of one secret share one GetSecretValue (an expired entry under load
+    /// would otherwise be read by every execution waiting for it).
+    loading: LoadGates<String>,
 }
 
 impl SecretsManagerStore {
@@ -45,6 +49,7 @@ impl SecretsManagerStore {
             client,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            loading: LoadGates::default(),
         }
     }
 
@@ -144,6 +149,10 @@ impl SecretStore for SecretsManagerStore {
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<Credentials>> {
+        if let Some(value) = self.cached(name) {
+            return Ok(Some(value));
+        }
+        let _turn = self.loading.turn(&name.to_string()).await;
         if let Some(value) = self.cached(name) {
             return Ok(Some(value));
         }

@@ -76,6 +76,33 @@ async fn rotation_reaches_other_processes_within_the_cache_ttl() {
     assert_eq!(a.secrets.get_secret(&name).await.expect("get"), None);
 }
 
+/// Executions starting together on a cold (or just expired) cache read the secret once, not once
+/// each: GetSecretValue is billed per call and rate-limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_of_an_uncached_secret_make_one_request() {
+    let stack = common::stack().await;
+    let (writer, _) = backend_aws::open(&stack.config).await.expect("open writer");
+    let (reader, handle) = backend_aws::open(&stack.config).await.expect("open reader");
+    let name = secret_name(&fresh_tenant(), &fresh_id());
+    writer
+        .secrets
+        .put_secret(&name, &credentials("k1"))
+        .await
+        .expect("put");
+
+    let before = handle.total_requests();
+    let reads = (0..32).map(|_| {
+        let secrets = reader.secrets.clone();
+        let name = name.clone();
+        tokio::spawn(async move { secrets.get_secret(&name).await })
+    });
+    for read in futures::future::join_all(reads).await {
+        assert_eq!(read.expect("task").expect("get"), Some(credentials("k1")));
+    }
+    assert_eq!(handle.total_requests() - before, 1);
+    writer.secrets.delete_secret(&name).await.expect("delete");
+}
+
 /// Secret values never show in errors: a failing call reports codes only.
 #[tokio::test]
 async fn errors_never_carry_secret_values() {

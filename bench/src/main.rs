@@ -213,6 +213,31 @@ fn http_client(pool: usize, wait_ms: u64) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("http client: {e}"))
 }
 
+/// The AWS requests a process made between two readings of its /metrics, per execution.
+fn api_requests(
+    before: &[prom::Series],
+    after: &[prom::Series],
+    executions: usize,
+) -> Option<report::ApiRequests> {
+    let requests = prom::sum(after, "aws_requests_total")?
+        - prom::sum(before, "aws_requests_total").unwrap_or(0.0);
+    let before = counters(before);
+    let by_operation = counters(after)
+        .remove("aws_requests_total")
+        .map(|after| {
+            prom::delta(
+                before.get("aws_requests_total").unwrap_or(&BTreeMap::new()),
+                &after,
+            )
+        })
+        .unwrap_or_default();
+    Some(report::ApiRequests {
+        requests,
+        per_queued_execution: requests / executions.max(1) as f64,
+        by_operation,
+    })
+}
+
 /// Wait until `executions_finished_total` has grown by `n` since `before` (or the time bound).
 async fn wait_finished(
     client: &reqwest::Client,
@@ -628,18 +653,22 @@ async fn bench(
 
         let metrics_before = prom::parse(&get_text(&client, &metrics_url).await.unwrap_or_default());
         // Backlog: queue everything first, while the worker is stopped (and its counters still).
-        let fill = match &backlog {
+        let api_metrics = format!("{}/metrics", svc.url);
+        let (fill, api_requests) = match &backlog {
             Some(b) => {
                 log(format!("filling the queue: {} executions", args.executions));
+                let before = prom::parse(&get_text(&client, &api_metrics).await.unwrap_or_default());
                 let fill = b.fill(args.warmup, args.executions).await?;
+                let after = prom::parse(&get_text(&client, &api_metrics).await.unwrap_or_default());
                 log(format!(
                     "{} queued in {:.2} s; letting the worker go",
                     backlog::accepted(&fill),
                     fill.elapsed.as_secs_f64()
                 ));
-                Some(fill)
+                let api = api_requests(&before, &after, backlog::accepted(&fill));
+                (Some(fill), api)
             }
-            None => None,
+            None => (None, None),
         };
         let cpu_before = procfs::cpu_seconds(&pid, ticks);
         let me = std::process::id().to_string();
@@ -812,6 +841,7 @@ async fn bench(
                             .get("aws_requests_total")
                             .cloned()
                             .unwrap_or_default(),
+                        api: api_requests.clone(),
                         note: "every SDK request attempt during the measured phase (idle polling included), over succeeded executions".into(),
                     }
                 }

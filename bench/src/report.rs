@@ -216,7 +216,17 @@ pub struct AwsReport {
     pub requests: Option<f64>,
     pub requests_per_succeeded_execution: Option<f64>,
     pub by_operation: BTreeMap<String, f64>,
+    /// `--backlog`: the API process's requests while it queued the executions (per queued
+    /// execution), so that both sides of an execution are counted, each at full load.
+    pub api: Option<ApiRequests>,
     pub note: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApiRequests {
+    pub requests: f64,
+    pub per_queued_execution: f64,
+    pub by_operation: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -497,6 +507,23 @@ pub fn text(r: &Report) -> String {
         }
         if !aws.note.is_empty() {
             let _ = writeln!(out, "  {}", aws.note);
+        }
+        if let Some(api) = &aws.api {
+            let _ = writeln!(
+                out,
+                "AWS requests of the API process per queued execution (while filling): {:.2} ({:.0} requests)",
+                api.per_queued_execution, api.requests
+            );
+            for (k, v) in &api.by_operation {
+                let _ = writeln!(out, "  {k}: {v}");
+            }
+            if let Some(worker) = aws.requests_per_succeeded_execution {
+                let _ = writeln!(
+                    out,
+                    "AWS requests per execution, API + worker: {:.2}",
+                    worker + api.per_queued_execution
+                );
+            }
         }
     }
     if !r.warnings.is_empty() {

@@ -26,7 +26,7 @@ pub struct CachedConnections {
     entries: Mutex<HashMap<Key, (Option<Connection>, Instant)>>,
     /// One gate per connection being read from the store; the first miss reads, the others wait
     /// on its gate and find the entry it stored.
-    loading: Gates,
+    loading: LoadGates<Key>,
 }
 
 /// Entries beyond this are dropped wholesale: a bound on memory, not an LRU.
@@ -38,7 +38,7 @@ impl CachedConnections {
             inner,
             ttl,
             entries: Mutex::new(HashMap::new()),
-            loading: Mutex::new(HashMap::new()),
+            loading: LoadGates::default(),
         }
     }
 
@@ -69,30 +69,74 @@ impl CachedConnections {
     }
 }
 
-type Gates = Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>;
-
-/// A caller's hold on a connection's loading gate; the last one out removes the gate, even when
-/// the caller is cancelled while waiting.
-struct Gate<'a> {
-    gate: Arc<tokio::sync::Mutex<()>>,
-    gates: &'a Gates,
-    key: &'a Key,
+/// One gate per key being loaded into a cache, so that concurrent misses of one entry make one
+/// read of the backing store: the first caller reads and fills the cache, the others wait for
+/// their turn and then find the entry filled. Gates exist only while someone waits on them.
+pub struct LoadGates<K> {
+    /// Each key's gate and how many callers hold or wait for it.
+    gates: Mutex<HashMap<K, (Gate, usize)>>,
 }
 
-impl<'a> Gate<'a> {
-    fn enter(gates: &'a Gates, key: &'a Key) -> Self {
-        let mut map = gates.lock().unwrap_or_else(|e| e.into_inner());
-        let gate = map.entry(key.clone()).or_default().clone();
-        Self { gate, gates, key }
+type Gate = Arc<tokio::sync::Mutex<()>>;
+
+impl<K> std::fmt::Debug for LoadGates<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let loading = self.gates.lock().map_or(0, |g| g.len());
+        f.debug_struct("LoadGates")
+            .field("loading", &loading)
+            .finish()
     }
 }
 
-impl Drop for Gate<'_> {
+impl<K> Default for LoadGates<K> {
+    fn default() -> Self {
+        Self {
+            gates: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> LoadGates<K> {
+    /// Wait until no one else loads `key`; hold the turn while checking the cache and loading.
+    pub async fn turn(&self, key: &K) -> Turn<'_, K> {
+        let (gate, entered) = {
+            let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+            let (gate, users) = gates.entry(key.clone()).or_default();
+            *users += 1;
+            let entered = Entered {
+                gates: self,
+                key: key.clone(),
+            };
+            (gate.clone(), entered)
+        };
+        // Cancelled while waiting: `entered` is dropped and the count stays right.
+        let guard = gate.lock_owned().await;
+        Turn {
+            _guard: guard,
+            _entered: entered,
+        }
+    }
+}
+
+/// A turn at loading a key; dropping it lets the next caller in.
+pub struct Turn<'a, K: Eq + std::hash::Hash> {
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+    _entered: Entered<'a, K>,
+}
+
+struct Entered<'a, K: Eq + std::hash::Hash> {
+    gates: &'a LoadGates<K>,
+    key: K,
+}
+
+impl<K: Eq + std::hash::Hash> Drop for Entered<'_, K> {
     fn drop(&mut self) {
-        let mut map = self.gates.lock().unwrap_or_else(|e| e.into_inner());
-        // Only the map's reference and this one: nobody else is waiting.
-        if Arc::strong_count(&self.gate) <= 2 {
-            map.remove(self.key);
+        let mut gates = self.gates.gates.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, users)) = gates.get_mut(&self.key) {
+            *users -= 1;
+            if *users == 0 {
+                gates.remove(&self.key);
+            }
         }
     }
 }
@@ -118,8 +162,7 @@ impl ConnectionStore for CachedConnections {
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
-        let gate = Gate::enter(&self.loading, &key);
-        let _turn = gate.gate.lock().await;
+        let _turn = self.loading.turn(&key).await;
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
