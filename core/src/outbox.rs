@@ -48,6 +48,9 @@ const BATCH: usize = 100;
 const SWEEP_MIN_AGE: chrono::Duration = chrono::Duration::seconds(5);
 /// How long a late delivery is remembered: well beyond an index's lag.
 const LATE_MEMORY: Duration = Duration::from_secs(30);
+/// A bound on that memory (a bus slower than the executions for a long time); beyond it the
+/// oldest half is forgotten, at the price of possible duplicates, which consumers tolerate.
+const MAX_LATE: usize = 100_000;
 
 impl OutboxRelay {
     pub fn new(
@@ -179,6 +182,12 @@ impl OutboxRelay {
         let removed_at = Instant::now();
         for event in done.iter().filter(|e| e.occurred_at <= late) {
             self.late.insert(event.event_id.clone(), removed_at);
+        }
+        if self.late.len() > MAX_LATE {
+            let mut ages: Vec<Instant> = self.late.values().copied().collect();
+            let (_, median, _) = ages.select_nth_unstable(MAX_LATE / 2);
+            let median = *median;
+            self.late.retain(|_, at| *at > median);
         }
         metrics::counter!("outbox_published_total").increment(ids.len() as u64);
         if !failed.is_empty() {
