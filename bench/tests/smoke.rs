@@ -7,21 +7,13 @@ use serde_json::Value;
 
 const BENCH: &str = env!("CARGO_BIN_EXE_bench");
 
-/// `bench ... --json`, with the `integrations` binary of the same target directory.
+/// `bench ... --json`, against the `integrations` command built for these tests.
 fn bench(args: &[&str]) -> Value {
-    let dir = std::path::Path::new(BENCH)
-        .parent()
-        .expect("target directory");
-    let service = dir.join(format!("integrations{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        service.exists(),
-        "{} is missing: build the workspace (cargo build --bin integrations)",
-        service.display()
-    );
+    let service = env!("CARGO_BIN_EXE_integrations-under-bench");
     let out = Command::new(BENCH)
         .args(args)
         .args(["--json", "--max-seconds", "60", "--service-bin"])
-        .arg(&service)
+        .arg(service)
         .output()
         .expect("run bench");
     assert!(
