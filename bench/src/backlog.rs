@@ -5,7 +5,7 @@
 //! it keeps in flight). A flows service publishing a burst, or workers coming back after an
 //! outage, look like this.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,22 +59,16 @@ impl Backlog<'_> {
         let start = Instant::now();
         let remaining = Arc::new(AtomicUsize::new(n));
         let sampler = Sampler::start(start, remaining.clone(), probes, self.max_time);
-        let base = prom::sum(before, "executions_finished_total").unwrap_or(0.0);
-        let mut complete = self.worker.signal("CONT").await;
-        if complete {
-            complete = false;
-            while start.elapsed() < self.max_time {
-                let text = crate::get_text(self.client, &self.metrics_url).await;
-                let now = prom::parse(&text.unwrap_or_default());
-                let finished = prom::sum(&now, "executions_finished_total").unwrap_or(base) - base;
-                remaining.store(n.saturating_sub(finished as usize), Ordering::Relaxed);
-                if finished >= n as f64 {
-                    complete = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        let complete = self.worker.signal("CONT").await
+            && crate::wait_finished(
+                self.client,
+                &self.metrics_url,
+                before,
+                n,
+                start + self.max_time,
+                &remaining,
+            )
+            .await;
         let elapsed = start.elapsed();
         Drained {
             elapsed,
@@ -82,13 +76,4 @@ impl Backlog<'_> {
             complete,
         }
     }
-}
-
-/// How many submissions were queued (answered 202).
-pub fn accepted(phase: &Phase) -> usize {
-    phase
-        .samples
-        .iter()
-        .filter(|s| matches!(s.outcome, load::Outcome::Accepted(_)))
-        .count()
 }

@@ -391,6 +391,14 @@ impl Phase {
         out
     }
 
+    /// Submissions queued without waiting (answered 202).
+    pub fn accepted(&self) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Accepted(_)))
+            .count()
+    }
+
     pub fn succeeded(&self) -> usize {
         self.samples
             .iter()

@@ -178,9 +178,9 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// `git rev-parse --short HEAD`, marked when the work tree differs from it (read-only calls).
-/// HEAD of the repository the service binary was built in (its target directory is inside it),
-/// whatever the bench's working directory.
+/// `git rev-parse --short HEAD` of the repository the service binary was built in (its target
+/// directory is inside it), whatever the bench's working directory; marked when the work tree
+/// differs from it (read-only calls).
 fn commit(binary: &std::path::Path) -> String {
     let dir = binary
         .parent()
@@ -238,19 +238,24 @@ fn api_requests(
     })
 }
 
-/// Wait until `executions_finished_total` has grown by `n` since `before` (or the time bound).
+/// Wait until `executions_finished_total` has grown by `n` since `before` (or the time bound),
+/// keeping `remaining` (what has not finished yet) up to date for the samplers.
 async fn wait_finished(
     client: &reqwest::Client,
     metrics_url: &str,
     before: &[prom::Series],
     n: usize,
-    started: Instant,
-    max_time: Duration,
+    until: Instant,
+    remaining: &std::sync::atomic::AtomicUsize,
 ) -> bool {
     let base = prom::sum(before, "executions_finished_total").unwrap_or(0.0);
-    while started.elapsed() < max_time + Duration::from_secs(60) {
+    while Instant::now() < until {
         let now = prom::parse(&get_text(client, metrics_url).await.unwrap_or_default());
-        let finished = prom::sum(&now, "executions_finished_total").unwrap_or(0.0) - base;
+        let finished = prom::sum(&now, "executions_finished_total").unwrap_or(base) - base;
+        remaining.store(
+            n.saturating_sub(finished as usize),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if finished >= n as f64 {
             return true;
         }
@@ -618,9 +623,9 @@ async fn bench(
             log(format!("warm-up: a backlog of {} executions", args.warmup));
             let before = prom::parse(&get_text(&client, &metrics_url).await.unwrap_or_default());
             let fill = b.fill(0, args.warmup).await?;
-            let drained = b.drain(&before, backlog::accepted(&fill), vec![]).await;
-            log(format!("warm-up: {} queued, drained in {:.2} s", backlog::accepted(&fill), drained.elapsed.as_secs_f64()));
-            if backlog::accepted(&fill) == 0 || !drained.complete {
+            let drained = b.drain(&before, fill.accepted(), vec![]).await;
+            log(format!("warm-up: {} queued, drained in {:.2} s", fill.accepted(), drained.elapsed.as_secs_f64()));
+            if fill.accepted() == 0 || !drained.complete {
                 return Err(format!(
                     "the warm-up backlog did not drain: {:?}\n{}",
                     fill.outcomes(),
@@ -662,10 +667,10 @@ async fn bench(
                 let after = prom::parse(&get_text(&client, &api_metrics).await.unwrap_or_default());
                 log(format!(
                     "{} queued in {:.2} s; letting the worker go",
-                    backlog::accepted(&fill),
+                    fill.accepted(),
                     fill.elapsed.as_secs_f64()
                 ));
-                let api = api_requests(&before, &after, backlog::accepted(&fill));
+                let api = api_requests(&before, &after, fill.accepted());
                 (Some(fill), api)
             }
             None => (None, None),
@@ -690,7 +695,7 @@ async fn bench(
         };
         let started = Instant::now();
         let measured = if let (Some(b), Some(fill)) = (&backlog, fill) {
-            let drained = b.drain(&metrics_before, backlog::accepted(&fill), probes).await;
+            let drained = b.drain(&metrics_before, fill.accepted(), probes).await;
             if !drained.complete {
                 warnings.push(
                     "--backlog: not every queued execution finished within --max-seconds".into(),
@@ -711,11 +716,7 @@ async fn bench(
                 probes,
             )
             .await;
-            let accepted = submitted
-                .samples
-                .iter()
-                .filter(|s| matches!(s.outcome, load::Outcome::Accepted(_)))
-                .count();
+            let accepted = submitted.accepted();
             log(format!(
                 "submitted {accepted} in {:.2} s; waiting for them to finish",
                 submitted.elapsed.as_secs_f64()
@@ -725,8 +726,8 @@ async fn bench(
                 &metrics_url,
                 &metrics_before,
                 accepted,
-                started,
-                max_time,
+                started + max_time + Duration::from_secs(60),
+                &std::sync::atomic::AtomicUsize::new(accepted),
             )
             .await;
             if !drained {

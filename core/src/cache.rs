@@ -5,8 +5,8 @@
 //! changes. Reads are reused for `ttl`; this process's own writes update the cache at once, and
 //! other processes' writes (a connection set inactive, a config change) are seen at most `ttl`
 //! late. Concurrent misses of one connection share one read: when an entry expires under load,
-//! hundreds of executions would otherwise all ask the store at once. Nothing depends on the cache for correctness: the claim, not the connection, decides
-//! whether an execution runs.
+//! hundreds of executions would otherwise all ask the store at once. Nothing depends on the
+//! cache for correctness: the claim, not the connection, decides whether an execution runs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

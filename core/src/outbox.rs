@@ -91,14 +91,7 @@ impl OutboxRelay {
                     }
                     if !self.linger.is_zero() && batch.len() < BATCH {
                         tokio::time::sleep(self.linger).await;
-                        if let Some(rx) = self.feed.as_mut() {
-                            while batch.len() < BATCH {
-                                match rx.try_recv() {
-                                    Ok(e) => batch.push(e),
-                                    Err(_) => break,
-                                }
-                            }
-                        }
+                        self.take_waiting(&mut batch);
                     }
                     let events = std::mem::take(&mut batch);
                     if let Err(e) = self.deliver(&events).await {
@@ -143,19 +136,24 @@ impl OutboxRelay {
         }
     }
 
+    /// Fill `batch` up to `BATCH` with what waits in the feed, without waiting.
+    fn take_waiting(&mut self, batch: &mut Vec<ResultEvent>) {
+        if let Some(rx) = self.feed.as_mut() {
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
     /// Deliver what the feed holds now; returns how many were published.
     async fn drain_feed(&mut self) -> Result<usize> {
         let mut published = 0;
         loop {
             let mut batch = Vec::new();
-            if let Some(rx) = self.feed.as_mut() {
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(e) => batch.push(e),
-                        Err(_) => break,
-                    }
-                }
-            }
+            self.take_waiting(&mut batch);
             if batch.is_empty() {
                 return Ok(published);
             }
