@@ -2,7 +2,7 @@
 //!
 //! Every result event is one entry on the configured bus: source `integrations.executions`
 //! ([`EVENT_SOURCE`]), detail-type `ExecutionSucceeded` | `ExecutionFailed` |
-//! `ExecutionTimedOut` | `ExecutionDeadLettered`, detail the [`ResultEvent`] as JSON
+//! `ExecutionTimedOut` | `ExecutionDeadLettered` | `CallbackFailed`, detail the [`ResultEvent`] as JSON
 //! (`schemas/messages/result-event.schema.json`), time its `occurredAt`. Consumers match on
 //! source and detail-type with rules. Entries go in PutEvents requests of up to 10 entries and
 //! 256 KB; entries EventBridge fails for a passing reason are retried alone.

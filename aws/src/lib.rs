@@ -1,6 +1,6 @@
 //! The AWS backend: the work queue on SQS (with a dead-letter queue), connections, executions,
-//! idempotency records, the result-event outbox and API keys on DynamoDB, result events on
-//! EventBridge and connection secrets in Secrets Manager.
+//! idempotency records, the result-event outbox, callbacks and API keys on DynamoDB, result
+//! events on EventBridge and connection secrets in Secrets Manager.
 //!
 //! Every piece of state lives in AWS, so any number of worker and dispatcher processes on any
 //! number of hosts can share one stack; the only in-process state is the short-lived secret
@@ -30,7 +30,7 @@ pub use provision::provision;
 pub use sqs::{QueueCheck, RedrivePolicy};
 
 use clients::Clients;
-use dynamo::{DynamoApiKeys, DynamoConnections, DynamoExecutions};
+use dynamo::{DynamoApiKeys, DynamoCallbacks, DynamoConnections, DynamoExecutions};
 use events::EventBridgeBus;
 use secrets::SecretsManagerStore;
 use sqs::SqsQueue;
@@ -100,6 +100,11 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
         secrets: Arc::new(SecretsManagerStore::new(
             clients.secrets.clone(),
             config.secret_cache_ttl,
+        )),
+        callbacks: Arc::new(DynamoCallbacks::new(
+            clients.dynamodb.clone(),
+            &config.executions_table,
+            config.outbox_shards,
         )),
     };
     Ok((

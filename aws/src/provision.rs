@@ -16,8 +16,8 @@ use crate::accounting::RequestCounter;
 use crate::clients::Clients;
 use crate::config::AwsConfig;
 use crate::dynamo::{
-    CONNECTIONS_BY_INTEGRATION, EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT, PENDING_EVENTS,
-    TTL_ATTRIBUTE,
+    CONNECTIONS_BY_INTEGRATION, DUE_CALLBACKS, EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT,
+    PENDING_EVENTS, TTL_ATTRIBUTE,
 };
 use crate::error::{built, sdk_error};
 
@@ -135,6 +135,7 @@ fn executions_table_spec() -> TableSpec {
             (EXECUTIONS_BY_TENANT, "PK", "createdKey"),
             (EXECUTIONS_BY_CONNECTION, "connectionKey", "createdKey"),
             (PENDING_EVENTS, "outboxShard", "outboxKey"),
+            (DUE_CALLBACKS, "cbShard", "cbDue"),
         ],
     }
 }

@@ -1,6 +1,7 @@
 //! Outputs too large for a DynamoDB item (400 KB) or an EventBridge entry (256 KB) are stored
 //! truncated, with a flag, rather than refused: the action has already run, and failing to record
-//! its result would only make the worker retry a completed action.
+//! its result would only make the worker retry a completed action. The same goes for the output
+//! carried in a callback's body (its `data`).
 
 use integrations_core::model::ResultEvent;
 use serde_json::{json, Value};
@@ -59,6 +60,45 @@ pub(crate) fn fit_event(event: &ResultEvent) -> ResultEvent {
     event
 }
 
+/// A callback body (the JSON payload, see `integrations_core::callbacks::CallbackPayload`) whose
+/// `data` (the output) is cut with [`fit`] so that the body is at most `max_bytes` long; the body
+/// itself when it fits already, or when it holds no `data` to cut (then it may stay longer).
+/// Deterministic: fitting a fitted body again changes nothing. The other fields keep their order.
+pub(crate) fn fit_callback_body(body: &str, max_bytes: usize) -> String {
+    if body.len() <= max_bytes {
+        return body.to_string();
+    }
+    let Ok(Value::Object(mut payload)) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    let Some(data) = payload.get("data") else {
+        return body.to_string();
+    };
+    let data_text = serde_json::to_string(data).unwrap_or_default();
+    let rest = body.len().saturating_sub(data_text.len());
+    let (cut, _) = fit(data, max_bytes.saturating_sub(rest));
+    let cut_text = serde_json::to_string(&cut).unwrap_or_default();
+    // Splice the cut value in place of the old one, which keeps the other fields' order; the
+    // payload's fields before `data` are strings and booleans, so the first `"data":` is its key.
+    // Checked by parsing, with a re-serialization (keys sorted) as the fallback.
+    payload.insert("data".into(), cut);
+    const KEY: &str = "\"data\":";
+    if let Some(at) = body.find(KEY) {
+        let start = at + KEY.len();
+        if body[start..].starts_with(&data_text) {
+            let spliced = format!(
+                "{}{cut_text}{}",
+                &body[..start],
+                &body[start + data_text.len()..]
+            );
+            if serde_json::from_str::<Value>(&spliced).ok() == Some(Value::Object(payload.clone())) {
+                return spliced;
+            }
+        }
+    }
+    serde_json::to_string(&Value::Object(payload)).unwrap_or_else(|_| body.to_string())
+}
+
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
 fn prefix(s: &str, max: usize) -> &str {
     let mut end = max.min(s.len());
@@ -84,5 +124,33 @@ mod tests {
         assert_eq!(cut[TRUNCATED_FLAG], json!(true));
         assert_eq!(cut["originalBytes"], json!(json_len(&large)));
         assert!(cut["preview"].as_str().is_some_and(|p| p.len() > 1_000));
+    }
+
+    #[test]
+    fn a_callback_body_keeps_its_fields_and_order_and_loses_only_data() {
+        let body = json!({
+            "executionId": "e1",
+            "status": "succeeded",
+            "success": true,
+            "data": {"report": "é".repeat(100_000)},
+            "attempts": 1,
+            "occurredAt": "2024-05-01T10:00:00Z",
+        });
+        // serde_json sorts keys; this order is what the splice must keep.
+        let text = r#"{"executionId":"e1","status":"succeeded","success":true,"data":DATA,"attempts":1,"occurredAt":"2024-05-01T10:00:00Z"}"#
+            .replace("DATA", &serde_json::to_string(&body["data"]).expect("json"));
+        let small = fit_callback_body(&text, text.len());
+        assert_eq!(small, text);
+        let fitted = fit_callback_body(&text, 50_000);
+        assert!(fitted.len() <= 50_000, "{} bytes", fitted.len());
+        assert!(fitted.starts_with(r#"{"executionId":"e1","status":"succeeded","success":true,"data":{"_truncated":true"#), "{}", &fitted[..120]);
+        assert!(fitted.ends_with(r#","attempts":1,"occurredAt":"2024-05-01T10:00:00Z"}"#));
+        let back: Value = serde_json::from_str(&fitted).expect("valid JSON");
+        assert_eq!(back["data"][TRUNCATED_FLAG], json!(true));
+        assert_eq!(back["attempts"], json!(1));
+        assert_eq!(fit_callback_body(&fitted, 50_000), fitted, "deterministic");
+        // Nothing to cut: unchanged.
+        let no_data = r#"{"executionId":"e1","error":"x"}"#;
+        assert_eq!(fit_callback_body(no_data, 10), no_data);
     }
 }

@@ -2,6 +2,7 @@
 //! boto3), serves the backend: the names match `AwsConfig::with_prefix`, the RedrivePolicy is
 //! there, and every store, the queue and the bus work on it.
 
+use integrations_core::completion::Completion;
 use std::time::Duration;
 
 use backend_aws::testing::{moto, PYTHON_ENV};
@@ -101,7 +102,7 @@ async fn the_cloudformation_stack_serves_the_backend() {
     let event = ResultEvent::for_execution(&done).expect("event");
     assert!(b
         .executions
-        .complete_execution(&done, Some("w"), &event)
+        .complete_execution(&Completion::without_callback(done.clone(), event.clone()), Some("w"))
         .await
         .expect("complete"));
     let pending = b.executions.outbox_pending(10).await.expect("pending");

@@ -4,6 +4,7 @@
 
 mod common;
 
+use integrations_core::completion::Completion;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -70,10 +71,12 @@ async fn a_successful_execution_costs_at_most_five_requests() {
                 ..claimed
             };
             let event = ResultEvent::for_execution(&finished).expect("event");
+            let completion = Completion::without_callback(finished, event.clone());
             let stored = b
                 .executions
-                .complete_execution(&finished, Some("worker-1"), &event);
-            assert!(stored.await.expect("complete"));
+                .complete_execution(&completion, Some("worker-1"))
+                .await;
+            assert!(stored.expect("complete"));
             receipts.push(d.receipt.clone());
             events.push(event);
         }

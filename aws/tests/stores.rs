@@ -3,6 +3,7 @@
 
 mod common;
 
+use integrations_core::completion::Completion;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -87,7 +88,7 @@ async fn a_huge_output_is_stored_truncated_and_its_event_publishes() {
         ..claimed
     };
     let event = ResultEvent::for_execution(&done).expect("terminal");
-    let stored = store.complete_execution(&done, Some("w"), &event).await;
+    let stored = store.complete_execution(&Completion::without_callback(done.clone(), event.clone()), Some("w")).await;
     assert!(stored.expect("complete: never an error for a large output"));
 
     let got = store

@@ -8,6 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
+use crate::callbacks::{AttemptOutcome, Callback, CallbackAttempt};
+use crate::completion::Completion;
 use crate::error::{ErrorBody, Result};
 use crate::model::{
     ApiKey, Connection, ConnectionStatus, Credentials, Execution, ExecutionStatus, ResultEvent,
@@ -145,8 +147,8 @@ pub enum CreateOutcome {
     },
 }
 
-/// A worker's exclusive, expiring right to run an execution.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A worker's exclusive, expiring right to run an execution (or deliver a callback).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
     pub owner: String,
     pub until: Timestamp,
@@ -247,14 +249,14 @@ pub trait ExecutionStore: Send + Sync + 'static {
         release: &Release,
     ) -> Result<bool>;
 
-    /// Store the terminal state of `execution` and, in the same atomic write, its result event in
-    /// the outbox. With `owner`, only if that worker still holds the lease; without, only if the
-    /// execution is not terminal yet (dead-lettering, sweeping). False when the condition fails.
+    /// Store the terminal state of `completion.execution` and, in the same atomic write, its
+    /// result event in the outbox and its callback (if any). With `owner`, only if that worker
+    /// still holds the lease; without, only if the execution is not terminal yet
+    /// (dead-lettering, sweeping). False when the condition fails: nothing is written.
     async fn complete_execution(
         &self,
-        execution: &Execution,
+        completion: &Completion,
         owner: Option<&str>,
-        event: &ResultEvent,
     ) -> Result<bool>;
 
     /// `dead_lettered` → `queued` (error, output, finished_at and lease cleared; attempts kept),
@@ -272,6 +274,45 @@ pub trait ExecutionStore: Send + Sync + 'static {
     fn completions(&self) -> Option<broadcast::Receiver<String>> {
         None
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks
+
+#[async_trait]
+pub trait CallbackStore: Send + Sync + 'static {
+    async fn get_callback(&self, tenant_id: &str, execution_id: &str) -> Result<Option<Callback>>;
+
+    /// Lease up to `limit` pending callbacks that are due at `now` (next attempt reached, no
+    /// unexpired lease) to `lease.owner`, soonest first. Each is returned with its new lease.
+    async fn claim_due_callbacks(
+        &self,
+        now: Timestamp,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<Callback>>;
+
+    /// Record an attempt made under `callback`'s lease (as claimed, or as born) and what follows
+    /// ([`Callback::apply_attempt`]: the lease ends). With [`AttemptOutcome::Failed`],
+    /// `failed_event` (a `CallbackFailed` event) goes into the outbox in the same atomic write.
+    /// False when that lease is no longer held (nothing written: whoever holds it now makes the
+    /// next attempt).
+    async fn record_callback_attempt(
+        &self,
+        callback: &Callback,
+        attempt: &CallbackAttempt,
+        outcome: &AttemptOutcome,
+        failed_event: Option<&ResultEvent>,
+    ) -> Result<bool>;
+
+    /// Deliver again on demand ([`Callback::redeliver`]). Returns the updated callback, None if
+    /// the execution has none.
+    async fn redeliver_callback(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<Callback>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,4 +355,5 @@ pub struct Backend {
     pub api_keys: Arc<dyn ApiKeyStore>,
     pub events: Arc<dyn EventBus>,
     pub secrets: Arc<dyn SecretStore>,
+    pub callbacks: Arc<dyn CallbackStore>,
 }

@@ -1,4 +1,4 @@
-//! A short-lived read cache in front of a remote connection store.
+//! Short-lived read caches in front of remote stores.
 //!
 //! Every execution reads its connection twice (the API when it is submitted, the worker when it
 //! runs); against DynamoDB that is two billable requests per execution for data that rarely
@@ -7,8 +7,11 @@
 //! late. Concurrent misses of one connection share one read: when an entry expires under load,
 //! hundreds of executions would otherwise all ask the store at once. Nothing depends on the
 //! cache for correctness: the claim, not the connection, decides whether an execution runs.
+//! [`TtlCache`] is the mechanism; [`CachedConnections`] puts it in front of a connection store.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,54 +21,111 @@ use crate::backend::{ConnectionFilter, ConnectionStore};
 use crate::error::Result;
 use crate::model::Connection;
 
+/// Values reused for `ttl` after they were read, with concurrent misses of one key sharing one
+/// read ([`LoadGates`]). The one read-cache mechanism of the core: the connection cache and the
+/// caller services' callback secrets both sit on it.
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    /// Beyond this many entries, expired ones are dropped, and if still full, all: a bound on
+    /// memory, not an LRU.
+    max_entries: usize,
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+    loading: LoadGates<K>,
+}
+
+impl<K, V> std::fmt::Debug for TtlCache<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the values: some caches hold secrets.
+        let entries = self.entries.lock().map_or(0, |e| e.len());
+        f.debug_struct("TtlCache")
+            .field("ttl", &self.ttl)
+            .field("entries", &entries)
+            .finish()
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
+    /// A zero `ttl` caches nothing (every read goes to the source).
+    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+        Self {
+            ttl,
+            max_entries,
+            entries: Mutex::new(HashMap::new()),
+            loading: LoadGates::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (V, Instant)>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value stored less than `ttl` ago, if any.
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self.lock();
+        let (value, at) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.len() >= self.max_entries {
+            let ttl = self.ttl;
+            entries.retain(|_, (_, at)| at.elapsed() < ttl);
+            if entries.len() >= self.max_entries {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (value, Instant::now()));
+    }
+
+    pub fn remove(&self, key: &K) {
+        self.lock().remove(key);
+    }
+
+    /// The cached value, or `load`'s, stored for the next callers. Concurrent misses of one key
+    /// wait for the first caller's load instead of each reading the source; a failed load is
+    /// not cached, so the next caller tries again.
+    pub async fn get_or_load<F, Fut>(&self, key: &K, load: F) -> Result<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V>>,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        let _turn = self.loading.turn(key).await;
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        let value = load().await?;
+        self.insert(key.clone(), value.clone());
+        Ok(value)
+    }
+}
+
 type Key = (String, String);
 
 pub struct CachedConnections {
     inner: Arc<dyn ConnectionStore>,
-    ttl: Duration,
-    entries: Mutex<HashMap<Key, (Option<Connection>, Instant)>>,
-    /// One gate per connection being read from the store; the first miss reads, the others wait
-    /// on its gate and find the entry it stored.
-    loading: LoadGates<Key>,
+    cache: TtlCache<Key, Option<Connection>>,
 }
 
-/// Entries beyond this are dropped wholesale: a bound on memory, not an LRU.
+/// A bound on memory (see [`TtlCache`]).
 const MAX_ENTRIES: usize = 100_000;
 
 impl CachedConnections {
     pub fn new(inner: Arc<dyn ConnectionStore>, ttl: Duration) -> Self {
         Self {
             inner,
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-            loading: LoadGates::default(),
+            cache: TtlCache::new(ttl, MAX_ENTRIES),
         }
     }
 
-    fn fresh(&self, key: &Key) -> Option<Option<Connection>> {
-        let entries = self.lock();
-        let (value, at) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| value.clone())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, (Option<Connection>, Instant)>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn remember(&self, tenant_id: &str, connection_id: &str, value: Option<Connection>) {
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(
-            (tenant_id.to_string(), connection_id.to_string()),
-            (value, Instant::now()),
-        );
-    }
-
-    fn forget(&self, tenant_id: &str, connection_id: &str) {
-        self.lock()
-            .remove(&(tenant_id.to_string(), connection_id.to_string()));
+    fn key(tenant_id: &str, connection_id: &str) -> Key {
+        (tenant_id.to_string(), connection_id.to_string())
     }
 }
 
@@ -145,9 +205,8 @@ impl<K: Eq + std::hash::Hash> Drop for Entered<'_, K> {
 impl ConnectionStore for CachedConnections {
     async fn create_connection(&self, connection: &Connection) -> Result<()> {
         self.inner.create_connection(connection).await?;
-        self.remember(
-            &connection.tenant_id,
-            &connection.connection_id,
+        self.cache.insert(
+            Self::key(&connection.tenant_id, &connection.connection_id),
             Some(connection.clone()),
         );
         Ok(())
@@ -158,29 +217,24 @@ impl ConnectionStore for CachedConnections {
         tenant_id: &str,
         connection_id: &str,
     ) -> Result<Option<Connection>> {
-        let key = (tenant_id.to_string(), connection_id.to_string());
-        if let Some(value) = self.fresh(&key) {
-            return Ok(value);
-        }
-        let _turn = self.loading.turn(&key).await;
-        if let Some(value) = self.fresh(&key) {
-            return Ok(value);
-        }
-        let value = self.inner.get_connection(tenant_id, connection_id).await?;
-        self.remember(tenant_id, connection_id, value.clone());
-        Ok(value)
+        self.cache
+            .get_or_load(&Self::key(tenant_id, connection_id), || {
+                self.inner.get_connection(tenant_id, connection_id)
+            })
+            .await
     }
 
     async fn update_connection(&self, connection: &Connection) -> Result<bool> {
         let updated = self.inner.update_connection(connection).await;
         // Whatever happened, the next read asks the store.
-        self.forget(&connection.tenant_id, &connection.connection_id);
+        self.cache
+            .remove(&Self::key(&connection.tenant_id, &connection.connection_id));
         updated
     }
 
     async fn delete_connection(&self, tenant_id: &str, connection_id: &str) -> Result<bool> {
         let deleted = self.inner.delete_connection(tenant_id, connection_id).await;
-        self.forget(tenant_id, connection_id);
+        self.cache.remove(&Self::key(tenant_id, connection_id));
         deleted
     }
 

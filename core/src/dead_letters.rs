@@ -9,8 +9,8 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::backend::{Backend, Delivery};
+use crate::completion::Completion;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{now, ExecutionStatus, ResultEvent};
 
 /// The (tenant, execution) a dead letter belongs to, if its body says so.
 pub fn execution_of(delivery: &Delivery) -> Option<(String, String)> {
@@ -29,40 +29,28 @@ pub async fn mark(backend: &Backend, delivery: &Delivery) -> Result<bool> {
     let Some((tenant, id)) = execution_of(delivery) else {
         return Ok(false);
     };
-    let Some(mut e) = backend.executions.get_execution(&tenant, &id).await? else {
+    let Some(e) = backend.executions.get_execution(&tenant, &id).await? else {
         return Ok(false);
     };
     if e.status.is_terminal() {
         return Ok(false);
     }
-    let t = now();
-    e.status = ExecutionStatus::DeadLettered;
-    e.output = None;
-    e.error = Some(
-        Error::new(
-            ErrorKind::DeadLettered,
-            format!(
-                "the queue gave up on this execution after {} deliveries{}; it can be redriven",
-                delivery.receive_count,
-                e.error
-                    .as_ref()
-                    .map(|last| format!(" (last error: {}: {})", last.code, last.message))
-                    .unwrap_or_default()
-            ),
-        )
-        .body(),
+    let error = Error::new(
+        ErrorKind::DeadLettered,
+        format!(
+            "the queue gave up on this execution after {} deliveries{}; it can be redriven",
+            delivery.receive_count,
+            e.error
+                .as_ref()
+                .map(|last| format!(" (last error: {}: {})", last.code, last.message))
+                .unwrap_or_default()
+        ),
     );
-    e.finished_at = Some(t);
-    e.updated_at = t;
-    e.next_attempt_at = None;
-    let event = ResultEvent::for_execution(&e).ok_or_else(|| Error::internal("not terminal"))?;
-    let changed = backend
-        .executions
-        .complete_execution(&e, None, &event)
+    let changed = Completion::new(e, Err(error), None)
+        .store(backend.executions.as_ref(), None)
         .await?;
     if changed {
         info!(execution_id = %id, tenant_id = %tenant, "execution dead-lettered");
-        metrics::counter!("executions_finished_total", "status" => "dead_lettered").increment(1);
     }
     Ok(changed)
 }

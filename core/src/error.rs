@@ -23,7 +23,11 @@ pub enum ErrorKind {
     ActionNotFound,
     ConnectionNotFound,
     ExecutionNotFound,
+    CallbackNotFound,
+    /// `POST /tools/call` or MCP `tools/call` named no tool of the tenant's.
+    ToolNotFound,
     ConnectionInactive,
+    ExecutionNotFinished,
     IdempotencyConflict,
     PayloadTooLarge,
     MethodNotAllowed,
@@ -43,6 +47,9 @@ pub enum ErrorKind {
     // Our own failures.
     BackendUnavailable,
     Internal,
+    /// A caller service has no callback signing secret: an operator creates one
+    /// (`integrations callback-secret rotate`); retrying before that does not help.
+    CallbackSecretMissing,
 }
 
 impl ErrorKind {
@@ -57,6 +64,9 @@ impl ErrorKind {
             Self::ActionNotFound => "ACTION_NOT_FOUND",
             Self::ConnectionNotFound => "CONNECTION_NOT_FOUND",
             Self::ExecutionNotFound => "EXECUTION_NOT_FOUND",
+            Self::CallbackNotFound => "CALLBACK_NOT_FOUND",
+            Self::ToolNotFound => "TOOL_NOT_FOUND",
+            Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -74,6 +84,7 @@ impl ErrorKind {
             Self::DeadLettered => "DEAD_LETTERED",
             Self::BackendUnavailable => "BACKEND_UNAVAILABLE",
             Self::Internal => "INTERNAL",
+            Self::CallbackSecretMissing => "CALLBACK_SECRET_MISSING",
         }
     }
 
@@ -99,9 +110,13 @@ impl ErrorKind {
             | Self::IntegrationNotFound
             | Self::ActionNotFound
             | Self::ConnectionNotFound
-            | Self::ExecutionNotFound => 404,
+            | Self::ExecutionNotFound
+            | Self::CallbackNotFound
+            | Self::ToolNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::ConnectionInactive | Self::IdempotencyConflict => 409,
+            Self::ConnectionInactive | Self::IdempotencyConflict | Self::ExecutionNotFinished => {
+                409
+            }
             Self::PayloadTooLarge => 413,
             Self::ProviderRejected | Self::ProviderAuthFailed | Self::ProviderNotFound => 422,
             Self::ProviderRateLimited => 429,
@@ -113,7 +128,7 @@ impl ErrorKind {
             | Self::DeadLettered => 502,
             Self::ProviderTimeout => 504,
             Self::BackendUnavailable => 503,
-            Self::Internal => 500,
+            Self::Internal | Self::CallbackSecretMissing => 500,
         }
     }
 }
@@ -218,6 +233,7 @@ mod tests {
             ErrorKind::OutcomeUnknown,
             ErrorKind::ProviderRateLimited,
             ErrorKind::BackendUnavailable,
+            ErrorKind::CallbackSecretMissing,
         ] {
             let json = serde_json::to_value(kind).expect("serialize");
             assert_eq!(json, serde_json::Value::String(kind.code().to_string()));
@@ -231,5 +247,6 @@ mod tests {
         assert!(!Error::new(ErrorKind::ValidationFailed, "x").retryable);
         assert!(!Error::new(ErrorKind::ProviderRejected, "x").retryable);
         assert!(!Error::new(ErrorKind::OutcomeUnknown, "x").retryable);
+        assert!(!Error::new(ErrorKind::CallbackSecretMissing, "x").retryable);
     }
 }

@@ -3,7 +3,10 @@
 
 pub mod backend;
 pub mod cache;
+pub mod callbacks;
+pub mod caller_secrets;
 pub mod catalog;
+pub mod completion;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod connector;
@@ -14,7 +17,9 @@ pub mod limits;
 pub mod model;
 pub mod outbound;
 pub mod outbox;
+pub mod resolve;
 pub mod sanitize;
+pub mod signing;
 pub mod trace;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};

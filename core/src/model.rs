@@ -211,6 +211,8 @@ pub enum EventType {
     ExecutionFailed,
     ExecutionTimedOut,
     ExecutionDeadLettered,
+    /// Every attempt to deliver an execution's callback failed.
+    CallbackFailed,
 }
 
 impl EventType {
@@ -230,6 +232,7 @@ impl EventType {
             Self::ExecutionFailed => "ExecutionFailed",
             Self::ExecutionTimedOut => "ExecutionTimedOut",
             Self::ExecutionDeadLettered => "ExecutionDeadLettered",
+            Self::CallbackFailed => "CallbackFailed",
         }
     }
 }
@@ -269,25 +272,7 @@ pub struct ResultEvent {
 impl ResultEvent {
     /// The event for an execution that just reached a terminal state.
     pub fn for_execution(e: &Execution) -> Option<Self> {
-        let event_type = EventType::for_status(e.status)?;
-        Some(Self {
-            event_id: new_id(),
-            event_type,
-            execution_id: e.execution_id.clone(),
-            tenant_id: e.tenant_id.clone(),
-            connection_id: e.connection_id.clone(),
-            integration_id: e.integration_id.clone(),
-            action_id: e.action_id.clone(),
-            status: e.status,
-            output: e.output.clone(),
-            error: e.error.clone(),
-            attempts: e.attempts,
-            latency_ms: e.latency_ms,
-            caller_service: e.caller_service.clone(),
-            caller_ref: e.caller_ref.clone(),
-            callback_url: e.callback_url.clone(),
-            occurred_at: e.finished_at.unwrap_or(e.updated_at),
-        })
+        Some(Self::of(e, EventType::for_status(e.status)?))
     }
 }
 

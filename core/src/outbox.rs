@@ -1,36 +1,23 @@
-//! The outbox relay: publishes result events written with terminal states, and delivers
-//! callbacks, then forgets them. Events are delivered at least once: a crash after publishing and
+//! The outbox relay: publishes result events written with terminal states (callbacks have their
+//! own deliverer, [`crate::callbacks::deliver`]), then forgets them. Events are delivered at least once: a crash after publishing and
 //! before removal publishes again, and consumers deduplicate on `eventId` / `executionId`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use tokio::sync::{mpsc, watch, Semaphore};
-use tracing::{debug, warn};
+use tokio::sync::{mpsc, watch};
+use tracing::warn;
 
 use crate::backend::{EventBus, ExecutionStore};
 use crate::error::Result;
 use crate::model::ResultEvent;
-use crate::outbound;
-
-#[derive(Clone)]
-pub struct CallbackConfig {
-    /// HMAC-SHA256 key for `X-Integrations-Signature`.
-    pub secret: Vec<u8>,
-    pub timeout: Duration,
-    pub attempts: u32,
-    pub allow_private: bool,
-}
 
 pub struct OutboxRelay {
     executions: Arc<dyn ExecutionStore>,
     bus: Arc<dyn EventBus>,
     /// Events as the engine writes them: published without reading the outbox back.
     feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
-    callbacks: Callbacks,
     /// How often the outbox itself is read, for events left by processes that died before
     /// publishing them.
     sweep_every: Duration,
@@ -57,7 +44,6 @@ impl OutboxRelay {
         executions: Arc<dyn ExecutionStore>,
         bus: Arc<dyn EventBus>,
         feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
-        callbacks: CallbackConfig,
         sweep_every: Duration,
         linger: Duration,
     ) -> Self {
@@ -65,7 +51,6 @@ impl OutboxRelay {
             executions,
             bus,
             feed,
-            callbacks: Callbacks::new(callbacks),
             sweep_every,
             linger,
             late: HashMap::new(),
@@ -161,7 +146,7 @@ impl OutboxRelay {
         }
     }
 
-    /// Publish, call back, and forget `events`; returns how many were published.
+    /// Publish and forget `events`; returns how many were published.
     async fn deliver(&mut self, events: &[ResultEvent]) -> Result<usize> {
         if events.is_empty() {
             return Ok(0);
@@ -171,9 +156,6 @@ impl OutboxRelay {
             .iter()
             .filter(|e| !failed.contains(&e.event_id))
             .collect();
-        for event in done.iter().filter(|e| e.callback_url.is_some()) {
-            self.callbacks.spawn((*event).clone()).await;
-        }
         let ids: Vec<String> = done.iter().map(|e| e.event_id.clone()).collect();
         self.executions.outbox_remove(&ids).await?;
         let late = crate::model::now() - SWEEP_MIN_AGE / 2;
@@ -196,128 +178,4 @@ impl OutboxRelay {
         }
         Ok(ids.len())
     }
-}
-
-/// Callback deliveries run beside publishing, so that a slow or dead callback endpoint never
-/// holds back other tenants' events. Each is tried `attempts` times; a process that dies
-/// meanwhile loses the callback, not the event (the bus remains the durable path).
-#[derive(Clone)]
-struct Callbacks {
-    config: Arc<CallbackConfig>,
-    http: reqwest::Client,
-    slots: Arc<Semaphore>,
-}
-
-/// Deliveries in flight at once; beyond that, publishing waits for a slot.
-const CALLBACK_SLOTS: usize = 256;
-
-impl Callbacks {
-    fn new(config: CallbackConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self {
-            config: Arc::new(config),
-            http,
-            slots: Arc::new(Semaphore::new(CALLBACK_SLOTS)),
-        }
-    }
-
-    async fn spawn(&self, event: ResultEvent) {
-        let Ok(permit) = self.slots.clone().acquire_owned().await else {
-            return;
-        };
-        let this = self.clone();
-        tokio::spawn(async move {
-            this.deliver(&event).await;
-            drop(permit);
-        });
-    }
-
-    async fn deliver(&self, event: &ResultEvent) {
-        let Some(url) = event.callback_url.as_deref() else {
-            return;
-        };
-        let body = callback_body(event);
-        for attempt in 1..=self.config.attempts {
-            match self.post(url, &body).await {
-                Ok(()) => {
-                    debug!(execution_id = %event.execution_id, "callback delivered");
-                    metrics::counter!("callbacks_total", "outcome" => "delivered").increment(1);
-                    return;
-                }
-                Err(e) => {
-                    warn!(execution_id = %event.execution_id, attempt, error = %e, "callback failed");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-            }
-        }
-        metrics::counter!("callbacks_total", "outcome" => "failed").increment(1);
-    }
-
-    async fn post(&self, url: &str, body: &str) -> Result<()> {
-        let url = outbound::check_url(url, self.config.allow_private)?;
-        outbound::check_resolved(&url, self.config.allow_private).await?;
-        let t = chrono::Utc::now().timestamp();
-        let signature = sign(&self.config.secret, t, body);
-        let resp = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("x-integrations-signature", format!("t={t},v1={signature}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| crate::Error::new(crate::ErrorKind::NetworkError, e.to_string()))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(crate::Error::new(
-                crate::ErrorKind::ProviderUnavailable,
-                format!("callback answered {}", resp.status()),
-            ))
-        }
-    }
-}
-
-/// The callback payload (`schemas/messages/callback-payload.schema.json`).
-pub fn callback_body(e: &ResultEvent) -> String {
-    let mut body = serde_json::json!({
-        "executionId": e.execution_id,
-        "status": e.status,
-        "success": e.status == crate::model::ExecutionStatus::Succeeded,
-        "attempts": e.attempts,
-        "occurredAt": e.occurred_at,
-    });
-    let obj = body.as_object_mut().expect("object literal");
-    if let Some(v) = &e.output {
-        obj.insert("data".into(), v.clone());
-    }
-    if let Some(err) = &e.error {
-        obj.insert(
-            "error".into(),
-            serde_json::to_value(err).unwrap_or_default(),
-        );
-    }
-    if let Some(ms) = e.latency_ms {
-        obj.insert("latencyMs".into(), ms.into());
-    }
-    if let Some(s) = &e.caller_service {
-        obj.insert("callerService".into(), s.clone().into());
-    }
-    if let Some(s) = &e.caller_ref {
-        obj.insert("callerRef".into(), s.clone().into());
-    }
-    body.to_string()
-}
-
-/// Hex HMAC-SHA256 over `"{t}.{body}"`, as receivers verify it.
-pub fn sign(secret: &[u8], t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }

@@ -5,9 +5,9 @@
 use integrations_core::catalog::{schema_files, Catalog};
 use integrations_core::error::{Error, ErrorKind};
 use integrations_core::model::{
-    new_id, now, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
+    new_id, now, EventType, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
 };
-use integrations_core::outbox::callback_body;
+use integrations_core::completion::Completion;
 use serde_json::{json, Value};
 
 fn catalog() -> Catalog {
@@ -119,25 +119,36 @@ fn produced_messages_match_their_schemas() {
     )
     .expect("execution request matches its schema");
 
-    let mut failed = execution(ExecutionStatus::Failed);
-    failed.output = None;
-    failed.error = Some(Error::new(ErrorKind::ProviderRejected, "bad district").body());
-    for e in [execution(ExecutionStatus::Succeeded), failed] {
-        let event = ResultEvent::for_execution(&e).expect("terminal");
-        let v = serde_json::to_value(&event).expect("serialize");
-        integrations_core::catalog::validate(
-            catalog.message_schema("result-event").expect("schema"),
-            &v,
-            "event",
-        )
-        .expect("result event matches its schema");
-        let body: Value = serde_json::from_str(&callback_body(&event)).expect("JSON");
+    // Every ending the service writes: its event, its callback payload, and the event of a
+    // callback that could not be delivered.
+    let running = execution(ExecutionStatus::Running);
+    let endings = [
+        Ok(json!({"fee": 33000})),
+        Err(Error::new(ErrorKind::ProviderRejected, "bad district")),
+        Err(Error::new(ErrorKind::ProviderTimeout, "no answer")),
+        Err(Error::new(ErrorKind::DeadLettered, "gave up")),
+    ];
+    for outcome in endings {
+        let done = Completion::new(running.clone(), outcome, None);
+        let failed_callback = ResultEvent::of(&done.execution, EventType::CallbackFailed);
+        for event in [&done.event, &failed_callback] {
+            let v = serde_json::to_value(event).expect("serialize");
+            integrations_core::catalog::validate(
+                catalog.message_schema("result-event").expect("schema"),
+                &v,
+                "event",
+            )
+            .expect("result event matches its schema");
+        }
+        let callback = done.callback.expect("a callback: the execution has a callbackUrl");
+        let body: Value = serde_json::from_str(&callback.body).expect("JSON");
         integrations_core::catalog::validate(
             catalog.message_schema("callback-payload").expect("schema"),
             &body,
             "callback",
         )
         .expect("callback payload matches its schema");
+        assert_eq!(body["success"], done.execution.status == ExecutionStatus::Succeeded);
     }
 }
 

@@ -15,7 +15,7 @@ use integrations_core::ErrorKind;
 
 use crate::auth::{authenticate, KeyCache};
 use crate::error::ApiError;
-use crate::routes::{catalog, connections, executions};
+use crate::routes::{catalog, connections, executions, tools};
 
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -25,6 +25,12 @@ pub struct ApiSettings {
     pub allow_private_urls: bool,
     pub connection_test_timeout: Duration,
     pub max_body_bytes: usize,
+    /// `Host` values `/mcp` accepts (DNS-rebinding protection; empty accepts any): rmcp's
+    /// loopback default, to be widened for a public deployment.
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser `Origin`s `/mcp` accepts (`scheme://host:port`, `:*` for any port); requests
+    /// without an `Origin` (non-browser clients) always pass.
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 impl Default for ApiSettings {
@@ -34,6 +40,10 @@ impl Default for ApiSettings {
             allow_private_urls: false,
             connection_test_timeout: Duration::from_secs(15),
             max_body_bytes: 256 * 1024,
+            mcp_allowed_hosts: ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            mcp_allowed_origins: ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -93,11 +103,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/execute", post(executions::execute))
         .route("/executions", get(executions::list))
         .route("/executions/{execution_id}", get(executions::get))
+        .route(
+            "/executions/{execution_id}/callback",
+            post(executions::redeliver_callback),
+        )
+        .route("/tools", get(tools::list))
+        .route("/tools/call", post(tools::call))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .merge(authed)
+        .nest_service("/mcp", crate::mcp::service(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))

@@ -1,5 +1,6 @@
 //! Caller authentication: `Authorization: Bearer <api key>` (stored as its SHA-256) and the tenant
-//! from `X-Tenant-Id`, which must be in the key's scope.
+//! from `X-Tenant-Id`, which must be in the key's scope (for MCP also implied by a key scoped to
+//! exactly one tenant).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -91,8 +92,29 @@ pub async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> std::result::Result<Response, ApiError> {
-    let key = req
-        .headers()
+    let caller = caller_for(&state, req.headers(), TenantRule::Header).await?;
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}
+
+/// Where the tenant of a request comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantRule {
+    /// `X-Tenant-Id`, always (the HTTP API).
+    Header,
+    /// `X-Tenant-Id`, or the key's only tenant when it is scoped to exactly one (MCP clients
+    /// that can set a bearer token but no other header).
+    HeaderOrImplied,
+}
+
+/// The caller of a request with these headers: its API key checked, its tenant in the key's
+/// scope.
+pub async fn caller_for(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    rule: TenantRule,
+) -> std::result::Result<Caller, ApiError> {
+    let key = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -106,14 +128,22 @@ pub async fn authenticate(
         })?;
     let record = state
         .key_cache
-        .find(&state, &hash_key(key))
+        .find(state, &hash_key(key))
         .await?
         .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "unknown API key"))?;
-    let tenant_id = req
-        .headers()
-        .get(TENANT_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError(Error::validation("missing X-Tenant-Id header")))?;
+    let header = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());
+    let implied = match (&record.tenants, rule) {
+        (Some(only), TenantRule::HeaderOrImplied) if only.len() == 1 => Some(only[0].as_str()),
+        _ => None,
+    };
+    let tenant_id = header.or(implied).ok_or_else(|| {
+        ApiError(Error::validation(match rule {
+            TenantRule::Header => "missing X-Tenant-Id header",
+            TenantRule::HeaderOrImplied => {
+                "missing X-Tenant-Id header (needed unless the key is scoped to one tenant)"
+            }
+        }))
+    })?;
     if !valid_tenant_id(tenant_id) {
         return Err(ApiError(Error::validation(
             "X-Tenant-Id: 1-128 characters of A-Z a-z 0-9 - _ . :",
@@ -125,10 +155,8 @@ pub async fn authenticate(
             format!("this API key may not act for tenant '{tenant_id}'"),
         ));
     }
-    let caller = Caller {
+    Ok(Caller {
         tenant_id: tenant_id.to_string(),
         caller_service: record.caller_service,
-    };
-    req.extensions_mut().insert(caller);
-    Ok(next.run(req).await)
+    })
 }

@@ -1,5 +1,6 @@
 //! The `integrations` command.
 
+use integrations_core::caller_secrets::validate_caller_service;
 use integrations_core::{Error, Result};
 use tracing_subscriber::EnvFilter;
 
@@ -45,7 +46,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             tenants,
             all_tenants,
         } => {
+            validate_caller_service(caller_service)?;
             let backend = service::open_backend(common).await?;
+            // Its callbacks are signed from the first one on; the secret is shown by
+            // `callback-secret show`, not here (stdout carries only the key).
+            crate::callback_secret::caller_secrets(&backend)
+                .ensure(caller_service)
+                .await?;
             let scope = (!*all_tenants).then(|| tenants.clone());
             let (key, record) = crate::auth::generate_key(caller_service, scope);
             backend.api_keys.put_api_key(&record).await?;
@@ -56,6 +63,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::DeadLetters { action } => {
             let backend = service::open_backend(common).await?;
             return crate::dead_letters::run(&backend, action).await.map(|_| ());
+        }
+        Command::CallbackSecret { action } => {
+            let backend = service::open_backend(common).await?;
+            let secrets = crate::callback_secret::caller_secrets(&backend);
+            for line in crate::callback_secret::run(&secrets, action).await? {
+                println!("{line}");
+            }
+            return Ok(());
         }
     };
     match (running.addr, running.metrics_addr) {

@@ -212,6 +212,31 @@ pub enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// Show or rotate a caller service's callback signing secret (Standard Webhooks `whsec_…`),
+    /// the one its callbacks are signed with on every host.
+    CallbackSecret {
+        #[command(subcommand)]
+        action: CallbackSecretAction,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum CallbackSecretAction {
+    /// Print the current secret and, during a rotation, the next one: one per line.
+    Show {
+        #[arg(long)]
+        caller_service: String,
+    },
+    /// Start a rotation: print the new secret, which signs alongside the current one until
+    /// --finish (during a rotation, the same one again). A service without a secret gets its
+    /// first one.
+    Rotate {
+        #[arg(long)]
+        caller_service: String,
+        /// End the rotation: the new secret becomes the only one; print it.
+        #[arg(long)]
+        finish: bool,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -290,7 +315,16 @@ pub struct WorkerArgs {
     #[arg(long, env = "INTEGRATIONS_SHUTDOWN_GRACE_MS", default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,
 
-    /// HMAC key for callback signatures; default: a key file in the data directory.
-    #[arg(long, env = "INTEGRATIONS_CALLBACK_SECRET", hide_env_values = true)]
-    pub callback_secret: Option<String>,
+    /// Callback deliveries in flight at once in this process (beside the executions).
+    #[arg(long, env = "INTEGRATIONS_CALLBACK_CONCURRENCY", default_value_t = 256)]
+    pub callback_concurrency: usize,
+
+    /// Per callback attempt, connecting included; a deliverer's lease is twice this.
+    #[arg(long, env = "INTEGRATIONS_CALLBACK_TIMEOUT_MS", default_value_t = 15_000)]
+    pub callback_timeout_ms: u64,
+
+    /// The waits before each attempt of a callback, comma separated, in milliseconds (the
+    /// first is the first attempt's). Default: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    #[arg(long, env = "INTEGRATIONS_CALLBACK_SCHEDULE_MS", value_delimiter = ',')]
+    pub callback_schedule_ms: Vec<u64>,
 }

@@ -3,13 +3,16 @@
 
 pub mod app;
 pub mod auth;
+pub mod callback_secret;
 pub mod cli;
 pub mod config;
 pub mod dead_letters;
 pub mod enqueue;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod routes;
 pub mod service;
+pub mod submit;
 pub mod telemetry;
 pub mod waiters;

@@ -7,6 +7,7 @@ use integrations_core::backend::{
     ClaimOutcome, CreateOutcome, ExecutionFilter, ExecutionStore, IdempotencyClaim, Lease, Page,
     Release,
 };
+use integrations_core::completion::Completion;
 use integrations_core::model::{Execution, ExecutionStatus, ResultEvent};
 use integrations_core::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -82,17 +83,17 @@ impl ExecutionStore for EmbeddedBackend {
 
     async fn complete_execution(
         &self,
-        execution: &Execution,
+        completion: &Completion,
         owner: Option<&str>,
-        event: &ResultEvent,
     ) -> Result<bool> {
+        let execution = &completion.execution;
         if !execution.status.is_terminal() {
             return Err(Error::internal(format!(
                 "complete_execution needs a terminal status, not {}",
                 execution.status.as_str()
             )));
         }
-        let completed = leases::complete(self.db(), execution, owner, event).await?;
+        let completed = leases::complete(self.db(), completion, owner).await?;
         if completed {
             // Nobody listening is fine: waiters subscribe before they start waiting.
             let _ = self.inner.completions.send(execution.execution_id.clone());

@@ -6,13 +6,14 @@
 //! old owner may still finish (nobody else can have run the action meanwhile).
 
 use integrations_core::backend::{ClaimOutcome, Lease, Release};
-use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
+use integrations_core::completion::Completion;
+use integrations_core::model::{now, ExecutionStatus};
 use integrations_core::Result;
 use rusqlite::params;
 
 use crate::db::Db;
 use crate::executions::{execution_from_row, COLUMNS};
-use crate::values::{ms, opt_json, opt_ms, to_json};
+use crate::values::{ms, opt_json, opt_ms};
 
 pub(crate) async fn claim(
     db: &Db,
@@ -154,18 +155,16 @@ pub(crate) async fn reopen(db: &Db, tenant_id: &str, execution_id: &str) -> Resu
     .await
 }
 
-/// Store the terminal state and its outbox event in one transaction.
+/// Store the terminal state, its outbox event and its callback in one transaction.
 pub(crate) async fn complete(
     db: &Db,
-    execution: &Execution,
+    completion: &Completion,
     owner: Option<&str>,
-    event: &ResultEvent,
 ) -> Result<bool> {
-    let e = execution.clone();
+    let c = completion.clone();
     let owner = owner.map(str::to_string);
-    let event_id = event.event_id.clone();
-    let event = to_json(event).map_err(integrations_core::Error::from)?;
     db.write(move |conn| {
+        let e = &c.execution;
         // With an owner: only while it holds the lease. Without: any non-terminal execution.
         let changed = conn
             .prepare_cached(
@@ -192,11 +191,10 @@ pub(crate) async fn complete(
         if changed == 0 {
             return Ok(false);
         }
-        conn.prepare_cached(
-            "INSERT INTO outbox (event_id, event) VALUES (?1, ?2)
-             ON CONFLICT (event_id) DO NOTHING",
-        )?
-        .execute(params![event_id, event])?;
+        crate::outbox::insert(conn, &c.event)?;
+        if let Some(callback) = &c.callback {
+            crate::callbacks::insert(conn, callback)?;
+        }
         Ok(true)
     })
     .await

@@ -14,6 +14,7 @@
 //! ```
 
 mod api_keys;
+mod callbacks;
 mod config;
 mod connections;
 mod crypto;
@@ -106,6 +107,7 @@ impl EmbeddedBackend {
             api_keys: Arc::new(self.clone()),
             events: Arc::new(self.clone()),
             secrets: Arc::new(self.clone()),
+            callbacks: Arc::new(self.clone()),
         }
     }
 

@@ -5,8 +5,18 @@ use integrations_core::model::ResultEvent;
 use integrations_core::Result;
 use rusqlite::params;
 
-use crate::db::Db;
-use crate::values::from_json;
+use crate::db::{Db, DbResult};
+use crate::values::{from_json, to_json};
+
+/// Put an event into the outbox, inside the caller's transaction (the write it belongs to).
+pub(crate) fn insert(conn: &rusqlite::Connection, event: &ResultEvent) -> DbResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (event_id, event) VALUES (?1, ?2)
+         ON CONFLICT (event_id) DO NOTHING",
+    )?
+    .execute(params![event.event_id, to_json(event)?])?;
+    Ok(())
+}
 
 pub(crate) async fn pending(db: &Db, limit: usize) -> Result<Vec<ResultEvent>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);

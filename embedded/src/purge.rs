@@ -20,6 +20,7 @@ const BATCH: i64 = 500;
 pub struct PurgeReport {
     pub executions: u64,
     pub idempotency_records: u64,
+    pub callbacks: u64,
     pub events: u64,
 }
 
@@ -32,6 +33,7 @@ impl EmbeddedBackend {
         Ok(PurgeReport {
             executions: self.purge("executions", "expires_at", t).await?,
             idempotency_records: self.purge("idempotency", "expires_at", t).await?,
+            callbacks: self.purge("callbacks", "expires_at", t).await?,
             events: self
                 .purge("events", "published_at", t.saturating_sub(retention))
                 .await?,

@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -146,6 +146,36 @@ CREATE TABLE secrets (
 const V2: &str = r#"
 ALTER TABLE queue ADD COLUMN trace_parent TEXT;
 ALTER TABLE dead_letters ADD COLUMN trace_parent TEXT;
+"#;
+
+/// Durable callbacks, written with the terminal state of executions that asked for one.
+/// `due_at` is set while pending: when a deliverer may take it (the next attempt, or the end of
+/// the current lease); NULL once delivered or failed, so that the due index holds only work.
+const V3: &str = r#"
+CREATE TABLE callbacks (
+    tenant_id       TEXT NOT NULL,
+    execution_id    TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    signer          TEXT,
+    webhook_id      TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        TEXT NOT NULL,
+    round_attempts  INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    lease_owner     TEXT,
+    lease_until     INTEGER,
+    due_at          INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    version         INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, execution_id)
+);
+-- claim_due_callbacks: what is due, soonest first.
+CREATE INDEX callbacks_due ON callbacks (due_at) WHERE due_at IS NOT NULL;
+-- purge_expired.
+CREATE INDEX callbacks_by_expiry ON callbacks (expires_at);
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

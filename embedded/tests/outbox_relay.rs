@@ -4,6 +4,7 @@
 
 mod common;
 
+use integrations_core::completion::Completion;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use integrations_core::backend::{
 };
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
-use integrations_core::outbox::{CallbackConfig, OutboxRelay};
+use integrations_core::outbox::OutboxRelay;
 use integrations_core::Result;
 use tokio::sync::{mpsc, watch};
 
@@ -34,7 +35,12 @@ async fn completed(store: &EmbeddedBackend, age: Duration) -> ResultEvent {
     };
     let mut event = ResultEvent::for_execution(&done).expect("terminal");
     event.occurred_at = t - chrono::Duration::from_std(age).expect("age");
-    let stored = store.complete_execution(&done, None, &event).await;
+    let stored = store
+        .complete_execution(
+            &Completion::without_callback(done.clone(), event.clone()),
+            None,
+        )
+        .await;
     assert!(stored.expect("complete"));
     event
 }
@@ -44,17 +50,10 @@ fn relay(
     bus: Arc<dyn EventBus>,
     feed: mpsc::UnboundedReceiver<ResultEvent>,
 ) -> OutboxRelay {
-    let callbacks = CallbackConfig {
-        secret: b"test".to_vec(),
-        timeout: Duration::from_secs(1),
-        attempts: 1,
-        allow_private: true,
-    };
     OutboxRelay::new(
         store,
         bus,
         Some(feed),
-        callbacks,
         Duration::from_secs(3600),
         Duration::ZERO,
     )
@@ -192,11 +191,10 @@ impl ExecutionStore for LaggingOutbox {
 
     async fn complete_execution(
         &self,
-        execution: &Execution,
+        completion: &Completion,
         owner: Option<&str>,
-        event: &ResultEvent,
     ) -> Result<bool> {
-        self.inner.complete_execution(execution, owner, event).await
+        self.inner.complete_execution(completion, owner).await
     }
 
     async fn reopen_execution(&self, tenant_id: &str, id: &str) -> Result<bool> {

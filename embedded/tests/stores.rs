@@ -2,6 +2,7 @@
 
 mod common;
 
+use integrations_core::completion::Completion;
 use std::time::Duration;
 
 use integrations_core::backend::{
@@ -104,12 +105,22 @@ async fn completions_announce_finished_executions() {
         ..e.clone()
     };
     let event = ResultEvent::for_execution(&done).expect("terminal");
-    let completed = backend.complete_execution(&done, Some("w"), &event).await;
+    let completed = backend
+        .complete_execution(
+            &Completion::without_callback(done.clone(), event.clone()),
+            Some("w"),
+        )
+        .await;
     assert!(completed.expect("complete"));
     let id = tokio::time::timeout(Duration::from_secs(1), completions.recv()).await;
     assert_eq!(id.expect("in time").expect("id"), e.execution_id);
 
-    let not_terminal = backend.complete_execution(&e, None, &event).await;
+    let not_terminal = backend
+        .complete_execution(
+            &Completion::without_callback(e.clone(), event.clone()),
+            None,
+        )
+        .await;
     assert!(
         not_terminal.is_err(),
         "completing with a non-terminal status is a bug"

@@ -6,6 +6,7 @@
 
 mod common;
 
+use integrations_core::completion::Completion;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,7 +122,10 @@ async fn execute(backend: &EmbeddedBackend, id: &str) {
     };
     let event = ResultEvent::for_execution(&done).expect("terminal");
     let stored = backend
-        .complete_execution(&done, Some("bench"), &event)
+        .complete_execution(
+            &Completion::without_callback(done.clone(), event.clone()),
+            Some("bench"),
+        )
         .await;
     assert!(stored.expect("complete"));
 }

@@ -268,6 +268,7 @@ pub async fn start_service(args: &[String]) -> Running {
     }
 }
 
+/// A key for `service`, and the service's callback signing secret (as `create-key` does).
 pub async fn create_key(backend: &Backend, service: &str, tenants: Option<Vec<String>>) -> String {
     let (key, record) = dispatcher::auth::generate_key(service, tenants);
     backend
@@ -275,7 +276,16 @@ pub async fn create_key(backend: &Backend, service: &str, tenants: Option<Vec<St
         .put_api_key(&record)
         .await
         .expect("store key");
+    caller_secrets(backend)
+        .ensure(service)
+        .await
+        .expect("callback secret");
     key
+}
+
+/// The caller services' signing secrets, read straight from the store.
+pub fn caller_secrets(backend: &Backend) -> integrations_core::caller_secrets::CallerSecrets {
+    integrations_core::caller_secrets::CallerSecrets::new(backend.secrets.clone(), Duration::ZERO)
 }
 
 /// A valid calculate_fee input.

@@ -311,67 +311,6 @@ async fn rate_limits_delay_without_failing_or_counting_attempts() {
     h.stop().await;
 }
 
-#[tokio::test]
-async fn callbacks_are_signed_and_carry_the_result() {
-    use std::sync::{Arc, Mutex};
-    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = received.clone();
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(
-            move |headers: axum::http::HeaderMap, body: String| async move {
-                let sig = headers
-                    .get("x-integrations-signature")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                sink.lock().expect("sink").push((sig, body));
-                axum::http::StatusCode::NO_CONTENT
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let h = Harness::start().await;
-    let conn = h.create_connection("t1").await;
-    let (_, b) = h
-        .execute(
-            "t1",
-            json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(),
-                   "callerRef": "agent-7", "callbackUrl": format!("http://{addr}/cb")}),
-        )
-        .await;
-    let id = b["executionId"].as_str().expect("id").to_string();
-    h.wait_terminal("t1", &id).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let (sig, body) = loop {
-        if let Some(first) = received.lock().expect("sink").first().cloned() {
-            break first;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no callback");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let payload: Value = serde_json::from_str(&body).expect("JSON payload");
-    assert_eq!(payload["executionId"], id.as_str());
-    assert_eq!(payload["status"], "succeeded");
-    assert_eq!(payload["callerRef"], "agent-7");
-    assert!(payload["data"]["fee"].as_i64().is_some());
-
-    // The signature verifies with the service's callback key.
-    let secret = std::fs::read(h.dir.path().join("callback.key")).expect("callback key");
-    let (t, v1) = sig
-        .split_once(',')
-        .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
-        .expect("t=..,v1=.. header");
-    let t: i64 = t.parse().expect("timestamp");
-    assert_eq!(integrations_core::outbox::sign(&secret, t, &body), v1);
-    h.stop().await;
-}
-
 /// `POST /execute` with an optional `traceparent` header; returns the execution id.
 async fn submit_traced(h: &Harness, conn: &str, traceparent: Option<&str>) -> String {
     let mut req = h

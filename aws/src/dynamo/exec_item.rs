@@ -236,9 +236,10 @@ pub(crate) fn event_from_item(item: &Item) -> Result<ResultEvent> {
     get_json(item, EVENT)
 }
 
-/// A stable spread of event ids over the shards (FNV-1a; std's hasher is seeded per process).
-fn shard_of(event_id: &str, shards: u8) -> u8 {
-    let hash = event_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+/// A stable spread of ids (event ids, execution ids) over the shards (FNV-1a; std's hasher is
+/// seeded per process).
+pub(crate) fn shard_of(id: &str, shards: u8) -> u8 {
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     (hash % u64::from(shards.max(1))) as u8

@@ -1,7 +1,8 @@
-//! The DynamoDB stores: connections, executions (with idempotency records and the result-event
-//! outbox) and API keys. The key design is explained in `aws/DESIGN.md`.
+//! The DynamoDB stores: connections, executions (with idempotency records, the result-event
+//! outbox and callbacks) and API keys. The key design is explained in `aws/DESIGN.md`.
 
 mod api_keys;
+mod callbacks;
 mod connections;
 mod cursor;
 mod exec_item;
@@ -16,6 +17,7 @@ use integrations_core::model::Timestamp;
 use integrations_core::{Error, Result};
 
 pub use api_keys::DynamoApiKeys;
+pub use callbacks::DynamoCallbacks;
 pub use connections::DynamoConnections;
 pub use executions::DynamoExecutions;
 
@@ -23,6 +25,8 @@ pub use executions::DynamoExecutions;
 pub const EXECUTIONS_BY_TENANT: &str = "ExecutionsByTenant";
 pub const EXECUTIONS_BY_CONNECTION: &str = "ExecutionsByConnection";
 pub const PENDING_EVENTS: &str = "PendingEvents";
+/// Pending callbacks by when they are due (sparse: delivered and failed ones leave it).
+pub const DUE_CALLBACKS: &str = "DueCallbacks";
 pub const CONNECTIONS_BY_INTEGRATION: &str = "ConnectionsByIntegration";
 /// The TTL attribute (epoch seconds) of the executions table.
 pub const TTL_ATTRIBUTE: &str = "expiresAtEpoch";

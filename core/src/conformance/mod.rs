@@ -21,6 +21,7 @@
 //! on a fresh backend).
 
 pub mod api_keys;
+pub mod callbacks;
 pub mod connections;
 pub mod events;
 pub mod executions;
@@ -53,6 +54,7 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     events::event_bus_suite(backend.events.clone()).await;
     secrets::secrets_suite(backend.secrets.clone()).await;
     queue::queue_suite(backend.queue.clone(), max_receive_count).await;
+    callbacks::callbacks_suite(backend.clone()).await;
 }
 
 /// A fresh ULID.

@@ -47,6 +47,12 @@ macro_rules! conformance_tests {
             events_publish => |b| events::publish(b.events);
             secrets_put_get_rotate_delete => |b| secrets::put_get_rotate_delete(b.secrets);
             secrets_missing => |b| secrets::missing_secrets(b.secrets);
+
+            callbacks_written_with_completion => |b| callbacks::written_with_completion(b);
+            callbacks_claim_due => |b| callbacks::claim_due(b);
+            callbacks_record_attempts => |b| callbacks::record_attempts(b);
+            callbacks_failure_writes_event => |b| callbacks::failure_writes_event(b);
+            callbacks_redeliver => |b| callbacks::redeliver(b);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

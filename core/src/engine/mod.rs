@@ -13,11 +13,13 @@ use tokio::sync::mpsc;
 use tracing::{info, warn, Instrument};
 
 use crate::backend::{Backend, ClaimOutcome, Delivery, Lease, Release};
+use crate::callbacks::deliver::DelivererConfig;
+use crate::callbacks::Callback;
 use crate::catalog::{Action, Catalog};
 use crate::connector::{CallContext, Connectors};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{BreakerConfig, Breakers, RateLimits};
-use crate::model::{now, Connection, ConnectionStatus, Execution, ExecutionRequest, ResultEvent};
+use crate::model::{now, Connection, Execution, ExecutionRequest, ResultEvent};
 use crate::sanitize::{sanitize, scrub};
 use crate::trace::parse_trace_parent;
 
@@ -91,6 +93,11 @@ pub struct Engine {
     /// Events just written to the outbox, for the relay to publish without reading them back.
     published: mpsc::UnboundedSender<ResultEvent>,
     published_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ResultEvent>>>,
+    /// Callbacks of executions this engine finished, born leased to this process's deliverer
+    /// (when one took the feed) so that they go out at once without another store write.
+    callback_feed: mpsc::UnboundedSender<Callback>,
+    callback_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Callback>>>,
+    callback_delivery: std::sync::OnceLock<DelivererConfig>,
 }
 
 /// A claimed execution with everything needed to run it.
@@ -109,6 +116,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         let (published, published_rx) = mpsc::unbounded_channel();
+        let (callback_feed, callback_rx) = mpsc::unbounded_channel();
         Self {
             backend,
             catalog,
@@ -118,7 +126,31 @@ impl Engine {
             config,
             published,
             published_rx: std::sync::Mutex::new(Some(published_rx)),
+            callback_feed,
+            callback_rx: std::sync::Mutex::new(Some(callback_rx)),
+            callback_delivery: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The callbacks this engine writes, for a deliverer in this process (the first caller
+    /// takes it). From then on they are born leased to that deliverer.
+    pub fn take_callback_feed(
+        &self,
+        deliverer: &DelivererConfig,
+    ) -> Option<mpsc::UnboundedReceiver<Callback>> {
+        let rx = self
+            .callback_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        let _ = self.callback_delivery.set(deliverer.clone());
+        Some(rx)
+    }
+
+    /// The lease a new callback is born with: this process's deliverer's, while it listens.
+    fn callback_lease(&self) -> Option<Lease> {
+        let config = self.callback_delivery.get()?;
+        (!self.callback_feed.is_closed()).then(|| config.lease())
     }
 
     /// The events this engine writes to the outbox, as they are written (for the relay; the
@@ -235,33 +267,19 @@ impl Engine {
         recovered: bool,
     ) -> Result<Result<(Connection, Arc<Action>)>> {
         let e = &job.execution;
-        let connection = self
-            .backend
-            .connections
-            .get_connection(&e.tenant_id, &e.connection_id)
-            .await?;
-        let Some(connection) = connection else {
-            return Ok(Err(Error::new(
-                ErrorKind::ConnectionNotFound,
-                format!("connection '{}' not found", e.connection_id),
-            )));
-        };
-        if connection.status == ConnectionStatus::Inactive {
-            return Ok(Err(Error::new(
-                ErrorKind::ConnectionInactive,
-                format!("connection '{}' is inactive", e.connection_id),
-            )));
-        }
-        let action = match self
-            .catalog
-            .action(&connection.integration_id, &job.request.action_id)
-        {
-            Ok(a) => a.clone(),
+        let resolved = crate::resolve::resolve(
+            self.backend.connections.as_ref(),
+            &self.catalog,
+            &e.tenant_id,
+            &e.connection_id,
+            &job.request.action_id,
+            &job.request.input,
+        )
+        .await?;
+        let (connection, action) = match resolved {
+            Ok(found) => found,
             Err(err) => return Ok(Err(err)),
         };
-        if let Err(err) = action.validate_input(&job.request.input) {
-            return Ok(Err(err));
-        }
         if recovered && action.unsafe_to_repeat() {
             return Ok(Err(Error::new(
                 ErrorKind::OutcomeUnknown,

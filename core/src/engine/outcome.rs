@@ -10,8 +10,9 @@ use tracing::{info, warn};
 use super::{chrono_duration, Disposition, Engine, Job};
 use crate::backend::Release;
 use crate::catalog::Action;
+use crate::completion::Completion;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{now, ExecutionStatus, ResultEvent};
+use crate::model::now;
 
 impl Engine {
     pub(super) async fn retry_or_give_up(
@@ -74,54 +75,41 @@ impl Engine {
         Ok(())
     }
 
-    /// Record the terminal state and its event (one atomic write), then acknowledge.
+    /// Record the terminal state with its event and callback (one atomic write), hand the event
+    /// and callback to this process's relay and deliverer, then acknowledge.
     pub(super) async fn finish(
         &self,
         job: &mut Job<'_>,
         outcome: std::result::Result<Value, Error>,
     ) -> Result<Disposition> {
-        let t = now();
-        let e = &mut job.execution;
-        match outcome {
-            Ok(output) => {
-                e.status = ExecutionStatus::Succeeded;
-                e.output = Some(output);
-                e.error = None;
-            }
-            Err(err) => {
-                e.status = if err.kind == ErrorKind::ProviderTimeout {
-                    ExecutionStatus::TimedOut
-                } else {
-                    ExecutionStatus::Failed
-                };
-                e.output = None;
-                e.error = Some(err.body());
-            }
-        }
-        e.latency_ms = Some(job.started.elapsed().as_millis() as u64);
-        e.finished_at = Some(t);
-        e.updated_at = t;
-        e.next_attempt_at = None;
-        let event = ResultEvent::for_execution(e)
-            .ok_or_else(|| Error::internal("finish called with a non-terminal status"))?;
-        let stored = self
-            .backend
-            .executions
-            .complete_execution(e, Some(&self.config.worker_id), &event)
+        job.execution.latency_ms = Some(job.started.elapsed().as_millis() as u64);
+        let completion = Completion::new(job.execution.clone(), outcome, self.callback_lease());
+        let stored = completion
+            .store(
+                self.backend.executions.as_ref(),
+                Some(&self.config.worker_id),
+            )
             .await?;
-        if stored {
-            // Nobody listening (no relay) is fine: the sweep finds it in the outbox.
-            let _ = self.published.send(event);
-            metrics::counter!("executions_finished_total", "status" => e.status.as_str())
-                .increment(1);
-            info!(
-                status = e.status.as_str(),
-                attempts = e.attempts,
-                "execution finished"
-            );
-        } else {
+        if !stored {
             warn!("lease lost before the result was stored; another worker owns it");
+            return Ok(Disposition::Ack);
         }
+        let Completion {
+            execution,
+            event,
+            callback,
+        } = completion;
+        // Nobody listening (no relay, no deliverer) is fine: sweeps find both in the store.
+        let _ = self.published.send(event);
+        if let Some(callback) = callback.filter(|c| c.lease.is_some()) {
+            let _ = self.callback_feed.send(callback);
+        }
+        info!(
+            status = execution.status.as_str(),
+            attempts = execution.attempts,
+            "execution finished"
+        );
+        job.execution = execution;
         Ok(Disposition::Ack)
     }
 }

@@ -1,4 +1,5 @@
-//! `POST /execute`, `GET /executions/{id}`, `GET /executions`.
+//! `POST /execute`, `GET /executions/{id}`, `GET /executions`, `POST /executions/{id}/callback`.
+//! Submission itself is [`crate::submit`], shared with the tool surfaces.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,24 +8,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use base64::Engine as _;
-use integrations_core::backend::{
-    CreateOutcome, ExecutionFilter, IdempotencyClaim, OutgoingMessage,
-};
-use integrations_core::engine::new_execution;
-use integrations_core::model::{
-    new_id, now, ConnectionStatus, Execution, ExecutionRequest, ExecutionStatus,
-    EXECUTION_REQUEST_VERSION,
-};
+use integrations_core::backend::ExecutionFilter;
+use integrations_core::callbacks::Callback;
+use integrations_core::model::{now, Execution};
 use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
-use integrations_core::{outbound, Error, ErrorKind};
+use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::submit::{self, Submission};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -32,6 +28,8 @@ pub struct ExecuteBody {
     connection_id: String,
     action_id: String,
     input: Value,
+    /// The seed sends it "for logging"; it must name the API key's own caller service, whose
+    /// secret signs the callback.
     caller_service: Option<String>,
     caller_ref: Option<String>,
     idempotency_key: Option<String>,
@@ -41,28 +39,13 @@ pub struct ExecuteBody {
     wait_ms: u64,
 }
 
-fn check_len(field: &str, v: &Option<String>, max: usize) -> Result<(), Error> {
-    match v {
-        Some(s) if s.is_empty() || s.len() > max => {
-            Err(Error::validation(format!("{field}: 1 to {max} characters")))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The hash of what makes two requests "the same" for an idempotency key.
-fn request_hash(b: &ExecuteBody) -> String {
-    let canonical = json!([b.connection_id, b.action_id, b.input, b.callback_url]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-}
-
-fn respond(e: Execution) -> (StatusCode, Json<Value>) {
+fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<Value>) {
     let status = if e.status.is_terminal() {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    (status, Json(serde_json::to_value(e).unwrap_or_default()))
+    (status, Json(submit::answer(e, callback)))
 }
 
 /// The `traceparent` the queue message carries: a child of the caller's when it sent exactly
@@ -82,187 +65,42 @@ pub async fn execute(
     headers: HeaderMap,
     Body(body): Body<ExecuteBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let trace_parent = trace_parent_for(&headers);
-    check_len("idempotencyKey", &body.idempotency_key, 255)?;
-    check_len("callerService", &body.caller_service, 128)?;
-    check_len("callerRef", &body.caller_ref, 256)?;
-    if !body.input.is_object() {
-        return Err(Error::validation("input: must be an object").into());
+    if let Some(named) = &body.caller_service {
+        if named != &caller.caller_service {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "callerService: this API key belongs to '{}'; omit callerService or send that",
+                    caller.caller_service
+                ),
+            ));
+        }
     }
-    let wait = wait_duration(&state, body.wait_ms)?;
-    if let Some(url) = &body.callback_url {
-        outbound::check_url(url, state.settings.allow_private_urls)?;
-    }
-    let connection = state
-        .backend
-        .connections
-        .get_connection(&caller.tenant_id, &body.connection_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::ConnectionNotFound,
-                format!("connection '{}' not found", body.connection_id),
-            )
-        })?;
-    if connection.status == ConnectionStatus::Inactive {
-        return Err(ApiError::new(
-            ErrorKind::ConnectionInactive,
-            format!("connection '{}' is inactive", body.connection_id),
-        ));
-    }
-    let action = state
-        .catalog
-        .action(&connection.integration_id, &body.action_id)?;
-    action.validate_input(&body.input)?;
-
-    let hash = request_hash(&body);
-    let request = ExecutionRequest {
-        version: EXECUTION_REQUEST_VERSION,
-        execution_id: new_id(),
-        tenant_id: caller.tenant_id.clone(),
+    let submission = Submission {
         connection_id: body.connection_id,
         action_id: body.action_id,
         input: body.input,
-        caller_service: body.caller_service.or(Some(caller.caller_service)),
         caller_ref: body.caller_ref,
+        idempotency_key: body.idempotency_key,
         callback_url: body.callback_url,
-        submitted_at: now(),
+        wait: Duration::from_millis(body.wait_ms),
+        trace_parent: Some(trace_parent_for(&headers)),
     };
-    let claim = body.idempotency_key.clone().map(|key| IdempotencyClaim {
-        key,
-        request_hash: hash.clone(),
-    });
-    let execution = new_execution(
-        &state.catalog,
-        &request,
-        &connection.integration_id,
-        body.idempotency_key,
-    );
-    let store = &state.backend.executions;
-    let execution = match store.create_execution(&execution, claim.as_ref()).await? {
-        CreateOutcome::Created => {
-            enqueue(&state, &request, &execution, &trace_parent).await?;
-            metrics::counter!("executions_submitted_total").increment(1);
-            execution
-        }
-        CreateOutcome::Existing {
-            execution: existing,
-            request_hash,
-        } => {
-            if request_hash.as_deref() != Some(hash.as_str()) {
-                return Err(ApiError::new(
-                    ErrorKind::IdempotencyConflict,
-                    "this idempotencyKey was used with a different request",
-                ));
-            }
-            if existing.status == ExecutionStatus::Queued && existing.attempts == 0 {
-                // A first submission may have died between recording and enqueueing; a
-                // duplicate message is harmless (the worker's claim dedupes), a missing one not.
-                let request = ExecutionRequest {
-                    execution_id: existing.execution_id.clone(),
-                    ..request
-                };
-                enqueue(&state, &request, &existing, &trace_parent).await?;
-            }
-            *existing
-        }
-    };
-    if wait.is_zero() || execution.status.is_terminal() {
-        return Ok(respond(execution));
-    }
-    let done = wait_terminal(&state, &caller.tenant_id, &execution.execution_id, wait).await?;
-    Ok(respond(done.unwrap_or(execution)))
+    let execution = submit::submit(&state, &caller, submission).await?;
+    let callback = callback_of(&state, &execution).await?;
+    Ok(respond(&execution, callback.as_ref()))
 }
 
-async fn enqueue(
-    state: &AppState,
-    request: &ExecutionRequest,
-    execution: &Execution,
-    trace_parent: &str,
-) -> ApiResult<()> {
-    let message = OutgoingMessage {
-        body: serde_json::to_string(request).map_err(|e| Error::internal(e.to_string()))?,
-        execution_id: request.execution_id.clone(),
-        delay: Duration::ZERO,
-        trace_parent: Some(trace_parent.to_string()),
-    };
-    tracing::debug!(
-        execution_id = %request.execution_id,
-        trace_id = %parse_trace_parent(trace_parent)
-            .map(|tp| tp.trace_id_hex())
-            .unwrap_or_default(),
-        "enqueueing execution"
-    );
-    if let Err(e) = state.enqueuer.send(message).await {
-        // Don't leave an execution that no worker will ever see as `queued`.
-        let mut failed = execution.clone();
-        failed.status = ExecutionStatus::Failed;
-        failed.error = Some(e.body());
-        failed.finished_at = Some(now());
-        failed.updated_at = now();
-        if let Some(event) = integrations_core::model::ResultEvent::for_execution(&failed) {
-            let _ = state
-                .backend
-                .executions
-                .complete_execution(&failed, None, &event)
-                .await;
-        }
-        return Err(e.into());
+/// The execution's callback record, once it is terminal and asked for one.
+async fn callback_of(state: &AppState, e: &Execution) -> ApiResult<Option<Callback>> {
+    if e.callback_url.is_none() || !e.status.is_terminal() {
+        return Ok(None);
     }
-    Ok(())
-}
-
-fn wait_duration(state: &AppState, wait_ms: u64) -> Result<Duration, Error> {
-    let wait = Duration::from_millis(wait_ms);
-    if wait > state.settings.max_wait {
-        return Err(Error::validation(format!(
-            "waitMs: at most {}",
-            state.settings.max_wait.as_millis()
-        )));
-    }
-    Ok(wait)
-}
-
-/// Wait until the execution is terminal or `wait` has passed: woken at once by an in-process
-/// completion, and polling in case the worker is elsewhere.
-async fn wait_terminal(
-    state: &AppState,
-    tenant_id: &str,
-    execution_id: &str,
-    wait: Duration,
-) -> ApiResult<Option<Execution>> {
-    let deadline = tokio::time::Instant::now() + wait;
-    let mut poll = Duration::from_millis(20);
-    let result = loop {
-        let woken = state.waiters.register(execution_id);
-        let current = state
-            .backend
-            .executions
-            .get_execution(tenant_id, execution_id)
-            .await;
-        let current = match current {
-            Ok(Some(c)) => c,
-            other => break other.map_err(ApiError::from),
-        };
-        if current.status.is_terminal() || tokio::time::Instant::now() >= deadline {
-            break Ok(Some(current));
-        }
-        // With in-process signals polling only covers workers in other processes.
-        let next_poll = if state.waiters.signalled() {
-            Duration::from_millis(250)
-        } else {
-            poll
-        };
-        let until = deadline.min(tokio::time::Instant::now() + next_poll);
-        tokio::select! {
-            _ = woken => {}
-            _ = tokio::time::sleep_until(until) => {}
-        }
-        state.waiters.forget(execution_id);
-        poll = (poll * 2).min(Duration::from_millis(500));
-    };
-    state.waiters.forget(execution_id);
-    result
+    Ok(state
+        .backend
+        .callbacks
+        .get_callback(&e.tenant_id, &e.execution_id)
+        .await?)
 }
 
 #[derive(Deserialize)]
@@ -278,15 +116,59 @@ pub async fn get(
     Path(execution_id): Path<String>,
     Query(q): Query<GetQuery>,
 ) -> ApiResult<Json<Value>> {
-    let wait = wait_duration(&state, q.wait_ms)?;
-    let found = wait_terminal(&state, &caller.tenant_id, &execution_id, wait).await?;
-    let execution = found.ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::ExecutionNotFound,
-            format!("execution '{execution_id}' not found"),
-        )
-    })?;
-    Ok(Json(serde_json::to_value(execution).unwrap_or_default()))
+    let wait = submit::check_wait(&state, Duration::from_millis(q.wait_ms))?;
+    let found = submit::wait_terminal(&state, &caller.tenant_id, &execution_id, wait).await?;
+    let execution = found.ok_or_else(|| not_found(&execution_id))?;
+    let callback = callback_of(&state, &execution).await?;
+    Ok(Json(submit::answer(&execution, callback.as_ref())))
+}
+
+fn not_found(execution_id: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::ExecutionNotFound,
+        format!("execution '{execution_id}' not found"),
+    )
+}
+
+/// `POST /executions/{id}/callback`: deliver the callback again now (a new round of the
+/// schedule when it was delivered or failed). 202 with the callback's state.
+pub async fn redeliver_callback(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Path(execution_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let execution = state
+        .backend
+        .executions
+        .get_execution(&caller.tenant_id, &execution_id)
+        .await?
+        .ok_or_else(|| not_found(&execution_id))?;
+    if execution.callback_url.is_none() {
+        return Err(ApiError::new(
+            ErrorKind::CallbackNotFound,
+            format!("execution '{execution_id}' was submitted without a callbackUrl"),
+        ));
+    }
+    if !execution.status.is_terminal() {
+        return Err(ApiError::new(
+            ErrorKind::ExecutionNotFinished,
+            format!("execution '{execution_id}' has not finished; its callback follows when it does"),
+        ));
+    }
+    let callback = state
+        .backend
+        .callbacks
+        .redeliver_callback(&caller.tenant_id, &execution_id, now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::CallbackNotFound,
+                format!("execution '{execution_id}' has no callback record"),
+            )
+        })?;
+    tracing::info!(tenant_id = %caller.tenant_id, execution_id = %execution_id, "callback redelivery requested");
+    let view = submit::answer(&execution, Some(&callback));
+    Ok((StatusCode::ACCEPTED, Json(view["callback"].clone())))
 }
 
 #[derive(Deserialize)]
@@ -334,9 +216,10 @@ pub async fn list(
     let status = q
         .status
         .map(|s| {
-            ExecutionStatus::parse(&s).ok_or_else(|| {
+            submit::parse_status(&s).ok_or_else(|| {
                 Error::validation(
-                    "status: one of queued, running, succeeded, failed, timed_out, dead_lettered",
+                    "status: one of queued, running, succeeded, failed, timed_out, \
+                     dead_lettered, or the seed's success, error, timeout",
                 )
             })
         })
@@ -359,7 +242,8 @@ pub async fn list(
         .executions
         .list_executions(&caller.tenant_id, &filter)
         .await?;
-    let mut out = json!({ "executions": page.items });
+    let items: Vec<Value> = page.items.iter().map(|e| submit::answer(e, None)).collect();
+    let mut out = json!({ "executions": items });
     if let Some(c) = page.next_cursor {
         out["nextCursor"] = Value::String(encode_cursor(c));
     }

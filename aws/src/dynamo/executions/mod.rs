@@ -14,6 +14,7 @@ use integrations_core::backend::{
     ClaimOutcome, CreateOutcome, ExecutionFilter, ExecutionStore, IdempotencyClaim, Lease, Page,
     Release,
 };
+use integrations_core::completion::Completion;
 use integrations_core::model::{Execution, ResultEvent};
 use integrations_core::Result;
 
@@ -167,11 +168,10 @@ impl ExecutionStore for DynamoExecutions {
 
     async fn complete_execution(
         &self,
-        execution: &Execution,
+        completion: &Completion,
         owner: Option<&str>,
-        event: &ResultEvent,
     ) -> Result<bool> {
-        self.complete(execution, owner, event).await
+        self.complete(completion, owner).await
     }
 
     async fn reopen_execution(&self, tenant_id: &str, execution_id: &str) -> Result<bool> {

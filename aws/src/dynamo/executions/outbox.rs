@@ -1,8 +1,9 @@
 //! Completion and the result-event outbox.
 //!
 //! `complete` is one TransactWriteItems: an Update of the execution's terminal fields,
-//! conditioned on the lease (or on not being terminal), and a Put of the outbox item
-//! `PK = OUTBOX#<eventId>`. Outbox items carry the sparse PendingEvents index's keys
+//! conditioned on the lease (or on not being terminal), a Put of the outbox item
+//! `PK = OUTBOX#<eventId>` and, when the execution asked for one, a Put of its callback item
+//! (replacing the callback of an earlier completion: a redriven execution finishing again). Outbox items carry the sparse PendingEvents index's keys
 //! (`outboxShard` = `OUTBOX#<0..shards>`, `outboxKey` = `<written at>#<eventId>`), so pending
 //! events are found without scanning, and removing published ones is a BatchWriteItem of
 //! deletes by key (25 per request), with no read first.
@@ -16,11 +17,13 @@ use aws_sdk_dynamodb::types::{
     Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
+use integrations_core::completion::Completion;
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
 use integrations_core::{Error, Result};
 use tokio::task::JoinSet;
 
 use super::DynamoExecutions;
+use crate::dynamo::callbacks::callback_item;
 use crate::dynamo::exec_item::{
     event_from_item, exec_key, execution_item, outbox_item, outbox_key, outbox_shard, ATTEMPTS,
     ERROR, NEXT_ATTEMPT_AT, OUTBOX_KEY, OUTBOX_SHARD, OUTPUT_TRUNCATED, STATUS, UPDATED_AT,
@@ -48,10 +51,14 @@ const TERMINAL_FIELDS: &[&str] = &[
 impl DynamoExecutions {
     pub(super) async fn complete(
         &self,
-        execution: &Execution,
+        completion: &Completion,
         owner: Option<&str>,
-        event: &ResultEvent,
     ) -> Result<bool> {
+        let Completion {
+            execution,
+            event,
+            callback,
+        } = completion;
         let state = self.terminal_update(execution, owner)?;
         let outbox = built(
             "DynamoDB Put",
@@ -61,13 +68,22 @@ impl DynamoExecutions {
                 .condition_expression("attribute_not_exists(PK)")
                 .build(),
         )?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(state).build(),
+            TransactWriteItem::builder().put(outbox).build(),
+        ];
+        if let Some(callback) = callback {
+            // Unconditional: it replaces the callback of an earlier completion, if any.
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(callback_item(callback, self.outbox_shards)?))
+                .build();
+            items.push(TransactWriteItem::builder().put(built("DynamoDB Put", put)?).build());
+        }
         let mut req = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(vec![
-                TransactWriteItem::builder().update(state).build(),
-                TransactWriteItem::builder().put(outbox).build(),
-            ]));
+            .set_transact_items(Some(items));
         // Makes the SDK's own retry of this write idempotent (DynamoDB remembers the token for
         // ten minutes): a retry after a lost answer succeeds instead of failing the condition.
         if event.event_id.len() <= MAX_REQUEST_TOKEN {

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::{create, get, lease_for};
 use crate::backend::{ClaimOutcome, ExecutionStore};
+use crate::completion::Completion;
 use crate::conformance::{eventually_eq, fresh_tenant, sample_execution};
 use crate::error::{ErrorBody, ErrorKind};
 use crate::model::{now, Execution, ExecutionStatus, ResultEvent};
@@ -45,13 +46,15 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
         ..claimed
     };
     let stranger_event = event_for(&done);
-    let by_stranger = store.complete_execution(&done, Some("worker-2"), &stranger_event);
+    let by_stranger_completion = Completion::without_callback(done.clone(), stranger_event.clone());
+    let by_stranger = store.complete_execution(&by_stranger_completion, Some("worker-2"));
     assert!(!by_stranger.await.expect("complete"));
     let stored = get(&store, &tenant, &e.execution_id).await.expect("stored");
     assert_eq!(stored.status, ExecutionStatus::Running);
 
     let event = event_for(&done);
-    let by_owner = store.complete_execution(&done, Some("worker-1"), &event);
+    let by_owner_completion = Completion::without_callback(done.clone(), event.clone());
+    let by_owner = store.complete_execution(&by_owner_completion, Some("worker-1"));
     assert!(by_owner.await.expect("complete"));
     assert_eq!(
         get(&store, &tenant, &e.execution_id).await,
@@ -67,9 +70,11 @@ pub async fn complete(store: Arc<dyn ExecutionStore>) {
     .await;
 
     let late_event = event_for(&done);
-    let again = store.complete_execution(&done, Some("worker-1"), &late_event);
+    let again_completion = Completion::without_callback(done.clone(), late_event.clone());
+    let again = store.complete_execution(&again_completion, Some("worker-1"));
     assert!(!again.await.expect("complete"), "already terminal");
-    let sweep = store.complete_execution(&done, None, &late_event);
+    let sweep_completion = Completion::without_callback(done.clone(), late_event.clone());
+    let sweep = store.complete_execution(&sweep_completion, None);
     assert!(
         !sweep.await.expect("complete"),
         "terminal: nothing to sweep"
@@ -94,7 +99,8 @@ pub async fn complete_without_owner(store: Arc<dyn ExecutionStore>) {
     create(&store, &queued).await;
     let dead = dead_lettered(&queued);
     let event = event_for(&dead);
-    let swept = store.complete_execution(&dead, None, &event);
+    let swept_completion = Completion::without_callback(dead.clone(), event.clone());
+    let swept = store.complete_execution(&swept_completion, None);
     assert!(swept.await.expect("complete"));
     assert_eq!(get(&store, &tenant, &queued.execution_id).await, Some(dead));
 
@@ -110,10 +116,13 @@ pub async fn complete_without_owner(store: Arc<dyn ExecutionStore>) {
     };
     let dead_running = dead_lettered(&claimed);
     let running_event = event_for(&dead_running);
-    let swept = store.complete_execution(&dead_running, None, &running_event);
+    let swept_completion =
+        Completion::without_callback(dead_running.clone(), running_event.clone());
+    let swept = store.complete_execution(&swept_completion, None);
     assert!(swept.await.expect("complete"));
     let worker_event = event_for(&dead_running);
-    let late = store.complete_execution(&dead_running, Some("worker-1"), &worker_event);
+    let late_completion = Completion::without_callback(dead_running.clone(), worker_event.clone());
+    let late = store.complete_execution(&late_completion, Some("worker-1"));
     assert!(
         !late.await.expect("complete"),
         "the sweeper completed it first"
@@ -142,7 +151,8 @@ pub async fn reopen(store: Arc<dyn ExecutionStore>) {
     create(&store, &e).await;
     let dead = dead_lettered(&e);
     let event = event_for(&dead);
-    let swept = store.complete_execution(&dead, None, &event);
+    let swept_completion = Completion::without_callback(dead.clone(), event.clone());
+    let swept = store.complete_execution(&swept_completion, None);
     assert!(swept.await.expect("complete"));
     remove(&store, &[&event]).await;
 
@@ -203,7 +213,8 @@ pub async fn outbox(store: Arc<dyn ExecutionStore>) {
         // Event ids are ULIDs: a few ms apart, their order is their creation order everywhere.
         tokio::time::sleep(Duration::from_millis(5)).await;
         let event = event_for(&dead);
-        let done = store.complete_execution(&dead, None, &event);
+        let done_completion = Completion::without_callback(dead.clone(), event.clone());
+        let done = store.complete_execution(&done_completion, None);
         assert!(done.await.expect("complete"));
         events.push(event);
     }

@@ -1,0 +1,127 @@
+//! How an execution ends, in one place: its terminal state, its result event and (when it asked
+//! for one) its callback, written together by [`crate::backend::ExecutionStore::complete_execution`]
+//! in one atomic write. The engine, the dead-letter sweep and the API (an enqueue that failed) all
+//! build their endings here.
+
+use serde_json::Value;
+
+use crate::backend::{ExecutionStore, Lease};
+use crate::callbacks::{Callback, CallbackPayload};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{new_id, now, EventType, Execution, ExecutionStatus, ResultEvent};
+
+/// A terminal execution with what is written alongside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub execution: Execution,
+    pub event: ResultEvent,
+    pub callback: Option<Callback>,
+}
+
+impl Completion {
+    /// End `execution` with `outcome`. The status follows the error kind: a provider timeout is
+    /// `timed_out`, a dead letter `dead_lettered`, any other error `failed`. With
+    /// `callback_lease`, the callback is born leased to the process that will deliver it at
+    /// once; without, it is due now for any deliverer of the fleet.
+    pub fn new(
+        mut execution: Execution,
+        outcome: std::result::Result<Value, Error>,
+        callback_lease: Option<Lease>,
+    ) -> Self {
+        let t = now();
+        let e = &mut execution;
+        match outcome {
+            Ok(output) => {
+                e.status = ExecutionStatus::Succeeded;
+                e.output = Some(output);
+                e.error = None;
+            }
+            Err(err) => {
+                e.status = match err.kind {
+                    ErrorKind::ProviderTimeout => ExecutionStatus::TimedOut,
+                    ErrorKind::DeadLettered => ExecutionStatus::DeadLettered,
+                    _ => ExecutionStatus::Failed,
+                };
+                e.output = None;
+                e.error = Some(err.body());
+            }
+        }
+        e.finished_at = Some(t);
+        e.updated_at = t;
+        e.next_attempt_at = None;
+        let event = ResultEvent::of(e, event_type(e.status));
+        let callback = e.callback_url.as_deref().map(|url| {
+            let body = CallbackPayload::of(e).to_json();
+            Callback::new(
+                &e.tenant_id,
+                &e.execution_id,
+                url,
+                e.caller_service.as_deref(),
+                body,
+                t,
+                callback_lease,
+            )
+        });
+        Self {
+            execution,
+            event,
+            callback,
+        }
+    }
+
+    /// A completion of given parts, without a callback (tests, tools).
+    pub fn without_callback(execution: Execution, event: ResultEvent) -> Self {
+        Self {
+            execution,
+            event,
+            callback: None,
+        }
+    }
+
+    /// Write it; with `owner`, only while that worker holds the execution's lease, without, only
+    /// if the execution is not terminal yet. False when that condition failed (nothing written).
+    pub async fn store(&self, store: &dyn ExecutionStore, owner: Option<&str>) -> Result<bool> {
+        let stored = store.complete_execution(self, owner).await?;
+        if stored {
+            metrics::counter!("executions_finished_total", "status" => self.execution.status.as_str())
+                .increment(1);
+        }
+        Ok(stored)
+    }
+}
+
+fn event_type(status: ExecutionStatus) -> EventType {
+    match status {
+        ExecutionStatus::Succeeded => EventType::ExecutionSucceeded,
+        ExecutionStatus::TimedOut => EventType::ExecutionTimedOut,
+        ExecutionStatus::DeadLettered => EventType::ExecutionDeadLettered,
+        // `new` sets no other status.
+        ExecutionStatus::Failed | ExecutionStatus::Queued | ExecutionStatus::Running => {
+            EventType::ExecutionFailed
+        }
+    }
+}
+
+impl ResultEvent {
+    /// An event about `e` (its terminal state, or its callback's failure).
+    pub fn of(e: &Execution, event_type: EventType) -> Self {
+        Self {
+            event_id: new_id(),
+            event_type,
+            execution_id: e.execution_id.clone(),
+            tenant_id: e.tenant_id.clone(),
+            connection_id: e.connection_id.clone(),
+            integration_id: e.integration_id.clone(),
+            action_id: e.action_id.clone(),
+            status: e.status,
+            output: e.output.clone(),
+            error: e.error.clone(),
+            attempts: e.attempts,
+            latency_ms: e.latency_ms,
+            caller_service: e.caller_service.clone(),
+            caller_ref: e.caller_ref.clone(),
+            callback_url: e.callback_url.clone(),
+            occurred_at: e.finished_at.unwrap_or(e.updated_at),
+        }
+    }
+}

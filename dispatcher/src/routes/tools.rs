@@ -1,0 +1,248 @@
+//! `GET /tools` and `POST /tools/call`: a tenant's actions as tools for AI agents, one per
+//! (active connection, action), in the format of OpenAI, Anthropic or MCP (`agent-tools`,
+//! `docs/agents.md`), and calling one through the one submission path ([`crate::submit`]). The
+//! MCP server ([`crate::mcp`]) answers tool calls with the same [`run`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent_tools::{parse_category, Filter, Format, Tool, Toolbox};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::{Extension, Json};
+use integrations_core::backend::ConnectionFilter;
+use integrations_core::model::{ConnectionStatus, Execution, ExecutionStatus};
+use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
+use integrations_core::{Error, ErrorKind};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::submit::{self, Submission};
+
+/// How long a tool call waits for its result when the caller does not say (MCP calls never
+/// do): long enough for most provider calls, short enough for agent frameworks' timeouts.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+
+/// Every tool of the tenant: names are assigned over all its active connections.
+pub async fn toolbox(state: &AppState, tenant_id: &str) -> ApiResult<Toolbox> {
+    let filter = ConnectionFilter {
+        integration_id: None,
+        status: Some(ConnectionStatus::Active),
+    };
+    let connections = state
+        .backend
+        .connections
+        .list_connections(tenant_id, &filter)
+        .await?;
+    Ok(Toolbox::new(&state.catalog, &connections))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    format: Option<String>,
+    integration_id: Option<String>,
+    connection_id: Option<String>,
+    category: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let format: Format = q
+        .format
+        .as_deref()
+        .ok_or_else(|| "required".to_string())
+        .and_then(str::parse)
+        .map_err(|e| Error::validation(format!("format: {e}; one of openai, openai-responses, anthropic, mcp")))?;
+    let category = q
+        .category
+        .as_deref()
+        .map(parse_category)
+        .transpose()
+        .map_err(|e| Error::validation(format!("category: {e}")))?;
+    let filter = Filter {
+        integration_id: q.integration_id,
+        connection_id: q.connection_id,
+        category,
+    };
+    let rendered = toolbox(&state, &caller.tenant_id).await?.render(format, &filter);
+    let mut out = json!({ "tools": rendered.tools });
+    if !rendered.skipped.is_empty() {
+        for s in &rendered.skipped {
+            tracing::warn!(tool = %s.name, %format, reason = %s.reason, "tool left out of the listing");
+        }
+        out["warnings"] = rendered
+            .skipped
+            .iter()
+            .map(|s| json!({"tool": s.name, "message": format!("not listed in {format} format: {}", s.reason)}))
+            .collect();
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallBody {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+    wait_ms: Option<u64>,
+    callback_url: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+/// What a caller may add to a tool call besides the arguments.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    pub wait: Option<Duration>,
+    pub callback_url: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub trace_parent: Option<String>,
+}
+
+/// A tool call's answer for the model, and whether it reports a failure.
+pub struct ToolOutcome {
+    pub answer: Value,
+    pub is_error: bool,
+}
+
+/// A child of the caller's `traceparent` when it sent exactly one valid one, else a new trace
+/// (as `POST /execute` does).
+pub(crate) fn trace_parent_for(headers: &HeaderMap) -> String {
+    let mut values = headers.get_all(TRACEPARENT).iter();
+    let parent = match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().ok().and_then(|v| parse_trace_parent(v.trim())),
+        _ => None,
+    };
+    parent.map_or_else(new_trace_parent, |p| p.child().to_string())
+}
+
+pub async fn call(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    Body(body): Body<CallBody>,
+) -> ApiResult<Json<Value>> {
+    let toolbox = toolbox(&state, &caller.tenant_id).await?;
+    let tool = toolbox.resolve(&body.name).ok_or_else(|| unknown_tool(&body.name))?;
+    let options = CallOptions {
+        wait: body.wait_ms.map(Duration::from_millis),
+        callback_url: body.callback_url,
+        idempotency_key: body.idempotency_key,
+        trace_parent: Some(trace_parent_for(&headers)),
+    };
+    let outcome = run(&state, &caller, tool, body.arguments, options, Poll::Http).await?;
+    let mut answer = outcome.answer;
+    answer["isError"] = Value::Bool(outcome.is_error);
+    Ok(Json(answer))
+}
+
+pub fn unknown_tool(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::ToolNotFound,
+        format!("no tool named '{name}' for this tenant; GET /tools lists them"),
+    )
+}
+
+/// How a pending result is fetched, for the hint in the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// `GET /executions/{id}?waitMs=…`
+    Http,
+    /// The MCP server's `await_execution` tool.
+    Mcp,
+}
+
+/// Run `tool` with the model's `arguments`: map them back to the action's input, validate it
+/// (a refusal is an answer naming the field, so the model can correct itself), submit, and
+/// answer in the shape of [`tool_answer`]. Errors are the caller's, not the model's (a bad
+/// `waitMs` or callback URL, an idempotency conflict, the backend down).
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    tool: &Tool,
+    arguments: Value,
+    options: CallOptions,
+    poll: Poll,
+) -> ApiResult<ToolOutcome> {
+    let input = match tool.input_from_arguments(arguments) {
+        Ok(input) => input,
+        Err(message) => return Ok(rejected(message)),
+    };
+    if let Err(e) = tool.action.validate_input(&input) {
+        return Ok(rejected(e.message));
+    }
+    let wait = options.wait.unwrap_or(DEFAULT_WAIT.min(state.settings.max_wait));
+    let submission = Submission {
+        connection_id: tool.connection.connection_id.clone(),
+        action_id: tool.action.action_id.clone(),
+        input,
+        caller_ref: None,
+        idempotency_key: options.idempotency_key,
+        callback_url: options.callback_url,
+        wait,
+        trace_parent: options.trace_parent,
+    };
+    let execution = submit::submit(state, caller, submission).await?;
+    Ok(tool_answer(state, &execution, poll))
+}
+
+/// Arguments the action refuses: nothing ran.
+fn rejected(message: String) -> ToolOutcome {
+    let message = message.strip_prefix("input").map_or(message.clone(), |rest| format!("arguments{rest}"));
+    ToolOutcome {
+        answer: json!({
+            "status": "rejected",
+            "success": false,
+            "error": {"code": ErrorKind::ValidationFailed.code(), "message": message, "retryable": false},
+            "message": "The arguments are invalid and nothing ran; correct the field named in error.message and call again.",
+        }),
+        is_error: true,
+    }
+}
+
+/// The answer a model gets: the seed's contract fields of [`submit::answer`] (`success`,
+/// `executionId`, `data` or `error`, `latencyMs`) under a `status` of `succeeded`, `failed`,
+/// `timed_out`, `dead_lettered`, or `pending` with how to fetch the result. The execution
+/// record's other fields (the echoed input, timestamps, tenant) are left out: they cost the
+/// model tokens and tell it nothing.
+pub fn tool_answer(state: &AppState, e: &Execution, poll: Poll) -> ToolOutcome {
+    let full = submit::answer(e, None);
+    let mut out = Map::new();
+    for k in ["success", "executionId", "data", "error", "latencyMs", "attempts"] {
+        if let Some(v) = full.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    let terminal = e.status.is_terminal();
+    if terminal {
+        out.insert("status".into(), json!(e.status.as_str()));
+    } else {
+        let wait = state.settings.max_wait.as_millis();
+        let (how, message) = match poll {
+            Poll::Http => (
+                format!("GET /executions/{}?waitMs={wait}", e.execution_id),
+                "Still running; fetch the result with the request in poll (it waits up to waitMs for the end). Do not call the tool again: that would run the action again.",
+            ),
+            Poll::Mcp => (
+                format!("await_execution {{\"executionId\": \"{}\"}}", e.execution_id),
+                "Still running; call the await_execution tool with this executionId to get the result. Do not call this tool again: that would run the action again.",
+            ),
+        };
+        out.insert("status".into(), json!("pending"));
+        out.insert("executionStatus".into(), json!(e.status.as_str()));
+        out.insert("poll".into(), json!(how));
+        out.insert("message".into(), json!(message));
+    }
+    ToolOutcome {
+        is_error: terminal && e.status != ExecutionStatus::Succeeded,
+        answer: Value::Object(out),
+    }
+}

@@ -1,0 +1,51 @@
+//! The API role: the HTTP server over the backend.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use integrations_core::{Error, Result};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::Parts;
+use crate::app::{router, ApiSettings, AppState};
+use crate::config::{ApiArgs, CommonArgs};
+
+/// Bind and serve until `shutdown`; returns the bound address (port 0 picks a free one).
+pub(super) async fn start(
+    parts: &Parts,
+    common: &CommonArgs,
+    a: &ApiArgs,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<()>)> {
+    let settings = ApiSettings {
+        max_wait: Duration::from_millis(a.max_wait_ms),
+        allow_private_urls: common.allow_private_urls,
+        ..ApiSettings::default()
+    };
+    let state = Arc::new(AppState::new(
+        parts.backend.clone(),
+        parts.catalog.clone(),
+        parts.connectors.clone(),
+        settings,
+    ));
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| Error::internal(format!("bind {}: {e}", a.listen)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = shutdown.changed().await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "API server failed");
+        }
+    });
+    info!(%bound, "API listening");
+    Ok((bound, task))
+}
