@@ -91,7 +91,8 @@ pub(crate) fn fit_callback_body(body: &str, max_bytes: usize) -> String {
                 &body[..start],
                 &body[start + data_text.len()..]
             );
-            if serde_json::from_str::<Value>(&spliced).ok() == Some(Value::Object(payload.clone())) {
+            if serde_json::from_str::<Value>(&spliced).ok() == Some(Value::Object(payload.clone()))
+            {
                 return spliced;
             }
         }

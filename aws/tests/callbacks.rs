@@ -37,7 +37,10 @@ async fn running(b: &Backend, worker: &str) -> Execution {
     let mut e = sample_execution(&fresh_tenant(), now());
     e.callback_url = Some("https://example.com/cb".into());
     e.caller_service = Some("flows".into());
-    b.executions.create_execution(&e, None).await.expect("create");
+    b.executions
+        .create_execution(&e, None)
+        .await
+        .expect("create");
     claim_execution(b, &e, worker).await
 }
 
@@ -60,7 +63,10 @@ async fn claim_callback(store: &Arc<dyn CallbackStore>, c: &Callback, at: Timest
             .claim_due_callbacks(at, &lease("deliverer", 30), 100)
             .await
             .expect("claim due");
-        if let Some(found) = claimed.into_iter().find(|x| x.execution_id == c.execution_id) {
+        if let Some(found) = claimed
+            .into_iter()
+            .find(|x| x.execution_id == c.execution_id)
+        {
             return found;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -146,12 +152,7 @@ async fn a_callback_with_a_huge_output_stays_under_the_item_limit() {
     // Attempts are recorded (the born copy's body differs, its version and lease hold).
     assert!(b
         .callbacks
-        .record_callback_attempt(
-            &born,
-            &attempt(503),
-            &AttemptOutcome::RetryAt(now()),
-            None
-        )
+        .record_callback_attempt(&born, &attempt(503), &AttemptOutcome::RetryAt(now()), None)
         .await
         .expect("record"));
     let again = claim_callback(&b.callbacks, &born, now()).await;

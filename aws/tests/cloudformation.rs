@@ -2,7 +2,6 @@
 //! boto3), serves the backend: the names match `AwsConfig::with_prefix`, the RedrivePolicy is
 //! there, and every store, the queue and the bus work on it.
 
-use integrations_core::completion::Completion;
 use std::time::Duration;
 
 use backend_aws::testing::{moto, PYTHON_ENV};
@@ -10,6 +9,8 @@ use backend_aws::AwsConfig;
 use integrations_core::backend::{
     ClaimOutcome, ConnectionFilter, CreateOutcome, ExecutionFilter, Lease, OutgoingMessage,
 };
+use integrations_core::callbacks::{AttemptOutcome, CallbackAttempt};
+use integrations_core::completion::Completion;
 use integrations_core::conformance::{fresh_tenant, sample_connection, sample_execution};
 use integrations_core::model::{now, ExecutionStatus, ResultEvent};
 
@@ -102,7 +103,10 @@ async fn the_cloudformation_stack_serves_the_backend() {
     let event = ResultEvent::for_execution(&done).expect("event");
     assert!(b
         .executions
-        .complete_execution(&Completion::without_callback(done.clone(), event.clone()), Some("w"))
+        .complete_execution(
+            &Completion::without_callback(done.clone(), event.clone()),
+            Some("w")
+        )
         .await
         .expect("complete"));
     let pending = b.executions.outbox_pending(10).await.expect("pending");
@@ -123,4 +127,43 @@ async fn the_cloudformation_stack_serves_the_backend() {
         .outbox_remove(&[event.event_id])
         .await
         .expect("remove");
+
+    // A callback, through the template's DueCallbacks index.
+    let mut e = sample_execution(&tenant, now());
+    e.callback_url = Some("https://example.com/cb".into());
+    b.executions
+        .create_execution(&e, None)
+        .await
+        .expect("create");
+    let claimed = match b
+        .executions
+        .claim_execution(&tenant, &e.execution_id, &lease)
+        .await
+    {
+        Ok(ClaimOutcome::Claimed { execution, .. }) => *execution,
+        other => panic!("claim: {other:?}"),
+    };
+    let done = Completion::new(claimed, Ok(serde_json::json!({})), None);
+    assert!(b
+        .executions
+        .complete_execution(&done, Some("w"))
+        .await
+        .expect("complete"));
+    let due = b
+        .callbacks
+        .claim_due_callbacks(now(), &lease, 10)
+        .await
+        .expect("claim due callbacks");
+    assert_eq!(due.len(), 1);
+    let attempt = CallbackAttempt {
+        at: now(),
+        status_code: Some(204),
+        duration_ms: 1,
+        error: None,
+    };
+    assert!(b
+        .callbacks
+        .record_callback_attempt(&due[0], &attempt, &AttemptOutcome::Delivered, None)
+        .await
+        .expect("record"));
 }

@@ -1,14 +1,16 @@
 //! The request budget: what one successful execution costs in AWS requests, measured with the
 //! backend's own accounting through the whole path (record, enqueue, receive, claim, complete
-//! with its outbox event, acknowledge, publish, forget the outbox event).
+//! with its outbox event, acknowledge, publish, forget the outbox event), and what a callback
+//! adds to it.
 
 mod common;
 
-use integrations_core::completion::Completion;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use integrations_core::backend::{ClaimOutcome, CreateOutcome, Lease, OutgoingMessage};
+use integrations_core::callbacks::{AttemptOutcome, CallbackAttempt};
+use integrations_core::completion::Completion;
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
 use serde_json::json;
@@ -97,14 +99,7 @@ async fn a_successful_execution_costs_at_most_five_requests() {
         .expect("pending")
         .is_empty());
 
-    let after = stack.handle.request_counts();
-    let mut used: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for (k, v) in &after {
-        let n = v - before.get(k).copied().unwrap_or(0);
-        if n > 0 {
-            used.insert(k.clone(), n);
-        }
-    }
+    let used = used_since(&stack, &before);
     let total: u64 = used.values().sum();
     let per_execution = total as f64 / EXECUTIONS as f64;
     eprintln!("requests for {EXECUTIONS} executions (the pending check at the end included):");
@@ -118,5 +113,121 @@ async fn a_successful_execution_costs_at_most_five_requests() {
     assert!(
         per_execution <= BUDGET,
         "{per_execution:.2} requests per execution: {used:?}"
+    );
+}
+
+type Counts = BTreeMap<(String, String), u64>;
+
+fn used_since(stack: &common::Stack, before: &Counts) -> Counts {
+    let mut used = Counts::new();
+    for (k, v) in &stack.handle.request_counts() {
+        let n = v - before.get(k).copied().unwrap_or(0);
+        if n > 0 {
+            used.insert(k.clone(), n);
+        }
+    }
+    used
+}
+
+fn dynamo(used: &Counts, operation: &str) -> u64 {
+    used.get(&("DynamoDB".to_string(), operation.to_string()))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A callback delivered at once by the worker that finished the execution (born leased to it,
+/// handed over by the engine) costs no request in the completion (one more item in its
+/// transaction) and one PutItem for the attempt; the sweep that finds nothing left costs one
+/// Query per shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_delivered_from_the_feed_costs_one_put_per_attempt() {
+    const N: u64 = 10;
+    let stack = common::stack().await;
+    let b = &stack.backend;
+    let tenant = fresh_tenant();
+    let mut plain = None;
+    for i in 0..2 * N {
+        if i == N {
+            plain = Some(used_since(&stack, &Counts::new()));
+        }
+        let with_callback = i >= N;
+        let mut e = sample_execution(&tenant, now());
+        if with_callback {
+            e.callback_url = Some("https://example.com/cb".into());
+            e.caller_service = Some("flows".into());
+        }
+        b.executions
+            .create_execution(&e, None)
+            .await
+            .expect("create");
+        let lease = Lease {
+            owner: "worker-1".into(),
+            until: now() + chrono::Duration::seconds(60),
+        };
+        let claimed = match b
+            .executions
+            .claim_execution(&tenant, &e.execution_id, &lease)
+            .await
+        {
+            Ok(ClaimOutcome::Claimed { execution, .. }) => *execution,
+            other => panic!("claim: {other:?}"),
+        };
+        let done = Completion::new(claimed, Ok(json!({"ok": true})), Some(lease));
+        assert_eq!(done.callback.is_some(), with_callback);
+        let stored = b
+            .executions
+            .complete_execution(&done, Some("worker-1"))
+            .await;
+        assert!(stored.expect("complete"));
+        if let Some(callback) = &done.callback {
+            let attempt = CallbackAttempt {
+                at: now(),
+                status_code: Some(204),
+                duration_ms: 3,
+                error: None,
+            };
+            let recorded = b
+                .callbacks
+                .record_callback_attempt(callback, &attempt, &AttemptOutcome::Delivered, None)
+                .await;
+            assert!(recorded.expect("record"));
+        }
+    }
+    let before_sweep = stack.handle.request_counts();
+    let lease = Lease {
+        owner: "worker-1".into(),
+        until: now() + chrono::Duration::seconds(30),
+    };
+    let due = b.callbacks.claim_due_callbacks(now(), &lease, 100).await;
+    assert!(
+        due.expect("sweep").is_empty(),
+        "delivered callbacks are never due"
+    );
+
+    let sweep = used_since(&stack, &before_sweep);
+    assert_eq!(
+        sweep,
+        Counts::from([(
+            ("DynamoDB".to_string(), "Query".to_string()),
+            u64::from(stack.config.outbox_shards)
+        )])
+    );
+    let plain = plain.expect("counted");
+    let all = used_since(&stack, &Counts::new());
+    let with_callbacks = |op: &str| dynamo(&all, op) - dynamo(&plain, op);
+    eprintln!("{N} executions without a callback: {plain:?}");
+    eprintln!("then {N} with one, and the sweep: {all:?}");
+    // Per execution: create (PutItem), claim (UpdateItem), complete (TransactWriteItems),
+    // and with a callback one PutItem for its attempt.
+    assert_eq!(dynamo(&plain, "TransactWriteItems"), N);
+    assert_eq!(dynamo(&plain, "PutItem"), N);
+    assert_eq!(with_callbacks("TransactWriteItems"), N);
+    assert_eq!(with_callbacks("PutItem"), 2 * N);
+    assert_eq!(with_callbacks("UpdateItem"), N);
+    let total = |c: &Counts| c.values().sum::<u64>();
+    assert_eq!(
+        total(&all) - total(&plain) - total(&sweep),
+        4 * N,
+        "a callback adds one request per execution: {all:?}"
     );
 }

@@ -3,12 +3,12 @@
 
 mod common;
 
-use integrations_core::completion::Completion;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use backend_aws::truncate::TRUNCATED_FLAG;
 use integrations_core::backend::{ClaimOutcome, CreateOutcome, ExecutionStore, Lease};
+use integrations_core::completion::Completion;
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
 use serde_json::json;
@@ -88,7 +88,12 @@ async fn a_huge_output_is_stored_truncated_and_its_event_publishes() {
         ..claimed
     };
     let event = ResultEvent::for_execution(&done).expect("terminal");
-    let stored = store.complete_execution(&Completion::without_callback(done.clone(), event.clone()), Some("w")).await;
+    let stored = store
+        .complete_execution(
+            &Completion::without_callback(done.clone(), event.clone()),
+            Some("w"),
+        )
+        .await;
     assert!(stored.expect("complete: never an error for a large output"));
 
     let got = store

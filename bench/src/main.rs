@@ -12,6 +12,7 @@ mod backlog;
 mod load;
 mod procfs;
 mod prom;
+mod receiver;
 mod report;
 mod service;
 
@@ -92,6 +93,10 @@ struct Args {
     /// the warm-up is a backlog too. Submissions use `--concurrency`.
     #[arg(long, conflicts_with_all = ["rate", "no_wait"])]
     backlog: bool,
+    /// Every execution carries a callbackUrl to a receiver in the bench process (answering 204);
+    /// the report counts the callbacks that arrived.
+    #[arg(long)]
+    callback: bool,
     /// Skip the limit phase (direct calls to the fake).
     #[arg(long)]
     no_limit: bool,
@@ -590,11 +595,19 @@ async fn bench(
 
         // Body i % len: consecutive executions go to different connections.
         let inputs = inputs();
+        let receiver = match args.callback {
+            true => Some(receiver::Receiver::start().await?),
+            false => None,
+        };
+        let callback_url = receiver.as_ref().map(|r| r.url.clone());
         let service_target = |wait_ms: u64| {
             let mut bodies = Vec::with_capacity(inputs.len() * conns.len());
             for input in &inputs {
                 for c in &conns {
-                    let b = json!({"connectionId": c, "actionId": "calculate_fee", "input": input, "waitMs": wait_ms});
+                    let mut b = json!({"connectionId": c, "actionId": "calculate_fee", "input": input, "waitMs": wait_ms});
+                    if let Some(url) = &callback_url {
+                        b["callbackUrl"] = json!(url);
+                    }
                     bodies.push(Bytes::from(b.to_string()));
                 }
             }
@@ -852,6 +865,19 @@ async fn bench(
                 },
             }
         });
+
+        if let Some(r) = &receiver {
+            // Every execution so far (warm-up included) asked for a callback; they trail the
+            // results by a moment.
+            let expected = (args.warmup + service.succeeded) as u64;
+            let got = r.wait_for(expected, Duration::from_secs(60)).await;
+            log(format!("callbacks received: {got} of {expected}"));
+            if got < expected {
+                warnings.push(format!(
+                    "{got} callbacks arrived of {expected} expected within 60 s of the phase's end"
+                ));
+            }
+        }
 
         Ok::<_, String>((service, process, service_counters, aws, measured))
     }

@@ -3,11 +3,11 @@
 //! their published schemas.
 
 use integrations_core::catalog::{schema_files, Catalog};
+use integrations_core::completion::Completion;
 use integrations_core::error::{Error, ErrorKind};
 use integrations_core::model::{
     new_id, now, EventType, Execution, ExecutionRequest, ExecutionStatus, ResultEvent,
 };
-use integrations_core::completion::Completion;
 use serde_json::{json, Value};
 
 fn catalog() -> Catalog {
@@ -140,7 +140,9 @@ fn produced_messages_match_their_schemas() {
             )
             .expect("result event matches its schema");
         }
-        let callback = done.callback.expect("a callback: the execution has a callbackUrl");
+        let callback = done
+            .callback
+            .expect("a callback: the execution has a callbackUrl");
         let body: Value = serde_json::from_str(&callback.body).expect("JSON");
         integrations_core::catalog::validate(
             catalog.message_schema("callback-payload").expect("schema"),
@@ -148,7 +150,10 @@ fn produced_messages_match_their_schemas() {
             "callback",
         )
         .expect("callback payload matches its schema");
-        assert_eq!(body["success"], done.execution.status == ExecutionStatus::Succeeded);
+        assert_eq!(
+            body["success"],
+            done.execution.status == ExecutionStatus::Succeeded
+        );
     }
 }
 

@@ -320,7 +320,11 @@ pub struct WorkerArgs {
     pub callback_concurrency: usize,
 
     /// Per callback attempt, connecting included; a deliverer's lease is twice this.
-    #[arg(long, env = "INTEGRATIONS_CALLBACK_TIMEOUT_MS", default_value_t = 15_000)]
+    #[arg(
+        long,
+        env = "INTEGRATIONS_CALLBACK_TIMEOUT_MS",
+        default_value_t = 15_000
+    )]
     pub callback_timeout_ms: u64,
 
     /// The waits before each attempt of a callback, comma separated, in milliseconds (the

@@ -78,7 +78,11 @@ pub fn service(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state, authenticate))
 }
 
-async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     match caller_for(&state, req.headers(), TenantRule::HeaderOrImplied).await {
         Ok(caller) => {
             req.extensions_mut().insert(caller);
@@ -141,9 +145,16 @@ fn result(answer: Value, is_error: bool) -> CallToolResponse {
 }
 
 impl McpServer {
-    async fn await_execution(&self, caller: &Caller, args: &Value) -> Result<CallToolResponse, McpError> {
+    async fn await_execution(
+        &self,
+        caller: &Caller,
+        args: &Value,
+    ) -> Result<CallToolResponse, McpError> {
         let Some(id) = args.get("executionId").and_then(Value::as_str) else {
-            return Err(McpError::invalid_params("executionId: required, a string", None));
+            return Err(McpError::invalid_params(
+                "executionId: required, a string",
+                None,
+            ));
         };
         let max = self.state.settings.max_wait;
         let wait = args
@@ -161,7 +172,10 @@ impl McpServer {
             }
             None => {
                 let error = json!({"code": ErrorKind::ExecutionNotFound.code(), "message": format!("execution '{id}' not found"), "retryable": false});
-                result(json!({"status": "failed", "success": false, "error": error}), true)
+                result(
+                    json!({"status": "failed", "success": false, "error": error}),
+                    true,
+                )
             }
         })
     }
@@ -170,7 +184,10 @@ impl McpServer {
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("integrations", env!("CARGO_PKG_VERSION")))
+            .with_server_info(Implementation::new(
+                "integrations",
+                env!("CARGO_PKG_VERSION"),
+            ))
             .with_instructions(INSTRUCTIONS)
     }
 
@@ -184,7 +201,9 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = caller(&context)?;
-        let toolbox = toolbox(&self.state, &caller.tenant_id).await.map_err(internal)?;
+        let toolbox = toolbox(&self.state, &caller.tenant_id)
+            .await
+            .map_err(internal)?;
         let rendered = toolbox.render(Format::Mcp, &Filter::default());
         for s in &rendered.skipped {
             tracing::warn!(tool = %s.name, reason = %s.reason, "tool left out of the MCP listing");
@@ -214,10 +233,12 @@ impl ServerHandler for McpServer {
         if request.name == AWAIT_TOOL {
             return self.await_execution(&caller, &arguments).await;
         }
-        let toolbox = toolbox(&self.state, &caller.tenant_id).await.map_err(internal)?;
-        let tool = toolbox
-            .resolve(&request.name)
-            .ok_or_else(|| McpError::invalid_params(format!("unknown tool '{}'", request.name), None))?;
+        let toolbox = toolbox(&self.state, &caller.tenant_id)
+            .await
+            .map_err(internal)?;
+        let tool = toolbox.resolve(&request.name).ok_or_else(|| {
+            McpError::invalid_params(format!("unknown tool '{}'", request.name), None)
+        })?;
         let options = CallOptions {
             trace_parent: parts(&context).map(|p| trace_parent_for(&p.headers)),
             ..CallOptions::default()

@@ -129,7 +129,7 @@ impl CallbackStore for EmbeddedBackend {
         outcome: &AttemptOutcome,
         failed_event: Option<&ResultEvent>,
     ) -> Result<bool> {
-        let Some(owner) = callback.lease.as_ref().map(|l| l.owner.clone()) else {
+        let Some(lease) = callback.lease.clone() else {
             return Ok(false);
         };
         let key = (callback.tenant_id.clone(), callback.execution_id.clone());
@@ -141,7 +141,7 @@ impl CallbackStore for EmbeddedBackend {
                 let Some(mut c) = get(conn, &key.0, &key.1)? else {
                     return Ok(false);
                 };
-                if !c.leased_to(&owner) {
+                if !c.leased_by(&lease) {
                     return Ok(false);
                 }
                 c.apply_attempt(attempt, &outcome);

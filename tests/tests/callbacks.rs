@@ -100,7 +100,10 @@ async fn callback_reaches(h: &Harness, id: &str, status: &str) -> Value {
 }
 
 async fn verifier(h: &Harness) -> Vec<standardwebhooks::Webhook> {
-    let keys = caller_secrets(&h.backend).keys("flows").await.expect("keys");
+    let keys = caller_secrets(&h.backend)
+        .keys("flows")
+        .await
+        .expect("keys");
     keys.all()
         .iter()
         .map(|s| standardwebhooks::Webhook::new(&s.to_string()).expect("secret"))
@@ -135,7 +138,9 @@ async fn a_callback_is_signed_per_standard_webhooks_and_shown_on_the_execution()
     assert!(attempts[0]["durationMs"].is_u64() && attempts[0]["at"].is_string());
     // A tampered body does not verify.
     let tampered = body.replace("succeeded", "failed");
-    assert!(verifier(&h).await[0].verify(tampered.as_bytes(), headers).is_err());
+    assert!(verifier(&h).await[0]
+        .verify(tampered.as_bytes(), headers)
+        .is_err());
     h.stop().await;
 }
 
@@ -155,7 +160,9 @@ async fn a_receiver_that_answers_500_twice_gets_it_on_the_third_attempt() {
     let got = receiver.requests();
     assert_eq!(got.len(), 3);
     // The same message on every attempt: receivers deduplicate on webhook-id.
-    assert!(got.iter().all(|(h, b)| h["webhook-id"] == got[0].0["webhook-id"] && b == &got[0].1));
+    assert!(got
+        .iter()
+        .all(|(h, b)| h["webhook-id"] == got[0].0["webhook-id"] && b == &got[0].1));
     h.stop().await;
 }
 
@@ -165,8 +172,15 @@ async fn exhausted_callbacks_fail_publish_callback_failed_and_can_be_redelivered
     let h = Harness::start_with(Default::default(), FAST_CALLBACKS).await;
     let id = submit(&h, &receiver.url).await;
     let e = callback_reaches(&h, &id, "failed").await;
-    assert_eq!(e["callback"]["attempts"].as_array().map(Vec::len), Some(3), "{e}");
-    assert_eq!(e["status"], "succeeded", "the execution itself stays succeeded");
+    assert_eq!(
+        e["callback"]["attempts"].as_array().map(Vec::len),
+        Some(3),
+        "{e}"
+    );
+    assert_eq!(
+        e["status"], "succeeded",
+        "the execution itself stays succeeded"
+    );
 
     // The CallbackFailed event reaches the bus (the embedded event log).
     let log = backend_embedded::EmbeddedBackend::open(&backend_embedded::EmbeddedConfig::new(
@@ -185,22 +199,39 @@ async fn exhausted_callbacks_fail_publish_callback_failed_and_can_be_redelivered
         if failed {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no CallbackFailed event");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no CallbackFailed event"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // Redelivery on demand: a new round, and the receiver now answers 204.
     let (status, cb) = h
-        .call(Method::POST, &format!("/executions/{id}/callback"), "t1", None)
+        .call(
+            Method::POST,
+            &format!("/executions/{id}/callback"),
+            "t1",
+            None,
+        )
         .await;
     assert_eq!(status, reqwest::StatusCode::ACCEPTED, "{cb}");
     assert_eq!(cb["status"], "pending");
     let e = callback_reaches(&h, &id, "delivered").await;
-    assert_eq!(e["callback"]["attempts"].as_array().map(Vec::len), Some(4), "{e}");
+    assert_eq!(
+        e["callback"]["attempts"].as_array().map(Vec::len),
+        Some(4),
+        "{e}"
+    );
 
     // Another tenant cannot redeliver it; an execution without a callback has none.
     let (status, _) = h
-        .call(Method::POST, &format!("/executions/{id}/callback"), "t2", None)
+        .call(
+            Method::POST,
+            &format!("/executions/{id}/callback"),
+            "t2",
+            None,
+        )
         .await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     h.stop().await;
@@ -212,7 +243,11 @@ async fn gone_stops_delivery_at_once() {
     let h = Harness::start_with(Default::default(), FAST_CALLBACKS).await;
     let id = submit(&h, &receiver.url).await;
     let e = callback_reaches(&h, &id, "failed").await;
-    assert_eq!(e["callback"]["attempts"].as_array().map(Vec::len), Some(1), "{e}");
+    assert_eq!(
+        e["callback"]["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "{e}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.requests().len(), 1, "410 is never retried");
     h.stop().await;

@@ -1,5 +1,5 @@
 //! The `integrations` command as a real process: create-key, serve, SIGKILL mid-action, restart,
-//! SIGTERM.
+//! SIGTERM; a callback whose deliverer was killed is delivered after the restart.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -25,6 +25,15 @@ fn common_args(dir: &std::path::Path, provider: &str) -> Vec<String> {
 
 /// `integrations serve` as a process, and a client for its API.
 fn serve(dir: &std::path::Path, provider: &str, key: &str) -> (KillOnDrop, ApiClient) {
+    serve_with(dir, provider, key, &[])
+}
+
+fn serve_with(
+    dir: &std::path::Path,
+    provider: &str,
+    key: &str,
+    extra: &[&str],
+) -> (KillOnDrop, ApiClient) {
     let mut command = Command::new(BIN);
     command
         .args(common_args(dir, provider))
@@ -39,6 +48,7 @@ fn serve(dir: &std::path::Path, provider: &str, key: &str) -> (KillOnDrop, ApiCl
             "--backoff-base-ms",
             "50",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stderr(Stdio::inherit());
     let (child, line) = spawn_reading_first_line(&mut command);
@@ -145,5 +155,129 @@ async fn killed_mid_action_then_restarted_finishes_everything_once() {
     assert!(
         status.success(),
         "graceful shutdown exits 0, got {status:?}"
+    );
+}
+
+/// A callback receiver that never answers its first request (the deliverer is killed while it
+/// waits) and answers 204 afterwards; it records every request's webhook-id.
+async fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let sink = sink.clone();
+            async move {
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let first = {
+                    let mut got = sink.lock().expect("sink");
+                    got.push(id);
+                    got.len() == 1
+                };
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+#[tokio::test]
+async fn a_callback_survives_its_deliverer_being_killed() {
+    let fake = fake_provider::start(FakeConfig {
+        token: TOKEN.into(),
+        shop_id: SHOP_ID,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = fake.base_url();
+    let out = Command::new(BIN)
+        .args(common_args(dir.path(), &provider))
+        .args(["create-key", "--caller-service", "flows", "--tenants", "t1"])
+        .output()
+        .expect("create-key");
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let (url, got) = hanging_receiver().await;
+    // A short attempt timeout, so that the killed deliverer's lease (twice that) ends soon.
+    let fast = ["--callback-timeout-ms", "1000"];
+
+    let (mut first, api) = serve_with(dir.path(), &provider, &key, &fast);
+    let conn = api
+        .call(
+            Method::POST,
+            "/connections",
+            Some(json!({
+                "integrationId": "shipping-ghn", "name": "shop",
+                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
+            })),
+        )
+        .await["connectionId"]
+        .as_str()
+        .expect("connection")
+        .to_string();
+    let b = api
+        .call(
+            Method::POST,
+            "/execute",
+            Some(json!({"connectionId": conn, "actionId": "calculate_fee",
+                        "input": fee_input(), "callbackUrl": url})),
+        )
+        .await;
+    let id = b["executionId"].as_str().expect("id").to_string();
+    assert_eq!(api.terminal(&id).await["status"], "succeeded");
+    // The first attempt is in flight at the receiver, which holds it: the terminal write is
+    // done, the delivery is not. Kill the process now.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.lock().expect("got").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no first attempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+
+    let (_second, api) = serve_with(dir.path(), &provider, &key, &fast);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let e = loop {
+        let e = api
+            .call(Method::GET, &format!("/executions/{id}"), None)
+            .await;
+        if e["callback"]["status"] == "delivered" {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not redelivered: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ids = got.lock().expect("got").clone();
+    assert_eq!(
+        ids.len(),
+        2,
+        "the killed attempt, then the restarted one: {ids:?}"
+    );
+    assert_eq!(ids[0], ids[1], "the same webhook-id");
+    // The killed attempt left no record; the delivered one did.
+    assert_eq!(
+        e["callback"]["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "{e}"
     );
 }

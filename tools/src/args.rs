@@ -13,9 +13,7 @@
 use serde_json::{Map, Value};
 
 use crate::naming::property_renames;
-use crate::schema::{
-    accepts_null, accepts_object, accepts_string, candidates, is_any, required,
-};
+use crate::schema::{accepts_null, accepts_object, accepts_string, candidates, is_any, required};
 
 /// The action input for `arguments`, given the inlined catalog input schema.
 pub fn to_input(schema: &Value, arguments: Value) -> Result<Value, String> {

@@ -46,7 +46,9 @@ pub fn tool_name(name: &str) -> Vec<String> {
     if valid_tool_name(name) {
         Vec::new()
     } else {
-        vec![format!("name '{name}' does not match ^[a-zA-Z0-9_-]{{1,64}}$")]
+        vec![format!(
+            "name '{name}' does not match ^[a-zA-Z0-9_-]{{1,64}}$"
+        )]
     }
 }
 
@@ -69,10 +71,16 @@ pub fn openai_strict(schema: &Value) -> Vec<String> {
     let mut totals = Totals::default();
     strict_node(schema, "root", 1, &mut totals, &mut problems);
     if totals.properties > MAX_PROPERTIES {
-        problems.push(format!("{} properties, more than {MAX_PROPERTIES}", totals.properties));
+        problems.push(format!(
+            "{} properties, more than {MAX_PROPERTIES}",
+            totals.properties
+        ));
     }
     if totals.enum_values > MAX_ENUM_VALUES {
-        problems.push(format!("{} enum values, more than {MAX_ENUM_VALUES}", totals.enum_values));
+        problems.push(format!(
+            "{} enum values, more than {MAX_ENUM_VALUES}",
+            totals.enum_values
+        ));
     }
     if totals.chars > MAX_SCHEMA_CHARS {
         problems.push(format!(
@@ -97,7 +105,9 @@ fn strict_node(node: &Value, path: &str, depth: usize, t: &mut Totals, problems:
     };
     for k in obj.keys() {
         if !STRICT_KEYWORDS.contains(&k.as_str()) {
-            problems.push(format!("{path}: keyword '{k}' is not supported in strict mode"));
+            problems.push(format!(
+                "{path}: keyword '{k}' is not supported in strict mode"
+            ));
         }
     }
     let ts: Vec<&str> = match obj.get("type") {
@@ -114,7 +124,11 @@ fn strict_node(node: &Value, path: &str, depth: usize, t: &mut Totals, problems:
             problems.push(format!("{path}: type '{ty}' is not a type name"));
         }
     }
-    if ts.is_empty() && obj.get("enum").is_none() && obj.get("anyOf").is_none() && obj.get("$ref").is_none() {
+    if ts.is_empty()
+        && obj.get("enum").is_none()
+        && obj.get("anyOf").is_none()
+        && obj.get("$ref").is_none()
+    {
         problems.push(format!("{path}: needs a type, an enum or anyOf"));
     }
     if let Some(f) = obj.get("format").and_then(Value::as_str) {
@@ -128,7 +142,10 @@ fn strict_node(node: &Value, path: &str, depth: usize, t: &mut Totals, problems:
                 t.enum_values += vs.len();
                 let chars: usize = vs.iter().map(value_chars).sum();
                 t.chars += chars;
-                if vs.len() > LARGE_ENUM && vs.iter().all(Value::is_string) && chars > MAX_LARGE_ENUM_CHARS {
+                if vs.len() > LARGE_ENUM
+                    && vs.iter().all(Value::is_string)
+                    && chars > MAX_LARGE_ENUM_CHARS
+                {
                     problems.push(format!(
                         "{path}: a string enum of {} values has {chars} characters, more than {MAX_LARGE_ENUM_CHARS}",
                         vs.len()
@@ -273,7 +290,12 @@ pub fn mcp_tool(tool: &Value) -> Vec<String> {
     }
     match tool.get("annotations").and_then(Value::as_object) {
         Some(a) => {
-            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
+            for hint in [
+                "readOnlyHint",
+                "destructiveHint",
+                "idempotentHint",
+                "openWorldHint",
+            ] {
                 if !a.get(hint).is_some_and(Value::is_boolean) {
                     problems.push(format!("annotations.{hint}: must be a boolean"));
                 }

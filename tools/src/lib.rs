@@ -20,7 +20,9 @@ use integrations_core::catalog::{Action, ActionCategory, Catalog, Integration};
 use integrations_core::model::{Connection, ConnectionStatus};
 use serde_json::{json, Value};
 
-use crate::naming::{assign_names, hashed_name, integration_short_name, readable_name, NameRequest};
+use crate::naming::{
+    assign_names, hashed_name, integration_short_name, readable_name, NameRequest,
+};
 
 /// A tool definition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,12 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Self::OpenAi, Self::OpenAiResponses, Self::Anthropic, Self::Mcp];
+    pub const ALL: [Format; 4] = [
+        Self::OpenAi,
+        Self::OpenAiResponses,
+        Self::Anthropic,
+        Self::Mcp,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -101,7 +108,11 @@ pub struct Tool {
 
 fn one_line(s: &str, max: usize) -> String {
     let words: Vec<&str> = s.split_whitespace().collect();
-    let line: String = words.join(" ").chars().filter(|c| !c.is_control()).collect();
+    let line: String = words
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
     match line.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &line[..i]),
         None => line,
@@ -130,8 +141,13 @@ impl Tool {
 
     /// A human-readable title: the action's name and the connection's.
     pub fn title(&self) -> String {
-        let action = self.action.doc["name"].as_str().unwrap_or(&self.action.action_id);
-        format!("{action} ({})", one_line(&self.connection.name, MAX_CONNECTION_NAME))
+        let action = self.action.doc["name"]
+            .as_str()
+            .unwrap_or(&self.action.action_id);
+        format!(
+            "{action} ({})",
+            one_line(&self.connection.name, MAX_CONNECTION_NAME)
+        )
     }
 
     fn schema(&self) -> Result<&Value, String> {
@@ -196,8 +212,12 @@ impl Tool {
     }
 
     fn matches(&self, f: &Filter) -> bool {
-        f.integration_id.as_ref().is_none_or(|i| *i == self.connection.integration_id)
-            && f.connection_id.as_ref().is_none_or(|c| *c == self.connection.connection_id)
+        f.integration_id
+            .as_ref()
+            .is_none_or(|i| *i == self.connection.integration_id)
+            && f.connection_id
+                .as_ref()
+                .is_none_or(|c| *c == self.connection.connection_id)
             && f.category.is_none_or(|c| c == self.action.category)
     }
 }
@@ -227,7 +247,10 @@ impl Toolbox {
     /// in the order of `connections`, then by action id.
     pub fn new(catalog: &Catalog, connections: &[Connection]) -> Self {
         let mut pending = Vec::new();
-        for c in connections.iter().filter(|c| c.status == ConnectionStatus::Active) {
+        for c in connections
+            .iter()
+            .filter(|c| c.status == ConnectionStatus::Active)
+        {
             let Ok(integration) = catalog.integration(&c.integration_id) else {
                 continue;
             };

@@ -82,7 +82,12 @@ pub fn readable_name(short: &str, action_id: &str, connection_name: &str) -> Str
 
 /// The name with the hash suffix: `readable` cut to fit, then `_` and the hash of
 /// (connection id, action id), `hash_len` hex digits.
-pub fn hashed_name(readable: &str, connection_id: &str, action_id: &str, hash_len: usize) -> String {
+pub fn hashed_name(
+    readable: &str,
+    connection_id: &str,
+    action_id: &str,
+    hash_len: usize,
+) -> String {
     let hash = hash_hex(&[connection_id, action_id], hash_len);
     format!("{}_{hash}", cut(readable, MAX_NAME - 1 - hash.len()))
 }
@@ -131,7 +136,9 @@ pub fn assign_names(requests: &[NameRequest<'_>]) -> Vec<String> {
     names
         .into_iter()
         .zip(requests)
-        .map(|(n, r)| n.unwrap_or_else(|| hashed_name(&r.readable, r.connection_id, r.action_id, 32)))
+        .map(|(n, r)| {
+            n.unwrap_or_else(|| hashed_name(&r.readable, r.connection_id, r.action_id, 32))
+        })
         .collect()
 }
 
@@ -202,14 +209,34 @@ mod tests {
     fn collisions_and_long_names_get_stable_hashes() {
         let long = "x".repeat(80);
         let reqs = [
-            NameRequest { readable: readable_name("ghn", "track_order", "Shop"), connection_id: "c1", action_id: "track_order" },
-            NameRequest { readable: readable_name("ghn", "track_order", "shop!"), connection_id: "c2", action_id: "track_order" },
-            NameRequest { readable: readable_name("ghn", "get_wards", "Other"), connection_id: "c3", action_id: "get_wards" },
-            NameRequest { readable: format!("ghn_{long}"), connection_id: "c4", action_id: "a" },
+            NameRequest {
+                readable: readable_name("ghn", "track_order", "Shop"),
+                connection_id: "c1",
+                action_id: "track_order",
+            },
+            NameRequest {
+                readable: readable_name("ghn", "track_order", "shop!"),
+                connection_id: "c2",
+                action_id: "track_order",
+            },
+            NameRequest {
+                readable: readable_name("ghn", "get_wards", "Other"),
+                connection_id: "c3",
+                action_id: "get_wards",
+            },
+            NameRequest {
+                readable: format!("ghn_{long}"),
+                connection_id: "c4",
+                action_id: "a",
+            },
         ];
         let names = assign_names(&reqs);
         assert_eq!(names[2], "ghn_get_wards_other");
-        assert!(names[0].starts_with("ghn_track_order_shop_") && names[0].len() == 29, "{}", names[0]);
+        assert!(
+            names[0].starts_with("ghn_track_order_shop_") && names[0].len() == 29,
+            "{}",
+            names[0]
+        );
         assert_ne!(names[0], names[1]);
         assert!(names.iter().all(|n| valid_tool_name(n)), "{names:?}");
         // Stable: the same inputs give the same names.

@@ -38,7 +38,10 @@ fn rename(node: &Value) -> Value {
             ),
             ("required", Value::Array(r)) => Value::Array(
                 r.iter()
-                    .map(|x| x.as_str().map_or_else(|| x.clone(), |s| Value::String(renamed(s))))
+                    .map(|x| {
+                        x.as_str()
+                            .map_or_else(|| x.clone(), |s| Value::String(renamed(s)))
+                    })
                     .collect(),
             ),
             // Keyed by property names we may have renamed; the service checks them anyway.

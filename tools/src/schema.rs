@@ -62,7 +62,9 @@ fn inline(node: &Value, root: &Value, stack: &mut Vec<String>) -> Result<Value, 
         .strip_prefix('#')
         .ok_or_else(|| format!("$ref '{reference}': only local refs (#/...) are supported"))?;
     if stack.iter().any(|r| r == reference) || stack.len() >= MAX_REF_DEPTH {
-        return Err(format!("$ref '{reference}': recursive schemas are not supported"));
+        return Err(format!(
+            "$ref '{reference}': recursive schemas are not supported"
+        ));
     }
     let target = root
         .pointer(pointer)
@@ -156,9 +158,7 @@ pub fn is_free_form_object(node: &Value) -> bool {
         .get("properties")
         .and_then(Value::as_object)
         .is_none_or(Map::is_empty);
-    object_typed
-        && no_properties
-        && node.get("additionalProperties") != Some(&Value::Bool(false))
+    object_typed && no_properties && node.get("additionalProperties") != Some(&Value::Bool(false))
 }
 
 /// The node and its union/intersection branches, flattened: the schemas a value must be
@@ -254,7 +254,9 @@ pub fn flatten_root(schema: &Value) -> Value {
             let branch = flatten_root(branch);
             if let Some(Value::Object(p)) = branch.get("properties") {
                 for (name, sub) in p {
-                    properties.entry(name.clone()).or_insert_with(|| sub.clone());
+                    properties
+                        .entry(name.clone())
+                        .or_insert_with(|| sub.clone());
                 }
             }
             if k == "allOf" {

@@ -14,7 +14,15 @@ use crate::schema::{flatten_root, is_any, is_free_form_object, required, types};
 
 /// `format` values strict mode supports.
 pub const SUPPORTED_FORMATS: &[&str] = &[
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 const NUMBER_KEYWORDS: &[&str] = &[
     "minimum",
@@ -113,9 +121,14 @@ fn node(raw: &Value, optional: bool) -> Result<Value, String> {
     }
     let mut ts: Vec<&str> = declared.into_iter().filter(|t| *t != "null").collect();
     if ts.is_empty() {
-        if ["properties", "additionalProperties", "patternProperties", "required"]
-            .iter()
-            .any(|k| n.get(*k).is_some())
+        if [
+            "properties",
+            "additionalProperties",
+            "patternProperties",
+            "required",
+        ]
+        .iter()
+        .any(|k| n.get(*k).is_some())
         {
             ts.push("object");
         } else if n.get("items").is_some() {
@@ -141,7 +154,12 @@ fn node(raw: &Value, optional: bool) -> Result<Value, String> {
     }
     let optional = optional || nullable_orig;
     match ts.as_slice() {
-        [] => Ok(primitive("string", Map::new(), true, join(desc, "Any JSON value, encoded as a JSON string.").into())),
+        [] => Ok(primitive(
+            "string",
+            Map::new(),
+            true,
+            join(desc, "Any JSON value, encoded as a JSON string.").into(),
+        )),
         [t] => typed(&n, t, optional, desc),
         many => {
             let mut out = Vec::new();
@@ -163,33 +181,61 @@ fn join(desc: Option<String>, note: &str) -> String {
     }
 }
 
-fn primitive(t: &str, mut keywords: Map<String, Value>, optional: bool, desc: Option<String>) -> Value {
-    let ty = if optional { json!([t, "null"]) } else { json!(t) };
+fn primitive(
+    t: &str,
+    mut keywords: Map<String, Value>,
+    optional: bool,
+    desc: Option<String>,
+) -> Value {
+    let ty = if optional {
+        json!([t, "null"])
+    } else {
+        json!(t)
+    };
     keywords.insert("type".into(), ty);
     with_description(Value::Object(keywords), desc)
 }
 
-fn enumeration(n: &Value, mut values: Vec<Value>, optional: bool, desc: Option<String>) -> Result<Value, String> {
+fn enumeration(
+    n: &Value,
+    mut values: Vec<Value>,
+    optional: bool,
+    desc: Option<String>,
+) -> Result<Value, String> {
     let had_null = values.iter().any(Value::is_null);
     values.retain(|v| !v.is_null());
     let mut e = Map::new();
-    if let [t] = types(n).iter().filter(|t| **t != "null").collect::<Vec<_>>().as_slice() {
+    if let [t] = types(n)
+        .iter()
+        .filter(|t| **t != "null")
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         e.insert("type".into(), json!(t));
     }
     e.insert("enum".into(), Value::Array(values));
     let e = Value::Object(e);
-    Ok(with_description(if optional || had_null { nullable(e) } else { e }, desc))
+    Ok(with_description(
+        if optional || had_null { nullable(e) } else { e },
+        desc,
+    ))
 }
 
 fn typed(n: &Value, t: &str, optional: bool, desc: Option<String>) -> Result<Value, String> {
     match t {
         "object" if is_map(n) => {
-            let d = join(desc, "A JSON object, encoded as a string, e.g. \"{\\\"key\\\": \\\"value\\\"}\".");
+            let d = join(
+                desc,
+                "A JSON object, encoded as a string, e.g. \"{\\\"key\\\": \\\"value\\\"}\".",
+            );
             Ok(primitive("string", Map::new(), optional, Some(d)))
         }
         "object" => {
             let o = object(n)?;
-            Ok(with_description(if optional { nullable(o) } else { o }, desc))
+            Ok(with_description(
+                if optional { nullable(o) } else { o },
+                desc,
+            ))
         }
         "array" => {
             let mut a = Map::new();
@@ -205,7 +251,10 @@ fn typed(n: &Value, t: &str, optional: bool, desc: Option<String>) -> Result<Val
                 }
             }
             let a = Value::Object(a);
-            Ok(with_description(if optional { nullable(a) } else { a }, desc))
+            Ok(with_description(
+                if optional { nullable(a) } else { a },
+                desc,
+            ))
         }
         "string" => {
             let mut k = Map::new();
@@ -256,7 +305,8 @@ fn object(n: &Value) -> Result<Value, String> {
             if sub == &Value::Bool(false) {
                 continue;
             }
-            let converted = node(sub, !req.contains(&k.as_str())).map_err(|e| format!("{k}: {e}"))?;
+            let converted =
+                node(sub, !req.contains(&k.as_str())).map_err(|e| format!("{k}: {e}"))?;
             props.insert(k.clone(), converted);
         }
     }

@@ -40,11 +40,19 @@ fn every_action_renders_in_every_format_and_passes_its_checks() {
     let toolbox = Toolbox::new(&catalog, &conns);
     let actions: usize = catalog.integrations().map(|i| i.actions().count()).sum();
     assert!(actions > 0);
-    assert_eq!(toolbox.all().len(), actions * 2, "one tool per active connection and action");
+    assert_eq!(
+        toolbox.all().len(),
+        actions * 2,
+        "one tool per active connection and action"
+    );
 
     for format in Format::ALL {
         let rendered = toolbox.render(format, &Filter::default());
-        assert!(rendered.skipped.is_empty(), "{format}: {:?}", rendered.skipped);
+        assert!(
+            rendered.skipped.is_empty(),
+            "{format}: {:?}",
+            rendered.skipped
+        );
         assert_eq!(rendered.tools.len(), actions * 2, "{format}");
         let mut names = BTreeSet::new();
         for tool in &rendered.tools {
@@ -56,7 +64,10 @@ fn every_action_renders_in_every_format_and_passes_its_checks() {
                 Format::Mcp => check::mcp_tool(tool),
             };
             assert!(problems.is_empty(), "{format} {name}: {problems:?}");
-            assert!(names.insert(name.clone()), "{format}: duplicate name {name}");
+            assert!(
+                names.insert(name.clone()),
+                "{format}: duplicate name {name}"
+            );
             let resolved = toolbox.resolve(&name).expect("resolvable");
             assert_eq!(resolved.name, name);
         }
@@ -73,7 +84,14 @@ fn descriptions_name_the_connection_and_the_integration() {
         let integration = tool.integration.doc["name"].as_str().expect("name");
         assert!(d.contains(&tool.connection.name), "{d}");
         assert!(d.contains(integration), "{d}");
-        assert!(d.contains(tool.action.doc["description"].as_str().expect("description")), "{d}");
+        assert!(
+            d.contains(
+                tool.action.doc["description"]
+                    .as_str()
+                    .expect("description")
+            ),
+            "{d}"
+        );
         assert!(d.chars().count() <= 1024);
     }
 }
@@ -108,7 +126,12 @@ fn strict_schemas_are_valid_json_schema_and_accept_all_null_optionals() {
         jsonschema::draft202012::new(&strict).expect("strict schema compiles");
         // Every strict property is required: the empty object is refused unless nothing is.
         let required = strict["required"].as_array().expect("required");
-        assert_eq!(required.is_empty(), invalid(&strict, &json!({})).is_empty(), "{}", tool.name);
+        assert_eq!(
+            required.is_empty(),
+            invalid(&strict, &json!({})).is_empty(),
+            "{}",
+            tool.name
+        );
     }
 }
 
@@ -147,15 +170,29 @@ fn strict_arguments_map_back_to_valid_ghn_inputs() {
     let fee = toolbox.resolve("ghn_calculate_fee_my_shop").expect("tool");
     let strict = fee.render(Format::OpenAi).expect("openai");
     let mut args = json!({});
-    for k in strict["function"]["parameters"]["properties"].as_object().expect("props").keys() {
+    for k in strict["function"]["parameters"]["properties"]
+        .as_object()
+        .expect("props")
+        .keys()
+    {
         args[k] = Value::Null;
     }
-    for (k, v) in [("toDistrictId", json!(1485)), ("toWardCode", json!("1A0101")), ("weight", json!(500))] {
+    for (k, v) in [
+        ("toDistrictId", json!(1485)),
+        ("toWardCode", json!("1A0101")),
+        ("weight", json!(500)),
+    ] {
         args[k] = v;
     }
-    assert_eq!(invalid(&strict["function"]["parameters"], &args), Vec::<String>::new());
+    assert_eq!(
+        invalid(&strict["function"]["parameters"], &args),
+        Vec::<String>::new()
+    );
     let input = fee.input_from_arguments(args).expect("input");
-    assert_eq!(input, json!({"toDistrictId": 1485, "toWardCode": "1A0101", "weight": 500}));
+    assert_eq!(
+        input,
+        json!({"toDistrictId": 1485, "toWardCode": "1A0101", "weight": 500})
+    );
     fee.action.validate_input(&input).expect("valid input");
 
     // Items are objects inside an array: their optional nulls go too.

@@ -16,14 +16,26 @@ fn round_trip(schema: &Value, model_args: Value, portable_args: Value) -> (Value
     let inlined = inline_refs(schema).expect("inline");
     let s = strict::to_strict(&inlined).expect("strict");
     assert_eq!(check::openai_strict(&s), Vec::<String>::new(), "{s:#}");
-    assert_eq!(invalid(&s, &model_args), Vec::<String>::new(), "strict rejects {model_args}: {s:#}");
+    assert_eq!(
+        invalid(&s, &model_args),
+        Vec::<String>::new(),
+        "strict rejects {model_args}: {s:#}"
+    );
     let p = portable::to_portable(&inlined);
     let tool = json!({"name": "t", "description": "d", "input_schema": p});
     assert_eq!(check::anthropic_tool(&tool), Vec::<String>::new(), "{p:#}");
-    assert_eq!(invalid(&p, &portable_args), Vec::<String>::new(), "portable rejects {portable_args}");
+    assert_eq!(
+        invalid(&p, &portable_args),
+        Vec::<String>::new(),
+        "portable rejects {portable_args}"
+    );
     let from_strict = agent_tools::args::to_input(&inlined, model_args).expect("args");
     let from_portable = agent_tools::args::to_input(&inlined, portable_args).expect("args");
-    assert_eq!(invalid(schema, &from_strict), Vec::<String>::new(), "{from_strict}");
+    assert_eq!(
+        invalid(schema, &from_strict),
+        Vec::<String>::new(),
+        "{from_strict}"
+    );
     assert_eq!(from_strict, from_portable);
     (s, p, from_strict)
 }
@@ -39,8 +51,13 @@ fn keys_no_format_accepts_are_renamed_and_mapped_back() {
             "nested": {"type": "object", "properties": {"a b": {"type": "boolean"}}}
         }
     });
-    let renames = agent_tools::naming::property_renames(["rule_name[]", "rule_name", "giá trị", "nested"]);
-    let brackets = &renames.iter().find(|(from, _)| from == "rule_name[]").expect("renamed").1;
+    let renames =
+        agent_tools::naming::property_renames(["rule_name[]", "rule_name", "giá trị", "nested"]);
+    let brackets = &renames
+        .iter()
+        .find(|(from, _)| from == "rule_name[]")
+        .expect("renamed")
+        .1;
     let mut portable_args = json!({"gia_tri": 3, "nested": {"a_b": true}});
     portable_args[brackets.as_str()] = json!(["x"]);
     let (_, p, input) = round_trip(
@@ -51,8 +68,14 @@ fn keys_no_format_accepts_are_renamed_and_mapped_back() {
     let renamed = p["properties"].as_object().expect("properties");
     assert!(renamed.keys().any(|k| k.starts_with("rule_name_")), "{p:#}");
     assert!(renamed.contains_key("rule_name") && renamed.contains_key("gia_tri"));
-    assert!(p["required"][0].as_str().expect("required").starts_with("rule_name_"));
-    assert_eq!(input, json!({"rule_name[]": ["x"], "giá trị": 3, "nested": {"a b": true}}));
+    assert!(p["required"][0]
+        .as_str()
+        .expect("required")
+        .starts_with("rule_name_"));
+    assert_eq!(
+        input,
+        json!({"rule_name[]": ["x"], "giá trị": 3, "nested": {"a b": true}})
+    );
 }
 
 #[test]
@@ -75,7 +98,10 @@ fn nested_optional_objects_become_nullable_and_nulls_are_dropped() {
     assert_eq!(s["properties"]["note"]["type"], json!(["string", "null"]));
     assert!(s["properties"]["note"].get("maxLength").is_none());
     assert!(s["properties"]["address"]["anyOf"].is_array());
-    assert_eq!(input, json!({"address": {"city": "Hue", "geo": {"lat": 1.5}}}));
+    assert_eq!(
+        input,
+        json!({"address": {"city": "Hue", "geo": {"lat": 1.5}}})
+    );
 }
 
 #[test]
@@ -95,8 +121,14 @@ fn enums_consts_and_explicit_nulls() {
         json!({"mode": "a", "kind": "fixed", "maybe": null}),
     );
     assert_eq!(s["properties"]["mode"], json!({"enum": ["a", "b"]}));
-    assert_eq!(s["properties"]["level"]["anyOf"][1], json!({"type": "null"}));
-    assert_eq!(s["properties"]["kind"]["anyOf"][0], json!({"enum": ["fixed"]}));
+    assert_eq!(
+        s["properties"]["level"]["anyOf"][1],
+        json!({"type": "null"})
+    );
+    assert_eq!(
+        s["properties"]["kind"]["anyOf"][0],
+        json!({"enum": ["fixed"]})
+    );
     // A null the catalog accepts is kept: it is a value, not an absence.
     assert_eq!(input, json!({"mode": "a", "kind": "fixed", "maybe": null}));
 }
@@ -117,9 +149,18 @@ fn free_form_maps_travel_as_json_strings_in_strict_mode() {
         json!({"metadata": {"k": "v"}, "extra": [1, 2], "tags": ["x", {"a": 1}]}),
     );
     assert_eq!(s["properties"]["metadata"]["type"], "string");
-    assert!(s["properties"]["metadata"]["description"].as_str().expect("d").contains("JSON object"));
-    assert_eq!(p["properties"]["metadata"]["type"], "object", "portable keeps the map");
-    assert_eq!(input, json!({"metadata": {"k": "v"}, "extra": [1, 2], "tags": ["x", {"a": 1}]}));
+    assert!(s["properties"]["metadata"]["description"]
+        .as_str()
+        .expect("d")
+        .contains("JSON object"));
+    assert_eq!(
+        p["properties"]["metadata"]["type"], "object",
+        "portable keeps the map"
+    );
+    assert_eq!(
+        input,
+        json!({"metadata": {"k": "v"}, "extra": [1, 2], "tags": ["x", {"a": 1}]})
+    );
 }
 
 #[test]
@@ -141,7 +182,10 @@ fn union_roots_are_flattened_and_one_of_becomes_any_of() {
     );
     assert!(s.get("oneOf").is_none() && p.get("oneOf").is_none());
     assert!(s["properties"]["clientOrderCode"].is_object());
-    assert_eq!(s["properties"]["target"]["anyOf"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        s["properties"]["target"]["anyOf"].as_array().map(Vec::len),
+        Some(3)
+    );
     assert_eq!(input, json!({"orderCode": "GF1", "target": 5}));
 }
 
@@ -175,14 +219,20 @@ fn unsupported_keywords_are_stripped_and_supported_formats_kept() {
 #[test]
 fn refs_are_inlined_and_recursive_ones_skip_the_tool_with_a_warning() {
     let catalog = catalog_with(&[
-        ("with_ref", json!({
-            "type": "object", "$defs": {"item": {"type": "object", "properties": {"sku": {"type": "string"}}}},
-            "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/item"}}}
-        })),
-        ("recursive", json!({
-            "type": "object", "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}},
-            "properties": {"root": {"$ref": "#/$defs/node"}}
-        })),
+        (
+            "with_ref",
+            json!({
+                "type": "object", "$defs": {"item": {"type": "object", "properties": {"sku": {"type": "string"}}}},
+                "properties": {"items": {"type": "array", "items": {"$ref": "#/$defs/item"}}}
+            }),
+        ),
+        (
+            "recursive",
+            json!({
+                "type": "object", "$defs": {"node": {"type": "object", "properties": {"child": {"$ref": "#/$defs/node"}}}},
+                "properties": {"root": {"$ref": "#/$defs/node"}}
+            }),
+        ),
     ]);
     let conns = [connection("c1", "crm-hostile", "Main")];
     let toolbox = Toolbox::new(&catalog, &conns);
@@ -194,12 +244,16 @@ fn refs_are_inlined_and_recursive_ones_skip_the_tool_with_a_warning() {
         assert!(r.skipped[0].reason.contains("recursive"), "{:?}", r.skipped);
     }
     let t = toolbox.resolve("hostile_with_ref_main").expect("tool");
-    let input = t.input_from_arguments(json!({"items": [{"sku": null}]})).expect("input");
+    let input = t
+        .input_from_arguments(json!({"items": [{"sku": null}]}))
+        .expect("input");
     assert_eq!(input, json!({"items": [{}]}));
 }
 
 fn wide(n: usize) -> Value {
-    let props: serde_json::Map<String, Value> = (0..n).map(|i| (format!("p{i}"), json!({"type": "string"}))).collect();
+    let props: serde_json::Map<String, Value> = (0..n)
+        .map(|i| (format!("p{i}"), json!({"type": "string"})))
+        .collect();
     json!({"type": "object", "properties": props})
 }
 
@@ -211,10 +265,17 @@ fn strict_limits_are_enforced() {
     }
     let enum_values: Vec<Value> = (0..1001).map(|i| json!(format!("v{i}"))).collect();
     let big_enum = json!({"type": "object", "properties": {"e": {"enum": enum_values}}});
-    for (schema, needle) in [(deep, "nested deeper"), (big_enum, "enum values"), (wide(5001), "properties")] {
+    for (schema, needle) in [
+        (deep, "nested deeper"),
+        (big_enum, "enum values"),
+        (wide(5001), "properties"),
+    ] {
         let s = strict::to_strict(&schema).expect("converts");
         let problems = check::openai_strict(&s);
-        assert!(problems.iter().any(|p| p.contains(needle)), "{needle}: {problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "{needle}: {problems:?}"
+        );
     }
     assert!(check::openai_strict(&strict::to_strict(&wide(100)).expect("converts")).is_empty());
 }
@@ -222,8 +283,14 @@ fn strict_limits_are_enforced() {
 #[test]
 fn arguments_sent_as_a_json_string_are_parsed_and_non_objects_refused() {
     let schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}});
-    assert_eq!(agent_tools::args::to_input(&schema, json!("{\"a\": 1}")), Ok(json!({"a": 1})));
-    assert_eq!(agent_tools::args::to_input(&schema, Value::Null), Ok(json!({})));
+    assert_eq!(
+        agent_tools::args::to_input(&schema, json!("{\"a\": 1}")),
+        Ok(json!({"a": 1}))
+    );
+    assert_eq!(
+        agent_tools::args::to_input(&schema, Value::Null),
+        Ok(json!({}))
+    );
     assert!(agent_tools::args::to_input(&schema, json!([1])).is_err());
     assert!(agent_tools::args::to_input(&schema, json!("nope")).is_err());
 }

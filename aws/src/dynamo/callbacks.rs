@@ -27,8 +27,7 @@ use tokio::task::JoinSet;
 
 use super::exec_item::{outbox_item, shard_of, LEASE_OWNER, PK, SK, STATUS};
 use super::{
-    get_json, get_s, item_size, n, s, to_json, ts, Item, DUE_CALLBACKS, ITEM_BUDGET,
-    TTL_ATTRIBUTE,
+    get_json, get_s, item_size, n, s, to_json, ts, Item, DUE_CALLBACKS, ITEM_BUDGET, TTL_ATTRIBUTE,
 };
 use crate::error::{built, sdk_error};
 use crate::truncate;
@@ -101,7 +100,8 @@ pub(crate) fn callback_item(c: &Callback, shards: u8) -> Result<Item> {
         fitted.body = loop {
             let body = truncate::fit_callback_body(&c.body, target);
             let over = escaped_len(&body).saturating_sub(goal);
-            if over == 0 || target == 0 {
+            // Fits, or cannot be cut (no output in it): the loop below decides.
+            if over == 0 || target == 0 || body == c.body {
                 break body;
             }
             // Escaping made it longer than its length: shrink by the excess.
@@ -227,7 +227,8 @@ impl DynamoCallbacks {
             Ok(_) => Ok(true),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(c)) => {
-                    Ok(written.is_some() && c.item().and_then(|old| old.get(CALLBACK)) == written.as_ref())
+                    let stored = c.item().and_then(|old| old.get(CALLBACK));
+                    Ok(stored.is_some() && stored == written.as_ref())
                 }
                 _ => Err(sdk_error(what, e)),
             },
@@ -259,7 +260,10 @@ impl DynamoCallbacks {
                         .collect(),
                 ))
                 .set_expression_attribute_values(Some(
-                    values.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                    values
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
                 ))
                 .build(),
         )?;
@@ -271,10 +275,13 @@ impl DynamoCallbacks {
                 .condition_expression("attribute_not_exists(PK)")
                 .build(),
         )?;
-        let mut req = self.client.transact_write_items().set_transact_items(Some(vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().put(outbox).build(),
-        ]));
+        let mut req = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().put(outbox).build(),
+            ]));
         // As in `complete`: the SDK's retry after a lost answer succeeds instead of failing.
         if event.event_id.len() <= MAX_REQUEST_TOKEN {
             req = req.client_request_token(&event.event_id);
@@ -453,12 +460,13 @@ impl CallbackStore for DynamoCallbacks {
         outcome: &AttemptOutcome,
         failed_event: Option<&ResultEvent>,
     ) -> Result<bool> {
-        let Some(owner) = callback.lease.as_ref().map(|l| l.owner.clone()) else {
+        let Some(lease) = callback.lease.as_ref() else {
             return Ok(false);
         };
-        if !callback.leased_to(&owner) {
+        if !callback.leased_by(lease) {
             return Ok(false);
         }
+        let owner = lease.owner.clone();
         let mut next = callback.clone();
         next.apply_attempt(attempt.clone(), outcome);
         let item = callback_item(&next, self.shards)?;
@@ -544,7 +552,15 @@ mod tests {
             expires_at: t + chrono::Duration::days(30),
         };
         let body = CallbackPayload::of(&e).to_json();
-        Callback::new("t1", "01HX", "https://example.com/cb", Some("flows"), body, t, lease)
+        Callback::new(
+            "t1",
+            "01HX",
+            "https://example.com/cb",
+            Some("flows"),
+            body,
+            t,
+            lease,
+        )
     }
 
     #[test]
@@ -646,6 +662,10 @@ mod tests {
         let stored = callback_from_item(&item).expect("parse");
         assert_eq!(stored.body, c.body);
         assert!(stored.attempts.len() < 50);
-        assert_eq!(stored.attempts.last(), c.attempts.last(), "the newest are kept");
+        assert_eq!(
+            stored.attempts.last(),
+            c.attempts.last(),
+            "the newest are kept"
+        );
     }
 }

@@ -75,11 +75,22 @@ struct Inner {
 impl Deliverer {
     /// Fails when the outbound client cannot be built with its safety settings.
     pub fn new(backend: Backend, secrets: CallerSecrets, config: DelivererConfig) -> Result<Self> {
-        let http = outbound::client(&OutboundPolicy {
+        Self::with_lookup(backend, secrets, config, Arc::new(outbound::SystemLookup))
+    }
+
+    /// [`Deliverer::new`] resolving names through `lookup` (under the same address filter).
+    pub fn with_lookup(
+        backend: Backend,
+        secrets: CallerSecrets,
+        config: DelivererConfig,
+        lookup: Arc<dyn outbound::Lookup>,
+    ) -> Result<Self> {
+        let policy = OutboundPolicy {
             allow_private: config.allow_private,
             timeout: config.timeout,
             connect_timeout: config.timeout.min(Duration::from_secs(5)),
-        })?;
+        };
+        let http = outbound::client_with_lookup(&policy, lookup)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 slots: Arc::new(Semaphore::new(config.concurrency.max(1))),

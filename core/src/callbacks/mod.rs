@@ -133,10 +133,11 @@ impl Callback {
 }
 
 impl Callback {
-    /// Whether `owner` holds the lease of this pending callback (may record an attempt).
-    pub fn leased_to(&self, owner: &str) -> bool {
-        self.status == CallbackStatus::Pending
-            && self.lease.as_ref().is_some_and(|l| l.owner == owner)
+    /// Whether `lease` is this pending callback's current lease (its holder may record an
+    /// attempt). The whole lease is compared: a callback replaced since (its execution was
+    /// redriven and finished again) is born with another, even for the same worker.
+    pub fn leased_by(&self, lease: &Lease) -> bool {
+        self.status == CallbackStatus::Pending && self.lease.as_ref() == Some(lease)
     }
 
     /// Taken by a deliverer (the store checked it was due).
@@ -169,14 +170,20 @@ impl Callback {
     }
 
     /// Deliver again on demand: a delivered or failed callback starts a new round of the
-    /// schedule; a pending one is just made due now (a deliverer's lease stays).
+    /// schedule; a pending one waiting for its next attempt is made due now. One being
+    /// attempted right now (an unexpired lease) is left as it is: that attempt is the
+    /// redelivery.
     pub fn redeliver(&mut self, now: Timestamp) {
-        self.version += 1;
-        if self.status != CallbackStatus::Pending {
-            self.status = CallbackStatus::Pending;
-            self.round_attempts = 0;
-            self.lease = None;
+        match self.status {
+            CallbackStatus::Pending if self.lease.as_ref().is_some_and(|l| l.until > now) => return,
+            CallbackStatus::Pending => {}
+            CallbackStatus::Delivered | CallbackStatus::Failed => {
+                self.status = CallbackStatus::Pending;
+                self.round_attempts = 0;
+            }
         }
+        self.version += 1;
+        self.lease = None;
         self.next_attempt_at = Some(now);
         self.updated_at = now;
     }

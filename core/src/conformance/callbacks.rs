@@ -276,6 +276,13 @@ pub async fn redeliver(backend: Backend) {
     let c = finished(&backend, None).await.callback.expect("callback");
     let t = now();
     let held = claim(store, &c, "worker-a", t).await;
+    // Asked for while an attempt is in flight: that attempt is the redelivery.
+    let during = store
+        .redeliver_callback(&c.tenant_id, &c.execution_id, t)
+        .await
+        .expect("redeliver")
+        .expect("has a callback");
+    assert_eq!(during, held, "an attempt in flight is left alone");
     let a1 = attempt(t, Some(204));
     assert!(store
         .record_callback_attempt(&held, &a1, &AttemptOutcome::Delivered, None)

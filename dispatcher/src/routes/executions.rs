@@ -152,7 +152,9 @@ pub async fn redeliver_callback(
     if !execution.status.is_terminal() {
         return Err(ApiError::new(
             ErrorKind::ExecutionNotFinished,
-            format!("execution '{execution_id}' has not finished; its callback follows when it does"),
+            format!(
+                "execution '{execution_id}' has not finished; its callback follows when it does"
+            ),
         ));
     }
     let callback = state

@@ -58,9 +58,9 @@ pub async fn list(
     let format: Format = q
         .format
         .as_deref()
-        .ok_or_else(|| "required".to_string())
-        .and_then(str::parse)
-        .map_err(|e| Error::validation(format!("format: {e}; one of openai, openai-responses, anthropic, mcp")))?;
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| Error::validation(format!("format: {e}")))?;
     let category = q
         .category
         .as_deref()
@@ -72,7 +72,9 @@ pub async fn list(
         connection_id: q.connection_id,
         category,
     };
-    let rendered = toolbox(&state, &caller.tenant_id).await?.render(format, &filter);
+    let rendered = toolbox(&state, &caller.tenant_id)
+        .await?
+        .render(format, &filter);
     let mut out = json!({ "tools": rendered.tools });
     if !rendered.skipped.is_empty() {
         for s in &rendered.skipped {
@@ -131,7 +133,9 @@ pub async fn call(
     Body(body): Body<CallBody>,
 ) -> ApiResult<Json<Value>> {
     let toolbox = toolbox(&state, &caller.tenant_id).await?;
-    let tool = toolbox.resolve(&body.name).ok_or_else(|| unknown_tool(&body.name))?;
+    let tool = toolbox
+        .resolve(&body.name)
+        .ok_or_else(|| unknown_tool(&body.name))?;
     let options = CallOptions {
         wait: body.wait_ms.map(Duration::from_millis),
         callback_url: body.callback_url,
@@ -172,6 +176,13 @@ pub async fn run(
     options: CallOptions,
     poll: Poll,
 ) -> ApiResult<ToolOutcome> {
+    // The caller's mistakes first: they are not the model's to correct.
+    let wait = submit::check_wait(
+        state,
+        options
+            .wait
+            .unwrap_or(DEFAULT_WAIT.min(state.settings.max_wait)),
+    )?;
     let input = match tool.input_from_arguments(arguments) {
         Ok(input) => input,
         Err(message) => return Ok(rejected(message)),
@@ -179,7 +190,6 @@ pub async fn run(
     if let Err(e) = tool.action.validate_input(&input) {
         return Ok(rejected(e.message));
     }
-    let wait = options.wait.unwrap_or(DEFAULT_WAIT.min(state.settings.max_wait));
     let submission = Submission {
         connection_id: tool.connection.connection_id.clone(),
         action_id: tool.action.action_id.clone(),
@@ -196,7 +206,9 @@ pub async fn run(
 
 /// Arguments the action refuses: nothing ran.
 fn rejected(message: String) -> ToolOutcome {
-    let message = message.strip_prefix("input").map_or(message.clone(), |rest| format!("arguments{rest}"));
+    let message = message
+        .strip_prefix("input")
+        .map_or(message.clone(), |rest| format!("arguments{rest}"));
     ToolOutcome {
         answer: json!({
             "status": "rejected",
@@ -216,7 +228,14 @@ fn rejected(message: String) -> ToolOutcome {
 pub fn tool_answer(state: &AppState, e: &Execution, poll: Poll) -> ToolOutcome {
     let full = submit::answer(e, None);
     let mut out = Map::new();
-    for k in ["success", "executionId", "data", "error", "latencyMs", "attempts"] {
+    for k in [
+        "success",
+        "executionId",
+        "data",
+        "error",
+        "latencyMs",
+        "attempts",
+    ] {
         if let Some(v) = full.get(k).filter(|v| !v.is_null()) {
             out.insert(k.into(), v.clone());
         }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integrations_core::backend::Backend;
-use integrations_core::caller_secrets::CallerSecrets;
 use integrations_core::callbacks::deliver::{Deliverer, DelivererConfig};
 use integrations_core::callbacks::Schedule;
+use integrations_core::caller_secrets::CallerSecrets;
 use integrations_core::engine::{Engine, EngineConfig};
 use integrations_core::outbox::OutboxRelay;
 use integrations_core::{Error, Result};

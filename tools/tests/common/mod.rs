@@ -49,12 +49,17 @@ pub fn catalog_with(actions: &[(&str, Value)]) -> Catalog {
         .find(|(p, _)| *p == "integration.schema.json")
         .map(|(_, s)| *s)
         .expect("meta schema");
-    Catalog::from_files([("integration.schema.json", meta), ("integrations/crm-hostile.json", doc.as_str())])
-        .expect("catalog")
+    Catalog::from_files([
+        ("integration.schema.json", meta),
+        ("integrations/crm-hostile.json", doc.as_str()),
+    ])
+    .expect("catalog")
 }
 
 /// Problems of `instance` against `schema` (draft 2020-12), empty when valid.
 pub fn invalid(schema: &Value, instance: &Value) -> Vec<String> {
     let v = jsonschema::draft202012::new(schema).expect("schema compiles");
-    v.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).collect()
+    v.iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
 }

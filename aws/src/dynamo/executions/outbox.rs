@@ -78,7 +78,11 @@ impl DynamoExecutions {
                 .table_name(&self.table)
                 .set_item(Some(callback_item(callback, self.outbox_shards)?))
                 .build();
-            items.push(TransactWriteItem::builder().put(built("DynamoDB Put", put)?).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(built("DynamoDB Put", put)?)
+                    .build(),
+            );
         }
         let mut req = self
             .client
