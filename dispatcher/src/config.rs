@@ -272,6 +272,24 @@ pub struct ApiArgs {
     /// Upper bound of a request's waitMs.
     #[arg(long, env = "INTEGRATIONS_MAX_WAIT_MS", default_value_t = 30_000)]
     pub max_wait_ms: u64,
+
+    /// `Host` values `/mcp` accepts (DNS-rebinding protection), comma separated; default
+    /// loopback only. Set the public host name(s) for a public deployment.
+    #[arg(
+        long = "mcp-allowed-host",
+        env = "INTEGRATIONS_MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub mcp_allowed_hosts: Vec<String>,
+
+    /// Browser `Origin`s `/mcp` accepts (`scheme://host:port`, `:*` for any port), comma
+    /// separated; default loopback only. Clients that send no Origin always pass.
+    #[arg(
+        long = "mcp-allowed-origin",
+        env = "INTEGRATIONS_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -33,8 +33,9 @@ use serde_json::{json, Value};
 use crate::app::AppState;
 use crate::auth::{caller_for, Caller, TenantRule};
 use crate::error::ApiError;
-use crate::routes::tools::{run, tool_answer, toolbox, trace_parent_for, CallOptions, Poll};
+use crate::routes::tools::{run, tool_answer, toolbox, CallOptions, Poll};
 use crate::submit;
+use crate::submit::trace_parent_for;
 
 /// The newest protocol version rmcp implements, and the one before it (the last with the
 /// `initialize` handshake, which most clients still speak).

@@ -12,7 +12,7 @@ use integrations_core::engine::new_execution;
 use integrations_core::model::{
     new_id, now, Execution, ExecutionRequest, ExecutionStatus, EXECUTION_REQUEST_VERSION,
 };
-use integrations_core::trace::{new_trace_parent, parse_trace_parent};
+use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
 use integrations_core::{outbound, Error, ErrorKind};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -34,6 +34,17 @@ pub struct Submission {
     pub wait: Duration,
     /// The W3C `traceparent` the queue message carries; None starts a new trace.
     pub trace_parent: Option<String>,
+}
+
+/// The `traceparent` the queue message carries: a child of the caller's when it sent exactly
+/// one valid `traceparent` header, else a new trace.
+pub fn trace_parent_for(headers: &axum::http::HeaderMap) -> String {
+    let mut values = headers.get_all(TRACEPARENT).iter();
+    let parent = match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().ok().and_then(|v| parse_trace_parent(v.trim())),
+        _ => None,
+    };
+    parent.map_or_else(new_trace_parent, |p| p.child().to_string())
 }
 
 fn check_len(field: &str, v: &Option<String>, max: usize) -> Result<(), Error> {

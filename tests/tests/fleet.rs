@@ -244,3 +244,121 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
     drop(workers);
     drop(api_proc);
 }
+
+#[tokio::test]
+async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on_moto() {
+    let moto = backend_aws::testing::moto().await;
+    let prefix = format!("fleet-cb-{}", new_id().to_lowercase());
+    let fake = fake_provider::start(FakeConfig {
+        token: TOKEN.into(),
+        shop_id: SHOP_ID,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = Fleet {
+        common: [
+            "--backend",
+            "aws",
+            "--aws-prefix",
+            &prefix,
+            "--aws-emulator-endpoint",
+            moto.url(),
+            "--data-dir",
+            &dir.path().display().to_string(),
+            "--allow-private-urls",
+            "--provider-base-url",
+            &format!("shipping-ghn={}", fake.base_url()),
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    let key = fleet
+        .run(&[
+            "--aws-provision",
+            "create-key",
+            "--caller-service",
+            "flows",
+            "--tenants",
+            "t1",
+        ])
+        .trim()
+        .to_string();
+    let (_api_proc, line) = fleet.spawn(&["api", "--listen", "127.0.0.1:0"]);
+    let base = line
+        .strip_prefix("integrations listening on ")
+        .expect("address line")
+        .to_string();
+    // A short attempt timeout: the killed deliverer's lease (twice that) ends soon.
+    let worker_args = [
+        "worker",
+        "--concurrency",
+        "4",
+        "--callback-timeout-ms",
+        "1000",
+    ];
+    let (mut first, _) = fleet.spawn(&worker_args);
+    let api = ApiClient {
+        http: reqwest::Client::new(),
+        base,
+        key,
+    };
+    let conn = api
+        .call(
+            Method::POST,
+            "/connections",
+            Some(json!({"integrationId": "shipping-ghn", "name": "fleet",
+                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
+        )
+        .await["connectionId"]
+        .as_str()
+        .expect("connection")
+        .to_string();
+    let (url, got) = integration_tests::hanging_receiver().await;
+    let b = api
+        .call(
+            Method::POST,
+            "/execute",
+            Some(json!({"connectionId": conn, "actionId": "calculate_fee",
+                        "input": fee_input(), "callbackUrl": url})),
+        )
+        .await;
+    let id = b["executionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{b}"))
+        .to_string();
+    assert_eq!(api.terminal(&id).await["status"], "succeeded");
+    // The first worker's attempt hangs at the receiver: kill it there.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while got.lock().expect("got").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no first attempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+
+    let (_second, _) = fleet.spawn(&worker_args);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let e = loop {
+        let e = api
+            .call(Method::GET, &format!("/executions/{id}"), None)
+            .await;
+        if e["callback"]["status"] == "delivered" {
+            break e;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not delivered: {e}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let ids = got.lock().expect("got").clone();
+    assert_eq!(
+        ids.len(),
+        2,
+        "the killed attempt, then the other worker's: {ids:?}"
+    );
+    assert_eq!(ids[0], ids[1], "the same webhook-id");
+    assert_eq!(
+        e["callback"]["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "{e}"
+    );
+}

@@ -11,7 +11,6 @@ use base64::Engine as _;
 use integrations_core::backend::ExecutionFilter;
 use integrations_core::callbacks::Callback;
 use integrations_core::model::{now, Execution};
-use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -20,7 +19,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::submit::{self, Submission};
+use crate::submit::{self, trace_parent_for, Submission};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -46,17 +45,6 @@ fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<Valu
         StatusCode::ACCEPTED
     };
     (status, Json(submit::answer(e, callback)))
-}
-
-/// The `traceparent` the queue message carries: a child of the caller's when it sent exactly
-/// one valid `traceparent` header, else a new trace.
-fn trace_parent_for(headers: &HeaderMap) -> String {
-    let mut values = headers.get_all(TRACEPARENT).iter();
-    let parent = match (values.next(), values.next()) {
-        (Some(v), None) => v.to_str().ok().and_then(|v| parse_trace_parent(v.trim())),
-        _ => None,
-    };
-    parent.map_or_else(new_trace_parent, |p| p.child().to_string())
 }
 
 pub async fn execute(
@@ -255,6 +243,7 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
+    use integrations_core::trace::{parse_trace_parent, TRACEPARENT};
 
     use super::*;
 

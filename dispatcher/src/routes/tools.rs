@@ -12,7 +12,6 @@ use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use integrations_core::backend::ConnectionFilter;
 use integrations_core::model::{ConnectionStatus, Execution, ExecutionStatus};
-use integrations_core::trace::{new_trace_parent, parse_trace_parent, TRACEPARENT};
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -21,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::submit::{self, Submission};
+use crate::submit::{self, trace_parent_for, Submission};
 
 /// How long a tool call waits for its result when the caller does not say (MCP calls never
 /// do): long enough for most provider calls, short enough for agent frameworks' timeouts.
@@ -113,17 +112,6 @@ pub struct CallOptions {
 pub struct ToolOutcome {
     pub answer: Value,
     pub is_error: bool,
-}
-
-/// A child of the caller's `traceparent` when it sent exactly one valid one, else a new trace
-/// (as `POST /execute` does).
-pub(crate) fn trace_parent_for(headers: &HeaderMap) -> String {
-    let mut values = headers.get_all(TRACEPARENT).iter();
-    let parent = match (values.next(), values.next()) {
-        (Some(v), None) => v.to_str().ok().and_then(|v| parse_trace_parent(v.trim())),
-        _ => None,
-    };
-    parent.map_or_else(new_trace_parent, |p| p.child().to_string())
 }
 
 pub async fn call(

@@ -20,11 +20,17 @@ pub(super) async fn start(
     a: &ApiArgs,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, JoinHandle<()>)> {
-    let settings = ApiSettings {
+    let mut settings = ApiSettings {
         max_wait: Duration::from_millis(a.max_wait_ms),
         allow_private_urls: common.allow_private_urls,
         ..ApiSettings::default()
     };
+    if !a.mcp_allowed_hosts.is_empty() {
+        settings.mcp_allowed_hosts = a.mcp_allowed_hosts.clone();
+    }
+    if !a.mcp_allowed_origins.is_empty() {
+        settings.mcp_allowed_origins = a.mcp_allowed_origins.clone();
+    }
     let state = Arc::new(AppState::new(
         parts.backend.clone(),
         parts.catalog.clone(),
