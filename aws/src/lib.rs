@@ -30,7 +30,7 @@ pub use provision::provision;
 pub use sqs::{QueueCheck, RedrivePolicy};
 
 use clients::Clients;
-use dynamo::{DynamoApiKeys, DynamoCallbacks, DynamoConnections, DynamoExecutions};
+use dynamo::{DynamoApiKeys, DynamoCallbacks, DynamoConnections, DynamoExecutions, DynamoLeases};
 use events::EventBridgeBus;
 use secrets::SecretsManagerStore;
 use sqs::SqsQueue;
@@ -105,6 +105,10 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             clients.dynamodb.clone(),
             &config.executions_table,
             config.outbox_shards,
+        )),
+        leases: Arc::new(DynamoLeases::new(
+            clients.dynamodb.clone(),
+            &config.executions_table,
         )),
     };
     Ok((

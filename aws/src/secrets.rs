@@ -177,6 +177,11 @@ impl SecretStore for SecretsManagerStore {
         Ok(Some(value))
     }
 
+    async fn get_secret_fresh(&self, name: &str) -> Result<Option<Credentials>> {
+        self.forget(name);
+        self.get_secret(name).await
+    }
+
     async fn delete_secret(&self, name: &str) -> Result<()> {
         self.forget(name);
         let result = self

@@ -341,9 +341,29 @@ pub trait EventBus: Send + Sync + 'static {
 pub trait SecretStore: Send + Sync + 'static {
     /// Create or replace (rotation) the secret.
     async fn put_secret(&self, name: &str, value: &Credentials) -> Result<()>;
+    /// Possibly through a per-process cache (another process's write may show late).
     async fn get_secret(&self, name: &str) -> Result<Option<Credentials>>;
+    /// The stored value now, past any cache (and refreshing it): for a process waiting on
+    /// another's renewal of the secret.
+    async fn get_secret_fresh(&self, name: &str) -> Result<Option<Credentials>> {
+        self.get_secret(name).await
+    }
     /// Deleting a missing secret is not an error.
     async fn delete_secret(&self, name: &str) -> Result<()>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named leases
+
+/// Fleet-wide mutual exclusion by name (e.g. one renewer of a connection's token at a time):
+/// a lease is held by one owner until it expires or is released.
+#[async_trait]
+pub trait LeaseStore: Send + Sync + 'static {
+    /// Take the lease `name` for `lease.owner` until `lease.until` when nobody else holds it
+    /// unexpired at `now` (its owner may extend it). True when taken.
+    async fn acquire_lease(&self, name: &str, lease: &Lease, now: Timestamp) -> Result<bool>;
+    /// Give it up, if `owner` holds it (otherwise nothing happens).
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
 }
 
 /// One backend's implementations of every boundary.
@@ -356,4 +376,5 @@ pub struct Backend {
     pub events: Arc<dyn EventBus>,
     pub secrets: Arc<dyn SecretStore>,
     pub callbacks: Arc<dyn CallbackStore>,
+    pub leases: Arc<dyn LeaseStore>,
 }

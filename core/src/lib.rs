@@ -2,6 +2,7 @@
 //! No infrastructure types (AWS, SQLite) appear here.
 
 pub mod backend;
+pub mod batch;
 pub mod cache;
 pub mod callbacks;
 pub mod caller_secrets;
@@ -17,6 +18,7 @@ pub mod limits;
 pub mod model;
 pub mod outbound;
 pub mod outbox;
+pub mod renewal;
 pub mod resolve;
 pub mod sanitize;
 pub mod signing;

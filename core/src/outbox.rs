@@ -10,19 +10,19 @@ use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
 use crate::backend::{EventBus, ExecutionStore};
+use crate::batch::Batches;
 use crate::error::Result;
 use crate::model::ResultEvent;
 
 pub struct OutboxRelay {
     executions: Arc<dyn ExecutionStore>,
     bus: Arc<dyn EventBus>,
-    /// Events as the engine writes them: published without reading the outbox back.
-    feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
+    /// Events as the engine writes them, in batches that linger (a remote bus bills per
+    /// request): published without reading the outbox back.
+    feed: Option<Batches<ResultEvent>>,
     /// How often the outbox itself is read, for events left by processes that died before
     /// publishing them.
     sweep_every: Duration,
-    /// How long to wait for more events to share a publish (a remote bus bills per request).
-    linger: Duration,
     /// Events the feed delivered late (old enough for a sweep to take them), and when: an outbox
     /// read through a lagging index (a DynamoDB GSI) may still list them after their removal.
     /// Empty while the feed keeps up.
@@ -50,9 +50,8 @@ impl OutboxRelay {
         Self {
             executions,
             bus,
-            feed,
+            feed: feed.map(|rx| Batches::new(rx, BATCH, linger)),
             sweep_every,
-            linger,
             late: HashMap::new(),
         }
     }
@@ -64,19 +63,15 @@ impl OutboxRelay {
         loop {
             let next = async {
                 match self.feed.as_mut() {
-                    Some(rx) => rx.recv_many(&mut batch, BATCH).await,
+                    Some(feed) => feed.next(&mut batch).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                n = next => {
-                    if n == 0 {
+                more = next => {
+                    if !more {
                         self.feed = None;
                         continue;
-                    }
-                    if !self.linger.is_zero() && batch.len() < BATCH {
-                        tokio::time::sleep(self.linger).await;
-                        self.take_waiting(&mut batch);
                     }
                     let events = std::mem::take(&mut batch);
                     if let Err(e) = self.deliver(&events).await {
@@ -123,13 +118,8 @@ impl OutboxRelay {
 
     /// Fill `batch` up to `BATCH` with what waits in the feed, without waiting.
     fn take_waiting(&mut self, batch: &mut Vec<ResultEvent>) {
-        if let Some(rx) = self.feed.as_mut() {
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(e) => batch.push(e),
-                    Err(_) => break,
-                }
-            }
+        if let Some(feed) = self.feed.as_mut() {
+            feed.take_waiting(batch);
         }
     }
 

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use integrations_core::backend::{OutgoingMessage, Queue};
+use integrations_core::batch::Batches;
 use integrations_core::{Error, Result};
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,15 +18,18 @@ type Job = (OutgoingMessage, oneshot::Sender<Result<()>>);
 
 #[derive(Clone)]
 pub struct Enqueuer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::UnboundedSender<Job>,
 }
 
 impl Enqueuer {
     pub fn spawn(queue: Arc<dyn Queue>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Job>(4096);
+        // Unbounded: each submitter waits for its answer, so what waits here is bounded by the
+        // requests in flight.
+        let (tx, rx) = mpsc::unbounded_channel::<Job>();
+        let mut batches = Batches::new(rx, MAX_BATCH, Duration::ZERO);
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+            while batches.next(&mut jobs).await {
                 let (messages, replies): (Vec<_>, Vec<_>) = jobs.drain(..).unzip();
                 let result = queue.send(&messages).await;
                 metrics::histogram!("enqueue_batch_size").record(messages.len() as f64);
@@ -40,7 +46,6 @@ impl Enqueuer {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((message, reply))
-            .await
             .map_err(|_| Error::backend("the enqueue task has stopped"))?;
         answer
             .await

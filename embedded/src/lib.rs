@@ -24,6 +24,7 @@ mod execution_list;
 mod executions;
 mod keyfile;
 mod leases;
+mod named_leases;
 mod outbox;
 mod purge;
 mod queue;
@@ -108,6 +109,7 @@ impl EmbeddedBackend {
             events: Arc::new(self.clone()),
             secrets: Arc::new(self.clone()),
             callbacks: Arc::new(self.clone()),
+            leases: Arc::new(self.clone()),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -176,6 +176,15 @@ CREATE TABLE callbacks (
 CREATE INDEX callbacks_due ON callbacks (due_at) WHERE due_at IS NOT NULL;
 -- purge_expired.
 CREATE INDEX callbacks_by_expiry ON callbacks (expires_at);
+"#;
+
+/// Named leases: fleet-wide mutual exclusion (one renewer of a connection's token at a time).
+const V4: &str = r#"
+CREATE TABLE leases (
+    name  TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

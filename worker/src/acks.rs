@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integrations_core::backend::Queue;
+use integrations_core::batch::Batches;
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -21,21 +22,11 @@ impl Acker {
     /// for a local queue; a remote one bills per request, and a message's visibility timeout
     /// (with the claim behind it) makes a late acknowledgement harmless.
     pub fn spawn(queue: Arc<dyn Queue>, linger: Duration) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let (tx, rx) = mpsc::unbounded_channel::<String>();
+        let mut batches = Batches::new(rx, MAX_BATCH, linger);
         let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
-            // recv_many waits for at least one, then takes whatever else is already queued:
-            // batches grow with load and cost no latency when idle.
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                if !linger.is_zero() && batch.len() < MAX_BATCH {
-                    tokio::time::sleep(linger).await;
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(receipt) => batch.push(receipt),
-                            Err(_) => break,
-                        }
-                    }
-                }
+            while batches.next(&mut batch).await {
                 if let Err(e) = queue.delete(&batch).await {
                     // Undeleted messages come back and are dropped as duplicates by the claim.
                     warn!(count = batch.len(), error = %e, "acknowledgement failed");

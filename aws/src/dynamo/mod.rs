@@ -7,6 +7,7 @@ mod connections;
 mod cursor;
 mod exec_item;
 mod executions;
+mod leases;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ pub use api_keys::DynamoApiKeys;
 pub use callbacks::DynamoCallbacks;
 pub use connections::DynamoConnections;
 pub use executions::DynamoExecutions;
+pub use leases::DynamoLeases;
 
 /// Index names, shared with `provision` and `infra/template.yaml`.
 pub const EXECUTIONS_BY_TENANT: &str = "ExecutionsByTenant";

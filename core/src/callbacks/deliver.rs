@@ -20,6 +20,9 @@ use crate::model::{now, EventType, ResultEvent};
 use crate::outbound::{self, OutboundPolicy};
 use crate::signing;
 
+/// How much of a receiver's answer is read (and thrown away) to keep its connection.
+const MAX_ANSWER_READ: usize = 64 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct DelivererConfig {
     /// Lease owner name; unique per process (the engine's worker id).
@@ -308,12 +311,23 @@ impl Deliverer {
             .send()
             .await
             .map_err(|e| outbound::describe(&e))?;
+        let status = resp.status();
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        Ok((resp.status(), retry_after))
+        // Read a short answer to its end so that the connection goes back to the pool; stop
+        // reading a long one (the connection then closes): its content is never used.
+        let mut resp = resp;
+        let mut read = 0;
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            read += chunk.len();
+            if read > MAX_ANSWER_READ {
+                break;
+            }
+        }
+        Ok((status, retry_after))
     }
 }

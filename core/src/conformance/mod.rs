@@ -25,7 +25,9 @@ pub mod callbacks;
 pub mod connections;
 pub mod events;
 pub mod executions;
+pub mod leases;
 pub mod queue;
+pub mod renewal;
 pub mod secrets;
 mod tests_macro;
 
@@ -55,6 +57,7 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     secrets::secrets_suite(backend.secrets.clone()).await;
     queue::queue_suite(backend.queue.clone(), max_receive_count).await;
     callbacks::callbacks_suite(backend.clone()).await;
+    leases::leases_suite(backend.leases.clone()).await;
 }
 
 /// A fresh ULID.

@@ -53,6 +53,10 @@ macro_rules! conformance_tests {
             callbacks_record_attempts => |b| callbacks::record_attempts(b);
             callbacks_failure_writes_event => |b| callbacks::failure_writes_event(b);
             callbacks_redeliver => |b| callbacks::redeliver(b);
+
+            leases_exclusive_until_expired_or_released =>
+                |b| leases::exclusive_until_expired_or_released(b.leases);
+            leases_one_of_many_takers_wins => |b| leases::one_of_many_takers_wins(b.leases);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
