@@ -1,6 +1,7 @@
-//! The shared HTTP kit: send a JSON request with a per-call timeout and a response size cap,
-//! and classify every outcome into a core [`Error`] (kind, retryable, request_sent,
-//! retry_after). Connectors add their envelope handling on top.
+//! The transport under the kit: send one prepared request with a per-call timeout and a
+//! response size cap, and classify transport failures and HTTP statuses into core [`Error`]s
+//! (kind, retryable, request_sent, retry_after). Envelopes, auth and actions live in
+//! [`crate::kit`], which builds on this.
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
@@ -8,9 +9,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use integrations_core::{Error, ErrorKind, Result};
-use reqwest::header::{HeaderName, HeaderValue, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::StatusCode;
 use serde_json::Value;
+
+pub use crate::kit::request::Outgoing;
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Provider answers larger than this are refused (they are never legitimate for our calls).
@@ -74,50 +77,52 @@ fn build_client(connect_timeout: Duration) -> reqwest::Client {
         })
 }
 
-/// One JSON call.
-#[derive(Debug, Clone)]
-pub struct JsonCall<'a> {
+/// One prepared request on its way out: where to, the exact bytes (see [`Outgoing`]), and the
+/// limits it runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
     /// Named in error messages ("GHN answered HTTP 500 …").
     pub provider: &'a str,
-    pub method: Method,
-    pub url: &'a str,
-    pub headers: &'a [(&'a str, &'a str)],
-    pub body: Option<&'a Value>,
+    /// Scheme, host and base path, without a trailing slash; the request adds path and query.
+    pub base_url: &'a str,
+    pub request: &'a Outgoing,
     /// The whole call, connect to last body byte.
     pub timeout: Duration,
     pub max_response_bytes: usize,
 }
 
-impl<'a> JsonCall<'a> {
-    pub fn post(provider: &'a str, url: &'a str, body: &'a Value, timeout: Duration) -> Self {
-        Self {
-            provider,
-            method: Method::POST,
-            url,
-            headers: &[],
-            body: Some(body),
-            timeout,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-        }
-    }
-
-    pub fn with_headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
-        self.headers = headers;
-        self
-    }
+/// Rate-limit headers some providers send beside (or instead of) Retry-After.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Calls left in the current window (`RateLimit-Remaining`, `X-RateLimit-Remaining`).
+    pub remaining: Option<u64>,
+    /// When the window resets (`RateLimit-Reset`, `X-RateLimit-Reset`), as a delay from now.
+    pub reset_after: Option<Duration>,
 }
 
 /// A complete answer, whatever its status.
 #[derive(Debug, Clone)]
 pub struct HttpReply {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub retry_after: Option<Duration>,
+    pub rate_limit: RateLimit,
     pub body: Vec<u8>,
 }
 
 impl HttpReply {
     pub fn is_success(&self) -> bool {
         self.status.is_success()
+    }
+
+    /// How long to wait before retrying: Retry-After, else the rate-limit window's reset
+    /// (unless the window still has calls left: then its reset is no reason to wait).
+    pub fn retry_hint(&self) -> Option<Duration> {
+        let window = self
+            .rate_limit
+            .reset_after
+            .filter(|_| self.rate_limit.remaining.is_none_or(|n| n == 0));
+        self.retry_after.or(window)
     }
 
     /// The body as JSON; a body that does not parse is PROVIDER_BAD_RESPONSE (retryable: a
@@ -137,13 +142,16 @@ impl HttpReply {
     }
 }
 
-/// Send the call and read the whole answer (up to the size cap). Transport failures come back
-/// classified; HTTP statuses do not (see [`status_error`]), since providers' bodies refine them.
-pub async fn send(client: &reqwest::Client, call: &JsonCall<'_>) -> Result<HttpReply> {
+/// Send exactly `call.request` (its bytes are what a signer saw) and read the whole answer, up
+/// to the size cap. Transport failures come back classified; HTTP statuses do not (see
+/// [`status_error`]), since providers' bodies refine them.
+pub async fn send(client: &reqwest::Client, call: &Call<'_>) -> Result<HttpReply> {
+    let request = call.request;
+    let url = format!("{}{}", call.base_url, request.target());
     let mut req = client
-        .request(call.method.clone(), call.url)
+        .request(request.method.clone(), url)
         .timeout(call.timeout);
-    for (name, value) in call.headers {
+    for (name, value) in &request.headers {
         let name = HeaderName::from_bytes(name.as_bytes());
         let value = HeaderValue::from_str(value);
         match (name, value) {
@@ -160,16 +168,16 @@ pub async fn send(client: &reqwest::Client, call: &JsonCall<'_>) -> Result<HttpR
             }
         }
     }
-    if let Some(body) = call.body {
-        req = req.json(body);
+    if !request.body.is_empty() {
+        req = req.body(request.body.clone());
     }
     let mut resp = req.send().await.map_err(|e| transport_error(call, &e))?;
     let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, Utc::now()));
+    let headers = resp.headers().clone();
+    let now = Utc::now();
+    let retry_after =
+        header_str(&headers, RETRY_AFTER.as_str()).and_then(|v| parse_retry_after(v, now));
+    let rate_limit = parse_rate_limit(&headers, now);
     let too_large = || {
         Error::new(
             ErrorKind::ProviderBadResponse,
@@ -195,12 +203,45 @@ pub async fn send(client: &reqwest::Client, call: &JsonCall<'_>) -> Result<HttpR
     }
     Ok(HttpReply {
         status,
+        headers,
         retry_after,
+        rate_limit,
         body,
     })
 }
 
-fn transport_error(call: &JsonCall<'_>, e: &reqwest::Error) -> Error {
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The IETF draft's `RateLimit-*` names first, then the common `X-RateLimit-*` ones.
+pub fn parse_rate_limit(headers: &HeaderMap, now: DateTime<Utc>) -> RateLimit {
+    let first = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| header_str(headers, n))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let remaining = first(["ratelimit-remaining", "x-ratelimit-remaining"]);
+    let reset_after = first(["ratelimit-reset", "x-ratelimit-reset"]).map(|n| {
+        // Some providers send a delay, others (GitHub, Stripe-like APIs) a Unix time; no
+        // window lasts 30 years, so a value that large is a timestamp.
+        if n > EPOCH_THRESHOLD {
+            let secs = u64::try_from(now.timestamp()).unwrap_or(0);
+            Duration::from_secs(n.saturating_sub(secs))
+        } else {
+            Duration::from_secs(n)
+        }
+    });
+    RateLimit {
+        remaining,
+        reset_after,
+    }
+}
+
+const EPOCH_THRESHOLD: u64 = 1_000_000_000;
+
+fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
     let provider = call.provider;
     // Checked first: a connect timeout is also a timeout, but nothing was sent.
     if e.is_connect() {

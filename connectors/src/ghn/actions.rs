@@ -8,15 +8,38 @@ use super::client::GhnApi;
 use crate::fields::{
     as_int, camel, copy_string, int, required_int, required_str, rows, string, to_snake_fields,
 };
+use crate::kit::{Action, ActionCall, Request};
 
-pub const ACTIONS: &[&str] = &[
-    "calculate_fee",
-    "create_order",
-    "track_order",
-    "cancel_order",
-    "get_provinces",
-    "get_districts",
-    "get_wards",
+/// The actions, in the catalog's order (checked against it in `crate::tests`).
+pub(crate) const TABLE: &[Action<GhnApi>] = &[
+    Action {
+        id: "calculate_fee",
+        run: |api, call| Box::pin(calculate_fee(api, call.input)),
+    },
+    Action {
+        id: "create_order",
+        run: |api, call| Box::pin(create_order(api, call)),
+    },
+    Action {
+        id: "track_order",
+        run: |api, call| Box::pin(track_order(api, call.input)),
+    },
+    Action {
+        id: "cancel_order",
+        run: |api, call| Box::pin(cancel_order(api, call.input)),
+    },
+    Action {
+        id: "get_provinces",
+        run: |api, _| Box::pin(get_provinces(api)),
+    },
+    Action {
+        id: "get_districts",
+        run: |api, call| Box::pin(get_districts(api, call.input)),
+    },
+    Action {
+        id: "get_wards",
+        run: |api, call| Box::pin(get_wards(api, call.input)),
+    },
 ];
 
 const FEE: &str = "/v2/shipping-order/fee";
@@ -85,31 +108,7 @@ const CREATE_INPUTS: &[&str] = &[
     "items",
 ];
 
-pub(crate) async fn run(
-    api: &GhnApi<'_>,
-    action_id: &str,
-    input: &Value,
-    execution_id: &str,
-) -> Result<Value> {
-    match action_id {
-        "calculate_fee" => calculate_fee(api, input).await,
-        "create_order" => create_order(api, input, execution_id).await,
-        "track_order" => track_order(api, input).await,
-        "cancel_order" => cancel_order(api, input).await,
-        "get_provinces" => get_provinces(api).await,
-        "get_districts" => get_districts(api, input).await,
-        "get_wards" => get_wards(api, input).await,
-        other => Err(Error::new(
-            ErrorKind::ActionNotFound,
-            format!(
-                "shipping-ghn has no action '{other}'; known: {}",
-                ACTIONS.join(", ")
-            ),
-        )),
-    }
-}
-
-async fn calculate_fee(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
+async fn calculate_fee(api: &GhnApi, input: &Value) -> Result<Value> {
     let body = with_default_service(to_snake_fields(input, FEE_INPUTS));
     let data = api.call(FEE, &body).await?;
     let total = int(&data, "total").ok_or_else(|| bad_response("fee answer has no total"))?;
@@ -132,12 +131,14 @@ async fn calculate_fee(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
     }))
 }
 
-/// The execution id is GHN's client_order_code, so a retry after an unknown outcome finds the
-/// order the first attempt created instead of creating a second one.
-async fn create_order(api: &GhnApi<'_>, input: &Value, execution_id: &str) -> Result<Value> {
-    let mut body = with_default_service(to_snake_fields(input, CREATE_INPUTS));
-    body["client_order_code"] = json!(execution_id);
-    match api.call(CREATE, &body).await {
+/// The kit puts the execution id in GHN's client_order_code (the catalog's providerField), so a
+/// retry after an unknown outcome finds the order the first attempt created instead of
+/// creating a second one.
+async fn create_order(api: &GhnApi, call: &ActionCall<'_>) -> Result<Value> {
+    let execution_id = call.execution_id;
+    let body = with_default_service(to_snake_fields(call.input, CREATE_INPUTS));
+    let request = call.keyed(Request::post(CREATE).json(body))?;
+    match api.send(request).await {
         Ok(data) => created(&data, execution_id),
         // GHN refuses a client_order_code it has seen; whatever the wording, an order under
         // our code is the one we asked for.
@@ -154,7 +155,7 @@ async fn create_order(api: &GhnApi<'_>, input: &Value, execution_id: &str) -> Re
     }
 }
 
-async fn find_by_client_code(api: &GhnApi<'_>, code: &str) -> Result<Option<Value>> {
+async fn find_by_client_code(api: &GhnApi, code: &str) -> Result<Option<Value>> {
     match api
         .call(DETAIL_BY_CLIENT_CODE, &json!({ "client_order_code": code }))
         .await
@@ -214,7 +215,7 @@ fn existing(order: &Value, execution_id: &str) -> Result<Value> {
     Ok(out)
 }
 
-async fn track_order(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
+async fn track_order(api: &GhnApi, input: &Value) -> Result<Value> {
     let code = required_str(input, "orderCode")?;
     let order = api.call(DETAIL, &json!({ "order_code": code })).await?;
     tracked(&order)
@@ -253,7 +254,7 @@ fn tracked(order: &Value) -> Result<Value> {
 
 /// Cancelling is naturally idempotent: when GHN refuses, the order's current status decides
 /// whether it is already cancelled (success) or past cancelling (rejection).
-async fn cancel_order(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
+async fn cancel_order(api: &GhnApi, input: &Value) -> Result<Value> {
     let code = required_str(input, "orderCode")?;
     let data = api.call(CANCEL, &json!({ "order_codes": [code] })).await?;
     let entry = data
@@ -285,7 +286,7 @@ async fn cancel_order(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
     }
 }
 
-async fn get_provinces(api: &GhnApi<'_>) -> Result<Value> {
+async fn get_provinces(api: &GhnApi) -> Result<Value> {
     let data = api.call(PROVINCES, &json!({})).await?;
     let provinces: Vec<Value> = rows(&data)
         .filter_map(|p| {
@@ -299,7 +300,7 @@ async fn get_provinces(api: &GhnApi<'_>) -> Result<Value> {
     Ok(json!({ "provinces": provinces }))
 }
 
-async fn get_districts(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
+async fn get_districts(api: &GhnApi, input: &Value) -> Result<Value> {
     let province_id = required_int(input, "provinceId")?;
     let data = api
         .call(DISTRICTS, &json!({ "province_id": province_id }))
@@ -317,7 +318,7 @@ async fn get_districts(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
     Ok(json!({ "districts": districts }))
 }
 
-async fn get_wards(api: &GhnApi<'_>, input: &Value) -> Result<Value> {
+async fn get_wards(api: &GhnApi, input: &Value) -> Result<Value> {
     let district_id = required_int(input, "districtId")?;
     let data = api
         .call(WARDS, &json!({ "district_id": district_id }))

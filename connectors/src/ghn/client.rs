@@ -1,224 +1,183 @@
-//! GHN API client for one call context: base URL, Token/ShopId headers, GHN's envelope
-//! `{code, message, data, code_message}` and its error classification.
-
-use std::time::{Duration, Instant};
+//! GHN for one call, on the kit: typed config, the `Token` header (plus `ShopId`), and GHN's
+//! protocol — the envelope `{code, message, data, code_message}` and its result-code table.
 
 use integrations_core::connector::CallContext;
-use integrations_core::{Error, ErrorKind, Result};
+use integrations_core::{ErrorKind, Result};
+use reqwest::StatusCode;
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::{self, JsonCall};
+use crate::kit::config::{self, Secret};
+use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
 
 pub const PRODUCTION_URL: &str = "https://online-gateway.ghn.vn/shiip/public-api";
 pub const SANDBOX_URL: &str = "https://dev-online-gateway.ghn.vn/shiip/public-api";
 
 const PROVIDER: &str = "GHN";
 
-/// GHN as seen by one call: the tenant's token and shop, and the action's time budget.
-pub(crate) struct GhnApi<'a> {
-    http: &'a reqwest::Client,
-    base_url: String,
-    token: &'a str,
+/// The connection, as the catalog's configSchema defines it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GhnConfig {
+    /// The GHN Token.
+    api_key: Secret,
+    #[serde(deserialize_with = "config::positive_id")]
     shop_id: i64,
-    pub(crate) environment: &'static str,
-    /// Every request of the action shares this deadline (create may need a second call).
-    deadline: Instant,
+    #[serde(default)]
+    environment: Environment,
 }
 
-impl<'a> GhnApi<'a> {
-    pub(crate) fn new(
-        http: &'a reqwest::Client,
-        base_url_override: Option<&str>,
-        ctx: &CallContext<'a>,
-    ) -> Result<Self> {
-        let token = ctx
-            .credentials
-            .get("apiKey")
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                Error::validation("the GHN connection has no apiKey credential (the GHN Token)")
-            })?;
-        let shop_id = match ctx.config.get("shopId") {
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Environment {
+    #[default]
+    Sandbox,
+    Production,
+}
+
+impl Environment {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Production => "production",
         }
-        .filter(|id| *id >= 1)
-        .ok_or_else(|| Error::validation("the GHN connection config needs shopId >= 1"))?;
-        let environment = match ctx.config.get("environment").and_then(Value::as_str) {
-            None | Some("sandbox") => "sandbox",
-            Some("production") => "production",
-            Some(other) => {
-                return Err(Error::validation(format!(
-                    "unknown GHN environment '{other}' (sandbox or production)"
-                )))
-            }
-        };
-        let base_url = base_url_override
-            .unwrap_or(if environment == "production" {
-                PRODUCTION_URL
-            } else {
-                SANDBOX_URL
-            })
-            .trim_end_matches('/')
-            .to_string();
+    }
+
+    fn base_url(self) -> &'static str {
+        match self {
+            Self::Sandbox => SANDBOX_URL,
+            Self::Production => PRODUCTION_URL,
+        }
+    }
+}
+
+/// GHN as seen by one call: the tenant's token and shop, and the action's time budget.
+pub(crate) struct GhnApi {
+    client: ProviderClient,
+    shop_id: i64,
+    pub(crate) environment: &'static str,
+}
+
+impl GhnApi {
+    pub(crate) fn new(
+        http: &reqwest::Client,
+        base_url_override: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Self> {
+        let config: GhnConfig = config::load(PROVIDER, ctx)?;
+        let base_url = base_url_override.unwrap_or(config.environment.base_url());
+        let auth = Auth::header_token("Token", config.api_key);
+        let client = ProviderClient::new(http, base_url, &GHN, auth, ctx.timeout)
+            .with_header("ShopId", config.shop_id.to_string());
         Ok(Self {
-            http,
-            base_url,
-            token,
-            shop_id,
-            environment,
-            deadline: Instant::now() + ctx.timeout,
+            client,
+            shop_id: config.shop_id,
+            environment: config.environment.name(),
         })
     }
 
     #[cfg(test)]
     pub(crate) fn base_url(&self) -> &str {
-        &self.base_url
+        self.client.base_url()
     }
 
     pub(crate) fn shop_id(&self) -> i64 {
         self.shop_id
     }
 
-    /// POST `body` to `path` and return the envelope's `data`. Every error is classified and
-    /// scrubbed of the token.
+    /// POST `body` to `path` (every GHN call is a JSON POST) and return the envelope's data.
     pub(crate) async fn call(&self, path: &str, body: &Value) -> Result<Value> {
-        self.call_inner(path, body)
-            .await
-            .map_err(|e| http::redact_error(e, &[self.token]))
+        self.send(Request::post(path).json(body.clone())).await
     }
 
-    async fn call_inner(&self, path: &str, body: &Value) -> Result<Value> {
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if remaining < Duration::from_millis(1) {
-            return Err(Error::new(
-                ErrorKind::ProviderTimeout,
-                "the action's time budget ran out before calling GHN",
-            ));
-        }
-        let url = format!("{}{path}", self.base_url);
-        let shop_id = self.shop_id.to_string();
-        let headers = [("Token", self.token), ("ShopId", shop_id.as_str())];
-        let call = JsonCall::post(PROVIDER, &url, body, remaining).with_headers(&headers);
-        let reply = http::send(self.http, &call).await?;
-        let parsed = reply.json(PROVIDER);
-        if !reply.is_success() {
-            let envelope = parsed.ok().and_then(|v| Envelope::parse(&v));
-            return Err(match envelope {
-                // GHN's body refines plain 4xx answers (e.g. a 400 that is really a 404).
-                Some(env)
-                    if reply.status.is_client_error()
-                        && !matches!(reply.status.as_u16(), 401 | 403 | 429) =>
-                {
-                    env.error()
-                }
-                env => http::status_error(
-                    PROVIDER,
-                    reply.status,
-                    reply.retry_after,
-                    env.as_ref().map(|e| e.describe()).as_deref(),
-                ),
-            });
-        }
-        let mut value = parsed?;
-        let Some(envelope) = Envelope::parse(&value) else {
-            return Err(Error::new(
-                ErrorKind::ProviderBadResponse,
-                "GHN answered without its {code, message, data} envelope",
-            )
-            .with_retryable(true)
-            .with_request_sent(true));
-        };
-        if envelope.code != 200 {
-            // GHN also fails with HTTP 200: the envelope's code is what counts.
-            return Err(envelope.error());
-        }
-        Ok(value
-            .as_object_mut()
-            .and_then(|o| o.remove("data"))
-            .unwrap_or(Value::Null))
+    /// A prepared request (e.g. one carrying the provider key).
+    pub(crate) async fn send(&self, request: Request) -> Result<Value> {
+        self.client.call(request).await
     }
 }
 
-/// GHN's envelope, minus `data`.
-#[derive(Debug)]
-struct Envelope {
-    code: i64,
-    message: String,
-    code_message: Option<String>,
+pub(crate) struct GhnProtocol;
+
+pub(crate) static GHN: GhnProtocol = GhnProtocol;
+
+const fn auth(when: Match) -> ResultCode {
+    ResultCode::on(when, ErrorKind::ProviderAuthFailed)
 }
 
-impl Envelope {
-    fn parse(v: &Value) -> Option<Self> {
-        Some(Self {
-            code: v.get("code")?.as_i64()?,
-            message: v
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            code_message: v
-                .get("code_message")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+/// GHN reports many failures as code 400 with the real cause in code_message or inside the
+/// message ("… code=404, message=Đơn hàng không tồn tại"), so both are matched.
+const GHN_CODES: &[ResultCode] = &[
+    auth(Match::Tag("SHOP_NOT_FOUND")),
+    auth(Match::Tag("CLIENT_NOT_OWNER_OF_SHOP")),
+    auth(Match::Tag("TOKEN_IS_INVALID")),
+    auth(Match::Tag("TOKEN_IS_REQUIRED")),
+    auth(Match::Tag("TOKEN_IS_EXPIRED")),
+    auth(Match::Code("401")),
+    auth(Match::Code("403")),
+    auth(Match::MessageContains("code=401")),
+    auth(Match::MessageContains("token is not valid")),
+    auth(Match::MessageContains("token is required")),
+    ResultCode::on(
+        Match::Tag("SERVER_ERR_COMMON"),
+        ErrorKind::ProviderUnavailable,
+    ),
+    ResultCode::on(Match::CodeRange(500, 599), ErrorKind::ProviderUnavailable),
+    ResultCode::on(Match::Code("429"), ErrorKind::ProviderRateLimited),
+    // "Too many request. This request is processing": GHN is busy with the same call.
+    ResultCode::on(
+        Match::MessageContains("too many request"),
+        ErrorKind::ProviderRateLimited,
+    ),
+    ResultCode::on(Match::Code("404"), ErrorKind::ProviderNotFound),
+    ResultCode::on(
+        Match::MessageContains("code=404"),
+        ErrorKind::ProviderNotFound,
+    ),
+    ResultCode::on(Match::Any, ErrorKind::ProviderRejected),
+];
+
+impl Protocol for GhnProtocol {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn envelope(&self, _status: StatusCode, mut body: Value) -> Option<Envelope> {
+        let code = body.get("code")?.as_i64()?;
+        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+        let message = text("message").unwrap_or_default();
+        let tag = text("code_message");
+        Some(Envelope {
+            success: code == 200,
+            code: code.to_string(),
+            message,
+            tag,
+            data: body.get_mut("data").map(Value::take).unwrap_or(Value::Null),
         })
     }
 
-    fn describe(&self) -> String {
-        match &self.code_message {
-            Some(cm) => format!("{} [{cm}]", self.message),
-            None => self.message.clone(),
-        }
+    fn result_codes(&self) -> &'static [ResultCode] {
+        GHN_CODES
     }
 
-    fn error(&self) -> Error {
-        Error::new(
-            self.kind(),
-            format!("GHN error {}: {}", self.code, self.describe()),
-        )
-        .with_request_sent(true)
-    }
-
-    /// GHN reports many failures as code 400 with the real cause in code_message or inside
-    /// the message ("… code=404, message=Đơn hàng không tồn tại").
-    fn kind(&self) -> ErrorKind {
-        let cm = self.code_message.as_deref().unwrap_or_default();
-        let msg = self.message.to_ascii_lowercase();
-        if matches!(
-            cm,
-            "SHOP_NOT_FOUND"
-                | "CLIENT_NOT_OWNER_OF_SHOP"
-                | "TOKEN_IS_INVALID"
-                | "TOKEN_IS_REQUIRED"
-                | "TOKEN_IS_EXPIRED"
-        ) || matches!(self.code, 401 | 403)
-            || msg.contains("code=401")
-            || msg.contains("token is not valid")
-            || msg.contains("token is required")
-        {
-            ErrorKind::ProviderAuthFailed
-        } else if cm == "SERVER_ERR_COMMON" || (500..=599).contains(&self.code) {
-            ErrorKind::ProviderUnavailable
-        } else if self.code == 429 || msg.contains("too many request") {
-            ErrorKind::ProviderRateLimited
-        } else if self.code == 404 || msg.contains("code=404") {
-            ErrorKind::ProviderNotFound
-        } else {
-            ErrorKind::ProviderRejected
-        }
+    fn envelope_shape(&self) -> &'static str {
+        "its {code, message, data} envelope"
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kit::protocol::classify;
+    use integrations_core::Error;
     use serde_json::json;
 
+    fn error(v: Value) -> Option<Error> {
+        GHN.envelope(StatusCode::OK, v)
+            .map(|env| classify(&GHN, &env, None))
+    }
+
     fn kind(v: Value) -> ErrorKind {
-        Envelope::parse(&v)
-            .map(|e| e.kind())
-            .unwrap_or(ErrorKind::Internal)
+        error(v).map(|e| e.kind).unwrap_or(ErrorKind::Internal)
     }
 
     #[test]
@@ -260,11 +219,27 @@ mod tests {
 
     #[test]
     fn a_busy_answer_is_retryable_and_a_rejection_is_not() {
-        let busy = Envelope::parse(&json!({"code": 400, "message": "Too many request"}))
-            .map(|e| e.error());
+        let busy = error(json!({"code": 400, "message": "Too many request"}));
         assert!(busy.is_some_and(|e| e.retryable && e.request_sent));
-        let rejected = Envelope::parse(&json!({"code": 400, "message": "Cân nặng không hợp lệ"}))
-            .map(|e| e.error());
+        let rejected = error(json!({"code": 400, "message": "Cân nặng không hợp lệ"}));
         assert!(rejected.is_some_and(|e| !e.retryable));
+    }
+
+    #[test]
+    fn the_envelope_carries_the_data_and_the_code_message() {
+        let env = GHN.envelope(
+            StatusCode::OK,
+            json!({"code": 200, "message": "Success", "data": {"total": 1}}),
+        );
+        assert_eq!(env.as_ref().map(|e| e.success), Some(true));
+        assert_eq!(env.map(|e| e.data), Some(json!({"total": 1})));
+        let e = error(json!({"code": 400, "message": "m", "code_message": "USER_ERR_COMMON"}));
+        assert_eq!(
+            e.map(|e| e.message).as_deref(),
+            Some("GHN error 400: m [USER_ERR_COMMON]")
+        );
+        assert!(GHN
+            .envelope(StatusCode::OK, json!({"message": "no code"}))
+            .is_none());
     }
 }

@@ -11,7 +11,7 @@ use integrations_core::Result;
 use serde_json::{json, Value};
 
 use crate::http::ConnectorSettings;
-pub use actions::ACTIONS;
+use crate::kit::Actions;
 use client::GhnApi;
 pub use client::{PRODUCTION_URL, SANDBOX_URL};
 
@@ -24,6 +24,12 @@ const TEST_DISTRICT_ID: i64 = 1442;
 pub struct GhnConnector {
     http: reqwest::Client,
     base_url_override: Option<String>,
+    actions: Actions<GhnApi>,
+}
+
+/// The action ids, in the table's (and the catalog's) order.
+pub fn action_ids() -> Vec<&'static str> {
+    actions::TABLE.iter().map(|a| a.id).collect()
 }
 
 impl GhnConnector {
@@ -31,10 +37,16 @@ impl GhnConnector {
         Self {
             http: settings.client.clone(),
             base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
+            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
         }
     }
 
-    fn api<'a>(&'a self, ctx: &CallContext<'a>) -> Result<GhnApi<'a>> {
+    #[cfg(test)]
+    pub(crate) fn actions(&self) -> &Actions<GhnApi> {
+        &self.actions
+    }
+
+    fn api(&self, ctx: &CallContext<'_>) -> Result<GhnApi> {
         GhnApi::new(&self.http, self.base_url_override.as_deref(), ctx)
     }
 }
@@ -64,6 +76,8 @@ impl Connector for GhnConnector {
 
     async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>) -> Result<Value> {
         let api = self.api(&ctx)?;
-        actions::run(&api, action_id, input, ctx.execution_id).await
+        self.actions
+            .run(&api, action_id, input, ctx.execution_id)
+            .await
     }
 }

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
+use crate::kit::Request;
 
 /// Read one request (headers and a Content-Length body) from the stream.
 async fn read_request(stream: &mut TcpStream) {
@@ -66,14 +67,20 @@ fn http_reply(status: &str, headers: &str, body: &str) -> Vec<u8> {
 }
 
 async fn call(addr: SocketAddr, timeout: Duration) -> Result<HttpReply> {
-    let url = format!("http://{addr}/x");
-    let body = json!({"a": 1});
+    let base_url = format!("http://{addr}");
+    let request = Request::post("/x")
+        .header("Token", "s3cret")
+        .json(json!({"a": 1}))
+        .encode()?;
     let settings = ConnectorSettings::new();
-    send(
-        &settings.client,
-        &JsonCall::post("Acme", &url, &body, timeout).with_headers(&[("Token", "s3cret")]),
-    )
-    .await
+    let call = Call {
+        provider: "Acme",
+        base_url: &base_url,
+        request: &request,
+        timeout,
+        max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+    };
+    send(&settings.client, &call).await
 }
 
 #[test]
