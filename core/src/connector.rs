@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Credentials;
+use crate::renewal::Renewer;
 
 /// Everything a connector needs for one call. Borrowed: connectors keep no per-tenant state.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,26 @@ pub struct CallContext<'a> {
     /// The action's time budget; the engine enforces it too, this lets a connector set its
     /// HTTP timeout to match.
     pub timeout: Duration,
+    /// Where `credentials` live in the secret store, and who renews them when the provider
+    /// rejects or expires a token (login-then-token, OAuth2): one caller at a time across the
+    /// fleet, the result written back there ([`Renewer::renew`]). None where nothing may be
+    /// renewed (unit tests).
+    pub renewal: Option<Renewal<'a>>,
+}
+
+/// A connection's secret and its renewer, for [`CallContext::renewal`].
+#[derive(Clone, Copy)]
+pub struct Renewal<'a> {
+    pub secret_name: &'a str,
+    pub renewer: &'a Renewer,
+}
+
+impl std::fmt::Debug for Renewal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renewal")
+            .field("secret_name", &self.secret_name)
+            .finish()
+    }
 }
 
 /// A provider integration. Implementations map validated inputs to provider calls and classify

@@ -57,6 +57,8 @@ pub struct AppState {
     pub(crate) key_cache: KeyCache,
     pub(crate) enqueuer: crate::enqueue::Enqueuer,
     pub(crate) waiters: Arc<crate::waiters::Waiters>,
+    /// Renews connections' credentials during connection tests (as the engine does).
+    pub(crate) renewer: integrations_core::renewal::Renewer,
 }
 
 impl AppState {
@@ -68,7 +70,13 @@ impl AppState {
     ) -> Self {
         let enqueuer = crate::enqueue::Enqueuer::spawn(backend.queue.clone());
         let waiters = crate::waiters::Waiters::spawn(&backend.executions);
+        let renewer = integrations_core::renewal::Renewer::new(
+            backend.secrets.clone(),
+            backend.leases.clone(),
+            format!("api-{}", integrations_core::model::new_id()),
+        );
         Self {
+            renewer,
             backend,
             catalog,
             connectors,

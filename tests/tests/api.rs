@@ -94,7 +94,12 @@ async fn catalog_routes() {
     let (_, b) = h
         .call(Method::GET, "/catalog?category=payment", "t1", None)
         .await;
-    assert!(b["integrations"].as_array().expect("list").is_empty());
+    let payments = b["integrations"].as_array().expect("list");
+    assert!(
+        payments.iter().all(|i| i["category"] == "payment"),
+        "the filter keeps payment integrations only: {b}"
+    );
+    assert!(payments.iter().all(|i| i["integrationId"] != "shipping-ghn"));
     let (_, b) = h
         .call(Method::GET, "/catalog?status=deprecated", "t1", None)
         .await;

@@ -53,6 +53,7 @@ impl Harness {
             config: &self.config,
             credentials: &self.credentials,
             timeout,
+            renewal: None,
         }
     }
 
@@ -221,6 +222,7 @@ fn environment_picks_the_base_url_unless_overridden() {
             config: &config,
             credentials: &creds,
             timeout: Duration::from_secs(1),
+            renewal: None,
         };
         GhnApi::new(&client, over, &ctx).map(|api| api.base_url().to_string())
     };
@@ -591,6 +593,7 @@ async fn an_unreachable_provider_is_a_network_error_before_sending() {
         config: &config,
         credentials: &creds,
         timeout: Duration::from_secs(2),
+        renewal: None,
     };
     let e = connector
         .execute("get_provinces", &json!({}), ctx)

@@ -128,6 +128,7 @@ mod tests {
             config: &config,
             credentials: &credentials,
             timeout: Duration::from_secs(1),
+            renewal: None,
         };
         load("Demo", &ctx)
     }

@@ -16,10 +16,11 @@ use crate::backend::{Backend, ClaimOutcome, Delivery, Lease, Release};
 use crate::callbacks::deliver::DelivererConfig;
 use crate::callbacks::Callback;
 use crate::catalog::{Action, Catalog};
-use crate::connector::{CallContext, Connectors};
+use crate::connector::{CallContext, Connectors, Renewal};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{BreakerConfig, Breakers, RateLimits};
 use crate::model::{now, Connection, Execution, ExecutionRequest, ResultEvent};
+use crate::renewal::Renewer;
 use crate::sanitize::{sanitize, scrub};
 use crate::trace::parse_trace_parent;
 
@@ -98,6 +99,8 @@ pub struct Engine {
     callback_feed: mpsc::UnboundedSender<Callback>,
     callback_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Callback>>>,
     callback_delivery: std::sync::OnceLock<DelivererConfig>,
+    /// Renews connections' credentials for the connectors (one caller across the fleet).
+    renewer: Renewer,
 }
 
 /// A claimed execution with everything needed to run it.
@@ -117,6 +120,11 @@ impl Engine {
     ) -> Self {
         let (published, published_rx) = mpsc::unbounded_channel();
         let (callback_feed, callback_rx) = mpsc::unbounded_channel();
+        let renewer = Renewer::new(
+            backend.secrets.clone(),
+            backend.leases.clone(),
+            config.worker_id.clone(),
+        );
         Self {
             backend,
             catalog,
@@ -129,6 +137,7 @@ impl Engine {
             callback_feed,
             callback_rx: std::sync::Mutex::new(Some(callback_rx)),
             callback_delivery: std::sync::OnceLock::new(),
+            renewer,
         }
     }
 
@@ -340,6 +349,10 @@ impl Engine {
             config: &connection.config,
             credentials: &credentials,
             timeout,
+            renewal: Some(Renewal {
+                secret_name: &connection.credentials_ref,
+                renewer: &self.renewer,
+            }),
         };
         job.started = Instant::now();
         let call = tokio::time::timeout(

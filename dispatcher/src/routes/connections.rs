@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use integrations_core::connector::CallContext;
+use integrations_core::connector::{CallContext, Renewal};
 use integrations_core::model::{
     new_id, now, secret_name, Connection, ConnectionStatus, Credentials,
 };
@@ -254,6 +254,10 @@ pub async fn test(
         config: &connection.config,
         credentials: &credentials,
         timeout,
+        renewal: Some(Renewal {
+            secret_name: &connection.credentials_ref,
+            renewer: &state.renewer,
+        }),
     };
     let outcome = match tokio::time::timeout(timeout, connector.test_connection(ctx)).await {
         Ok(r) => r,
