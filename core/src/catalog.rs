@@ -73,11 +73,28 @@ pub struct Action {
     /// The action's catalog entry, as served by the API.
     pub doc: Value,
     input: Validator,
+    output: Validator,
 }
 
 impl Action {
     pub fn validate_input(&self, input: &Value) -> Result<()> {
         validate(&self.input, input, "input")
+    }
+
+    /// Check a connector's output against the action's outputSchema (tests require a match;
+    /// at run time a mismatch is counted and logged, see the engine).
+    pub fn validate_output(&self, output: &Value) -> Result<()> {
+        validate(&self.output, output, "output")
+    }
+
+    /// Where an output breaks the outputSchema, without any of its data: the failing field and
+    /// the rule it broke (`/fee at /properties/fee/type`), up to five, for logs.
+    pub fn output_mismatches(&self, output: &Value) -> Vec<String> {
+        self.output
+            .iter_errors(output)
+            .take(5)
+            .map(|e| format!("output{} at {}", e.instance_path(), e.schema_path()))
+            .collect()
     }
 
     /// Whether re-sending after an unknown outcome could act twice.
@@ -298,7 +315,7 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
             .map_err(|e| Error::internal(format!("{path}: action: {e}")))?;
         let what = format!("{path}: {}", head.action_id);
         let input = compile(&a["inputSchema"], &format!("{what}.inputSchema"))?;
-        compile(&a["outputSchema"], &format!("{what}.outputSchema"))?;
+        let output = compile(&a["outputSchema"], &format!("{what}.outputSchema"))?;
         let action = Action {
             integration_id: integration_id.clone(),
             action_id: head.action_id.clone(),
@@ -308,6 +325,7 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
             idempotency: head.idempotency,
             doc: a.clone(),
             input,
+            output,
         };
         if actions
             .insert(head.action_id.clone(), Arc::new(action))

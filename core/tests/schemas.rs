@@ -172,3 +172,22 @@ fn a_message_with_an_unknown_field_is_rejected_by_the_schema() {
     .expect_err("unknown field refused");
     assert!(err.message.contains("extra"), "{}", err.message);
 }
+
+#[test]
+fn an_output_mismatch_names_the_field_and_rule_but_never_the_data() {
+    let catalog = catalog();
+    let action = catalog
+        .action("shipping-ghn", "calculate_fee")
+        .expect("action");
+    let wrong = json!({"fee": "secret-looking-value-123", "serviceFee": 1, "insuranceFee": 0,
+                       "currency": "VND", "breakdown": {}});
+    let mismatches = action.output_mismatches(&wrong);
+    assert!(!mismatches.is_empty());
+    let text = mismatches.join("; ");
+    assert!(text.contains("output/fee"), "{text}");
+    assert!(
+        !text.contains("secret-looking-value-123"),
+        "no data in {text}"
+    );
+    assert!(action.validate_output(&wrong).is_err());
+}

@@ -395,3 +395,43 @@ async fn the_trace_context_travels_from_the_request_to_the_worker_logs() {
     assert_ne!(fresh[0], fresh[1]);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn every_ghn_output_matches_its_output_schema() {
+    use integration_tests::order_input;
+    let h = Harness::start().await;
+    let conn = h.create_connection("t1").await;
+    let catalog = integrations_core::catalog::Catalog::embedded().expect("catalog");
+    for (action, input) in [
+        ("calculate_fee", fee_input()),
+        ("create_order", order_input()),
+    ] {
+        let (_, b) = h
+            .execute(
+                "t1",
+                json!({"connectionId": conn, "actionId": action, "input": input, "waitMs": 10000}),
+            )
+            .await;
+        assert_eq!(b["status"], "succeeded", "{b}");
+        // The stored output is sanitized (PII masked), the same shape.
+        catalog
+            .action("shipping-ghn", action)
+            .expect("action")
+            .validate_output(&b["output"])
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics.contains("connector_output_mismatch_total"),
+        "no mismatch counted: {metrics}"
+    );
+    h.stop().await;
+}

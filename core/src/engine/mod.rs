@@ -380,6 +380,16 @@ impl Engine {
             }
             Err(_) => {}
         }
+        if let Ok(output) = &outcome {
+            let mismatches = action.output_mismatches(output);
+            if !mismatches.is_empty() {
+                // Passed on (the provider's answer is the truth), but never silently.
+                metrics::counter!("connector_output_mismatch_total",
+                    "integration" => action.integration_id.clone(), "action" => action.action_id.clone())
+                .increment(1);
+                warn!(mismatches = ?mismatches, "connector output does not match the outputSchema");
+            }
+        }
         let outcome = outcome.map(|v| sanitize(&v, &[], &secrets));
         match outcome {
             Err(e) if e.retryable => self.retry_or_give_up(job, action, e).await,
