@@ -99,7 +99,9 @@ async fn catalog_routes() {
         payments.iter().all(|i| i["category"] == "payment"),
         "the filter keeps payment integrations only: {b}"
     );
-    assert!(payments.iter().all(|i| i["integrationId"] != "shipping-ghn"));
+    assert!(payments
+        .iter()
+        .all(|i| i["integrationId"] != "shipping-ghn"));
     let (_, b) = h
         .call(Method::GET, "/catalog?status=deprecated", "t1", None)
         .await;

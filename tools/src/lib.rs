@@ -254,7 +254,8 @@ impl Toolbox {
             let Ok(integration) = catalog.integration(&c.integration_id) else {
                 continue;
             };
-            let short = integration_short_name(&integration.integration_id, &integration.category);
+            let short =
+                integration_short_name(&integration.integration_id, integration.category.as_str());
             for action in integration.actions() {
                 let readable = readable_name(&short, &action.action_id, &c.name);
                 pending.push((c, integration.clone(), action.clone(), readable));

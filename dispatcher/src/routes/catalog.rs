@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
+use integrations_core::catalog::{IntegrationCategory, IntegrationStatus};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,16 +15,16 @@ use crate::extract::Query;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    category: Option<String>,
-    status: Option<String>,
+    category: Option<IntegrationCategory>,
+    status: Option<IntegrationStatus>,
 }
 
 pub async fn list(State(state): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> Json<Value> {
     let integrations: Vec<Value> = state
         .catalog
         .integrations()
-        .filter(|i| q.category.as_ref().is_none_or(|c| &i.category == c))
-        .filter(|i| q.status.as_ref().is_none_or(|s| &i.status == s))
+        .filter(|i| q.category.is_none_or(|c| i.category == c))
+        .filter(|i| q.status.is_none_or(|s| i.status == s))
         .map(|i| i.summary())
         .collect();
     Json(json!({ "integrations": integrations }))

@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod kinds;
+
+pub use kinds::{AuthType, IntegrationCategory, IntegrationStatus};
+
 include!(concat!(env!("OUT_DIR"), "/schema_files.rs"));
 
 /// Every embedded document under `schemas/`, by path relative to it (e.g.
@@ -109,8 +113,9 @@ impl Action {
 
 pub struct Integration {
     pub integration_id: String,
-    pub category: String,
-    pub status: String,
+    pub category: IntegrationCategory,
+    pub status: IntegrationStatus,
+    pub auth_type: AuthType,
     /// The whole document, as served by the API.
     pub doc: Value,
     /// Config fields marked `writeOnly`: accepted only as credentials, kept in the secret store.
@@ -294,6 +299,12 @@ impl Catalog {
     }
 }
 
+/// A closed-set field of an integration document (the meta-schema has checked it already).
+fn closed<T: serde::de::DeserializeOwned>(doc: &Value, name: &str, path: &str) -> Result<T> {
+    serde_json::from_value(doc[name].clone())
+        .map_err(|e| Error::internal(format!("{path}: {name}: {e}")))
+}
+
 fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
     let field = |name: &str| doc[name].as_str().unwrap_or_default().to_string();
     let integration_id = field("integrationId");
@@ -336,8 +347,9 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
     }
     Ok(Integration {
         integration_id,
-        category: field("category"),
-        status: field("status"),
+        category: closed(doc, "category", path)?,
+        status: closed(doc, "status", path)?,
+        auth_type: closed(doc, "authType", path)?,
         doc: doc.clone(),
         secret_fields,
         config,
