@@ -30,7 +30,10 @@ pub use provision::provision;
 pub use sqs::{QueueCheck, RedrivePolicy};
 
 use clients::Clients;
-use dynamo::{DynamoApiKeys, DynamoCallbacks, DynamoConnections, DynamoExecutions, DynamoLeases};
+use dynamo::{
+    DynamoApiKeys, DynamoBuckets, DynamoCallbacks, DynamoConnections, DynamoExecutions,
+    DynamoLeases,
+};
 use events::EventBridgeBus;
 use secrets::SecretsManagerStore;
 use sqs::SqsQueue;
@@ -107,6 +110,10 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             config.outbox_shards,
         )),
         leases: Arc::new(DynamoLeases::new(
+            clients.dynamodb.clone(),
+            &config.executions_table,
+        )),
+        rate_limits: Arc::new(DynamoBuckets::new(
             clients.dynamodb.clone(),
             &config.executions_table,
         )),

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use crate::callbacks::{AttemptOutcome, Callback, CallbackAttempt};
 use crate::completion::Completion;
 use crate::error::{ErrorBody, Result};
+use crate::limits::{BucketLimit, Grant};
 use crate::model::{
     ApiKey, Connection, ConnectionStatus, Credentials, Execution, ExecutionStatus, ResultEvent,
     Timestamp,
@@ -366,6 +367,24 @@ pub trait LeaseStore: Send + Sync + 'static {
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+
+/// Token buckets shared by the fleet ([`crate::limits::fleet`] takes from them in batches).
+#[async_trait]
+pub trait RateLimitStore: Send + Sync + 'static {
+    /// Take up to `want` tokens from the bucket `key` at `now` ([`crate::limits::Bucket::take`]: a bucket not
+    /// seen before is full). Atomic across the fleet: concurrent takers never get more than the
+    /// bucket held.
+    async fn take_tokens(
+        &self,
+        key: &str,
+        limit: &BucketLimit,
+        want: u32,
+        now: Timestamp,
+    ) -> Result<Grant>;
+}
+
 /// One backend's implementations of every boundary.
 #[derive(Clone)]
 pub struct Backend {
@@ -377,4 +396,5 @@ pub struct Backend {
     pub secrets: Arc<dyn SecretStore>,
     pub callbacks: Arc<dyn CallbackStore>,
     pub leases: Arc<dyn LeaseStore>,
+    pub rate_limits: Arc<dyn RateLimitStore>,
 }

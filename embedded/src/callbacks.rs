@@ -77,28 +77,44 @@ pub(crate) fn insert(conn: &Connection, c: &Callback) -> DbResult<()> {
 }
 
 /// Store what attempts, claims and redeliveries change, leaving the body and the keys alone
-/// (cheaper than replacing the row: no index entry but the due one moves).
-fn update_state(conn: &Connection, c: &Callback) -> DbResult<()> {
-    conn.prepare_cached(
-        "UPDATE callbacks SET status = ?3, attempts = ?4, round_attempts = ?5,
-             next_attempt_at = ?6, lease_owner = ?7, lease_until = ?8, updated_at = ?9,
-             version = ?10, due_at = ?11
-         WHERE tenant_id = ?1 AND execution_id = ?2",
-    )?
-    .execute(params![
-        c.tenant_id,
-        c.execution_id,
-        c.status.as_str(),
-        to_json(&c.attempts)?,
-        c.round_attempts,
-        opt_ms(c.next_attempt_at),
-        c.lease.as_ref().map(|l| l.owner.clone()),
-        c.lease.as_ref().map(|l| ms(l.until)),
-        ms(c.updated_at),
-        i64::try_from(c.version).unwrap_or(i64::MAX),
-        opt_ms(c.due_at()),
-    ])?;
-    Ok(())
+/// (cheaper than replacing the row: no index entry but the due one moves). With `expected`,
+/// only if the stored row is still at that version under that lease (the writer's copy is
+/// current); returns whether a row changed.
+fn update_state(conn: &Connection, c: &Callback, expected: Option<&Callback>) -> DbResult<bool> {
+    let (version, owner, until) = match expected {
+        Some(e) => (
+            Some(i64::try_from(e.version).unwrap_or(i64::MAX)),
+            e.lease.as_ref().map(|l| l.owner.clone()),
+            e.lease.as_ref().map(|l| ms(l.until)),
+        ),
+        None => (None, None, None),
+    };
+    let changed = conn
+        .prepare_cached(
+            "UPDATE callbacks SET status = ?3, attempts = ?4, round_attempts = ?5,
+                 next_attempt_at = ?6, lease_owner = ?7, lease_until = ?8, updated_at = ?9,
+                 version = ?10, due_at = ?11
+             WHERE tenant_id = ?1 AND execution_id = ?2
+                 AND (?12 IS NULL OR (version = ?12 AND status = 'pending'
+                      AND lease_owner = ?13 AND lease_until = ?14))",
+        )?
+        .execute(params![
+            c.tenant_id,
+            c.execution_id,
+            c.status.as_str(),
+            to_json(&c.attempts)?,
+            c.round_attempts,
+            opt_ms(c.next_attempt_at),
+            c.lease.as_ref().map(|l| l.owner.clone()),
+            c.lease.as_ref().map(|l| ms(l.until)),
+            ms(c.updated_at),
+            i64::try_from(c.version).unwrap_or(i64::MAX),
+            opt_ms(c.due_at()),
+            version,
+            owner,
+            until,
+        ])?;
+    Ok(changed > 0)
 }
 
 fn get(conn: &Connection, tenant_id: &str, execution_id: &str) -> DbResult<Option<Callback>> {
@@ -140,7 +156,7 @@ impl CallbackStore for EmbeddedBackend {
                 for c in &mut due {
                     // While leased, it is due again when the lease ends (see `Callback::due_at`).
                     c.claim(lease.clone());
-                    update_state(conn, c)?;
+                    update_state(conn, c, None)?;
                 }
                 Ok(due)
             })
@@ -154,24 +170,25 @@ impl CallbackStore for EmbeddedBackend {
         outcome: &AttemptOutcome,
         failed_event: Option<&ResultEvent>,
     ) -> Result<bool> {
-        let Some(lease) = callback.lease.clone() else {
+        let Some(lease) = callback.lease.as_ref() else {
             return Ok(false);
         };
-        let key = (callback.tenant_id.clone(), callback.execution_id.clone());
-        let attempt = attempt.clone();
-        let outcome = outcome.clone();
+        if !callback.leased_by(lease) {
+            return Ok(false);
+        }
+        // No read first: the deliverer's copy is the stored row unless someone changed it
+        // since, which the version and the lease in the condition catch.
+        let held = callback.clone();
+        let mut next = callback.clone();
+        next.apply_attempt(attempt.clone(), outcome);
         let event = failed_event.cloned();
+        let failed = *outcome == AttemptOutcome::Failed;
         self.db()
             .write(move |conn| {
-                let Some(mut c) = get(conn, &key.0, &key.1)? else {
-                    return Ok(false);
-                };
-                if !c.leased_by(&lease) {
+                if !update_state(conn, &next, Some(&held))? {
                     return Ok(false);
                 }
-                c.apply_attempt(attempt, &outcome);
-                update_state(conn, &c)?;
-                if let (AttemptOutcome::Failed, Some(event)) = (&outcome, &event) {
+                if let (true, Some(event)) = (failed, &event) {
                     crate::outbox::insert(conn, event)?;
                 }
                 Ok(true)
@@ -192,7 +209,7 @@ impl CallbackStore for EmbeddedBackend {
                     return Ok(None);
                 };
                 c.redeliver(now);
-                update_state(conn, &c)?;
+                update_state(conn, &c, None)?;
                 Ok(Some(c))
             })
             .await

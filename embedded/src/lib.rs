@@ -14,6 +14,7 @@
 //! ```
 
 mod api_keys;
+mod buckets;
 mod callbacks;
 mod config;
 mod connections;
@@ -110,6 +111,7 @@ impl EmbeddedBackend {
             secrets: Arc::new(self.clone()),
             callbacks: Arc::new(self.clone()),
             leases: Arc::new(self.clone()),
+            rate_limits: Arc::new(self.clone()),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -184,6 +184,15 @@ CREATE TABLE leases (
     name  TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     until INTEGER NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Fleet-wide token buckets: tokens left and when they were counted.
+const V5: &str = r#"
+CREATE TABLE buckets (
+    key    TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    at     INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#;
 

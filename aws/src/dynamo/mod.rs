@@ -2,6 +2,7 @@
 //! outbox and callbacks) and API keys. The key design is explained in `aws/DESIGN.md`.
 
 mod api_keys;
+mod buckets;
 mod callbacks;
 mod connections;
 mod cursor;
@@ -18,6 +19,7 @@ use integrations_core::model::Timestamp;
 use integrations_core::{Error, Result};
 
 pub use api_keys::DynamoApiKeys;
+pub use buckets::DynamoBuckets;
 pub use callbacks::DynamoCallbacks;
 pub use connections::DynamoConnections;
 pub use executions::DynamoExecutions;

@@ -50,3 +50,12 @@ closed_set!(
         TokenExchange => "token_exchange",
     }
 );
+
+closed_set!(
+    /// What an action's rate limit is counted by (`rateLimitScope`).
+    RateLimitScope {
+        Connection => "connection",
+        Account => "account",
+        Integration => "integration",
+    }
+);

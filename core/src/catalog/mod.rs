@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 mod kinds;
 
-pub use kinds::{AuthType, IntegrationCategory, IntegrationStatus};
+pub use kinds::{AuthType, IntegrationCategory, IntegrationStatus, RateLimitScope};
 
 include!(concat!(env!("OUT_DIR"), "/schema_files.rs"));
 
@@ -70,8 +70,11 @@ pub struct Action {
     pub integration_id: String,
     pub action_id: String,
     pub category: ActionCategory,
-    /// Calls per minute per connection.
+    /// Calls per minute (burst the same), fleet-wide, counted by `rate_limit_scope`.
     pub rate_limit_per_minute: Option<u32>,
+    pub rate_limit_scope: RateLimitScope,
+    /// The config field naming the provider account, for [`RateLimitScope::Account`].
+    pub account_field: Option<String>,
     pub timeout: Duration,
     pub idempotency: Idempotency,
     /// The action's catalog entry, as served by the API.
@@ -81,6 +84,35 @@ pub struct Action {
 }
 
 impl Action {
+    /// The fleet-wide bucket this action's calls on `connection` count against, and its limit;
+    /// None when the catalog sets no limit.
+    pub fn rate_limit_bucket(
+        &self,
+        connection: &crate::model::Connection,
+    ) -> Option<(String, crate::limits::BucketLimit)> {
+        let per_minute = self.rate_limit_per_minute?;
+        let scope = match self.rate_limit_scope {
+            RateLimitScope::Connection => {
+                format!("{}:{}", connection.tenant_id, connection.connection_id)
+            }
+            // Connections of any tenant to one provider account share its budget; without the
+            // field in the config, the connection stands for its account.
+            RateLimitScope::Account => match self
+                .account_field
+                .as_deref()
+                .and_then(|f| connection.config.get(f))
+            {
+                Some(account) => format!("account:{account}"),
+                None => format!("{}:{}", connection.tenant_id, connection.connection_id),
+            },
+            RateLimitScope::Integration => "all".to_string(),
+        };
+        Some((
+            format!("rl:{}:{scope}:{}", self.integration_id, self.action_id),
+            crate::limits::BucketLimit::per_minute(per_minute),
+        ))
+    }
+
     pub fn validate_input(&self, input: &Value) -> Result<()> {
         validate(&self.input, input, "input")
     }
@@ -221,8 +253,14 @@ struct ActionHead {
     action_id: String,
     category: ActionCategory,
     rate_limit: Option<u32>,
+    #[serde(default = "default_scope")]
+    rate_limit_scope: RateLimitScope,
     timeout_ms: u64,
     idempotency: Idempotency,
+}
+
+fn default_scope() -> RateLimitScope {
+    RateLimitScope::Connection
 }
 
 /// The integrations and the message schemas.
@@ -332,6 +370,8 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
             action_id: head.action_id.clone(),
             category: head.category,
             rate_limit_per_minute: head.rate_limit,
+            rate_limit_scope: head.rate_limit_scope,
+            account_field: doc["accountField"].as_str().map(str::to_string),
             timeout: Duration::from_millis(head.timeout_ms),
             idempotency: head.idempotency,
             doc: a.clone(),

@@ -21,6 +21,7 @@
 //! on a fresh backend).
 
 pub mod api_keys;
+pub mod buckets;
 pub mod callbacks;
 pub mod connections;
 pub mod events;
@@ -58,6 +59,7 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     queue::queue_suite(backend.queue.clone(), max_receive_count).await;
     callbacks::callbacks_suite(backend.clone()).await;
     leases::leases_suite(backend.leases.clone()).await;
+    buckets::buckets_suite(backend.rate_limits.clone()).await;
 }
 
 /// A fresh ULID.

@@ -57,6 +57,11 @@ macro_rules! conformance_tests {
             leases_exclusive_until_expired_or_released =>
                 |b| leases::exclusive_until_expired_or_released(b.leases);
             leases_one_of_many_takers_wins => |b| leases::one_of_many_takers_wins(b.leases);
+
+            buckets_grant_the_burst_then_refill =>
+                |b| buckets::grants_the_burst_then_refills(b.rate_limits);
+            buckets_concurrent_takers_share_the_burst =>
+                |b| buckets::concurrent_takers_share_the_burst(b.rate_limits);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use crate::callbacks::Callback;
 use crate::catalog::{Action, Catalog};
 use crate::connector::{CallContext, Connectors, Renewal};
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{BreakerConfig, Breakers, RateLimits};
+use crate::limits::{BreakerConfig, Breakers, FleetLimits};
 use crate::model::{now, Connection, Execution, ExecutionRequest, ResultEvent};
 use crate::renewal::Renewer;
 use crate::sanitize::{sanitize, scrub};
@@ -48,7 +48,7 @@ pub struct EngineConfig {
     pub max_local_delay: Duration,
     /// Back-off for a message that cannot be parsed: it returns until the queue dead-letters it.
     pub poison_delay: Duration,
-    /// Apply the catalog's per-connection rate limits.
+    /// Apply the catalog's rate limits (fleet-wide).
     pub catalog_rate_limits: bool,
     /// Upper bound on every action's catalog timeout.
     pub action_timeout_cap: Option<Duration>,
@@ -88,7 +88,7 @@ pub struct Engine {
     backend: Backend,
     catalog: Arc<Catalog>,
     connectors: Connectors,
-    limits: RateLimits,
+    limits: FleetLimits,
     breakers: Breakers,
     config: EngineConfig,
     /// Events just written to the outbox, for the relay to publish without reading them back.
@@ -120,6 +120,7 @@ impl Engine {
     ) -> Self {
         let (published, published_rx) = mpsc::unbounded_channel();
         let (callback_feed, callback_rx) = mpsc::unbounded_channel();
+        let limits = FleetLimits::new(backend.rate_limits.clone());
         let renewer = Renewer::new(
             backend.secrets.clone(),
             backend.leases.clone(),
@@ -129,7 +130,7 @@ impl Engine {
             backend,
             catalog,
             connectors,
-            limits: RateLimits::default(),
+            limits,
             breakers: Breakers::new(config.breaker),
             config,
             published,
@@ -314,7 +315,7 @@ impl Engine {
         connection: &Connection,
         action: &Action,
     ) -> Result<Disposition> {
-        if let Some(wait) = self.wait_for_capacity(connection, action).await {
+        if let Some(wait) = self.wait_for_capacity(connection, action).await? {
             let release = Release {
                 next_attempt_at: now() + chrono_duration(wait),
                 error: None,
@@ -402,19 +403,22 @@ impl Engine {
         &self,
         connection: &Connection,
         action: &Action,
-    ) -> Option<Duration> {
+    ) -> Result<Option<Duration>> {
+        let bucket = action
+            .rate_limit_bucket(connection)
+            .filter(|_| self.config.catalog_rate_limits);
         loop {
-            let wait = action
-                .rate_limit_per_minute
-                .filter(|_| self.config.catalog_rate_limits)
-                .and_then(|rpm| {
-                    self.limits
-                        .check(&connection.connection_id, &action.action_id, rpm)
-                })
-                .or_else(|| self.breakers.check(&connection.integration_id))?;
+            let limited = match &bucket {
+                Some((key, limit)) => self.limits.check(key, limit).await?,
+                None => None,
+            };
+            let Some(wait) = limited.or_else(|| self.breakers.check(&connection.integration_id))
+            else {
+                return Ok(None);
+            };
             if wait > self.config.max_local_delay {
                 metrics::counter!("worker_delays_total", "where" => "queue").increment(1);
-                return Some(wait);
+                return Ok(Some(wait));
             }
             metrics::counter!("worker_delays_total", "where" => "local").increment(1);
             tokio::time::sleep(wait).await;

@@ -1,40 +1,19 @@
-//! Per-connection rate limits and per-integration circuit breakers. Both answer "wait this long"
-//! rather than "fail": the engine delays the execution, and a delay is not an attempt.
+//! Rate limits and circuit breakers. Both answer "wait this long" rather than "fail": the engine
+//! delays the execution, and a delay is not an attempt.
 //!
-//! State is per process. With N workers a connection may see up to N times an action's rate;
-//! the catalog's limits are set with that headroom, and providers' 429s (with Retry-After) are
-//! honoured by the retry path regardless.
+//! Rate limits are fleet-wide ([`fleet`]: token buckets in the store, [`bucket`] their
+//! arithmetic). Breakers are per process; providers' 429s (with Retry-After) are honoured by the
+//! retry path regardless.
+
+pub mod bucket;
+pub mod fleet;
+
+pub use bucket::{Bucket, BucketLimit, Grant};
+pub use fleet::FleetLimits;
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-
-#[derive(Default)]
-pub struct RateLimits {
-    limiters: Mutex<HashMap<(String, String), Arc<DefaultDirectRateLimiter>>>,
-    clock: DefaultClock,
-}
-
-impl RateLimits {
-    /// None if a call may go now (and takes the permit), else how long to wait.
-    pub fn check(&self, connection_id: &str, action_id: &str, per_minute: u32) -> Option<Duration> {
-        let per_minute = NonZeroU32::new(per_minute)?;
-        let limiter = {
-            let mut map = self.limiters.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry((connection_id.to_string(), action_id.to_string()))
-                .or_insert_with(|| Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))))
-                .clone()
-        };
-        match limiter.check() {
-            Ok(()) => None,
-            Err(not_until) => Some(not_until.wait_time_from(self.clock.now())),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct BreakerConfig {
@@ -136,19 +115,6 @@ impl Breakers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_limit_allows_the_quota_then_asks_to_wait() {
-        let limits = RateLimits::default();
-        // per_minute(60) = one per second with a burst of 60.
-        for _ in 0..60 {
-            assert_eq!(limits.check("c1", "a", 60), None);
-        }
-        let wait = limits.check("c1", "a", 60).expect("over quota");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
-        // Another connection has its own budget.
-        assert_eq!(limits.check("c2", "a", 60), None);
-    }
 
     #[test]
     fn breaker_opens_after_threshold_and_lets_one_probe_through() {

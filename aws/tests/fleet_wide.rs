@@ -1,0 +1,27 @@
+//! Fleet-wide mechanisms on moto, shared by two processes (two opens of one stack): credentials
+//! renewal, rate limits.
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_renewals_in_two_processes_log_in_once() {
+    let stack = common::stack().await;
+    let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
+    integrations_core::conformance::renewal::one_login_across_processes(
+        stack.backend.clone(),
+        other,
+        50,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_rate_limit() {
+    let stack = common::stack().await;
+    let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
+    integrations_core::conformance::buckets::two_processes_share_one_limit(
+        stack.backend.clone(),
+        other,
+    )
+    .await;
+}
