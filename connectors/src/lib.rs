@@ -5,6 +5,8 @@ mod fields;
 pub mod ghn;
 pub mod http;
 pub mod kit;
+pub mod payment;
+pub mod shipping;
 
 use std::sync::Arc;
 
@@ -14,7 +16,15 @@ pub use http::ConnectorSettings;
 
 /// Every connector this build ships, explicitly listed.
 pub fn registry(settings: &ConnectorSettings) -> Connectors {
-    Connectors::new(vec![Arc::new(ghn::GhnConnector::new(settings))])
+    Connectors::new(vec![
+        Arc::new(ghn::GhnConnector::new(settings)),
+        Arc::new(shipping::ghtk::GhtkConnector::new(settings)),
+        Arc::new(shipping::viettelpost::ViettelPostConnector::new(settings)),
+        Arc::new(payment::momo::MomoConnector::new(settings)),
+        Arc::new(payment::zalopay::ZaloPayConnector::new(settings)),
+        Arc::new(payment::vnpay::VnpayConnector::new(settings)),
+        Arc::new(payment::stripe::StripeConnector::new(settings)),
+    ])
 }
 
 #[cfg(test)]
@@ -33,6 +43,14 @@ mod tests {
             .actions()
             .check_catalog(&catalog)
             .expect("GHN table matches the catalog");
+        shipping::ghtk::GhtkConnector::new(&settings)
+            .actions()
+            .check_catalog(&catalog)
+            .expect("GHTK table matches the catalog");
+        shipping::viettelpost::ViettelPostConnector::new(&settings)
+            .actions()
+            .check_catalog(&catalog)
+            .expect("Viettel Post table matches the catalog");
         for id in registry(&settings).ids() {
             assert!(
                 catalog.integration(id).is_ok(),

@@ -27,6 +27,9 @@ pub enum ErrorKind {
     /// `POST /tools/call` or MCP `tools/call` named no tool of the tenant's.
     ToolNotFound,
     ConnectionInactive,
+    /// The provider rejected the connection's credentials: executions fail fast until the
+    /// connection is updated or tested successfully.
+    ConnectionCredentialsRejected,
     ExecutionNotFinished,
     IdempotencyConflict,
     PayloadTooLarge,
@@ -68,6 +71,7 @@ impl ErrorKind {
             Self::ToolNotFound => "TOOL_NOT_FOUND",
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
+            Self::ConnectionCredentialsRejected => "CONNECTION_CREDENTIALS_REJECTED",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -114,9 +118,10 @@ impl ErrorKind {
             | Self::CallbackNotFound
             | Self::ToolNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::ConnectionInactive | Self::IdempotencyConflict | Self::ExecutionNotFinished => {
-                409
-            }
+            Self::ConnectionInactive
+            | Self::ConnectionCredentialsRejected
+            | Self::IdempotencyConflict
+            | Self::ExecutionNotFinished => 409,
             Self::PayloadTooLarge => 413,
             Self::ProviderRejected | Self::ProviderAuthFailed | Self::ProviderNotFound => 422,
             Self::ProviderRateLimited => 429,

@@ -27,11 +27,28 @@ pub async fn resolve(
             format!("connection '{connection_id}' not found"),
         )));
     };
-    if connection.status == ConnectionStatus::Inactive {
-        return Ok(Err(Error::new(
-            ErrorKind::ConnectionInactive,
-            format!("connection '{connection_id}' is inactive"),
-        )));
+    match connection.status {
+        ConnectionStatus::Active => {}
+        ConnectionStatus::Inactive => {
+            return Ok(Err(Error::new(
+                ErrorKind::ConnectionInactive,
+                format!("connection '{connection_id}' is inactive"),
+            )))
+        }
+        ConnectionStatus::Error => {
+            return Ok(Err(Error::new(
+                ErrorKind::ConnectionCredentialsRejected,
+                format!(
+                    "the provider rejected the credentials of connection '{connection_id}'{}; \
+                     update them (PATCH /connections/{connection_id}) or test the connection",
+                    connection
+                        .last_error
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ),
+            )))
+        }
     }
     let action = match catalog.action(&connection.integration_id, action_id) {
         Ok(a) => a.clone(),

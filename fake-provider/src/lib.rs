@@ -21,6 +21,8 @@
 
 pub mod faults;
 pub mod ghn;
+pub mod payment;
+pub mod shipping;
 
 mod control;
 mod server;
@@ -38,6 +40,15 @@ pub use state::Stats;
 
 /// The path prefix of GHN's public API; [`FakeProvider::base_url`] ends with it.
 pub const GHN_PREFIX: &str = "/shiip/public-api";
+/// The fake GHTK's path prefix (GHTK's own paths follow it): [`shipping::ghtk_base_url`].
+pub const GHTK_PREFIX: &str = "/ghtk";
+/// The fake Viettel Post's prefix, ending like VTP's base URL: [`shipping::viettelpost_base_url`].
+pub const VIETTELPOST_PREFIX: &str = "/viettelpost/v2";
+/// Path prefixes of the payment fakes ([`payment`]); each provider's real paths follow.
+pub const MOMO_PREFIX: &str = "/momo";
+pub const ZALOPAY_PREFIX: &str = "/zalopay";
+pub const VNPAY_PREFIX: &str = "/vnpay";
+pub const STRIPE_PREFIX: &str = "/stripe";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

@@ -24,6 +24,11 @@ use crate::GHN_PREFIX;
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .nest(GHN_PREFIX, crate::ghn::routes())
+        .merge(crate::shipping::routes())
+        .nest(crate::MOMO_PREFIX, crate::payment::momo::routes())
+        .nest(crate::ZALOPAY_PREFIX, crate::payment::zalopay::routes())
+        .nest(crate::VNPAY_PREFIX, crate::payment::vnpay::routes())
+        .nest(crate::STRIPE_PREFIX, crate::payment::stripe::routes())
         .merge(crate::control::routes())
         .with_state(state)
 }

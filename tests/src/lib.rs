@@ -97,6 +97,8 @@ impl Harness {
             "127.0.0.1:0".into(),
         ];
         args.extend(FAST.iter().map(|s| s.to_string()));
+        args.extend(payment_base_url_args(&fake));
+        args.extend(shipping_base_url_args(&fake));
         args.extend(extra.iter().map(|s| s.to_string()));
         let running = start_service(&args).await;
         let base = format!("http://{}", running.addr.expect("API address"));
@@ -256,6 +258,46 @@ impl Harness {
             .trim_end_matches(fake_provider::GHN_PREFIX)
             .to_string()
     }
+}
+
+/// `--provider-base-url` flags pointing the payment integrations (MoMo, ZaloPay, VNPay,
+/// Stripe) at the fake, which serves each under its own prefix. Global flags, so they may
+/// follow the subcommand.
+pub fn payment_base_url_args(fake: &FakeProvider) -> Vec<String> {
+    [
+        ("payment-momo", fake_provider::MOMO_PREFIX),
+        ("payment-zalopay", fake_provider::ZALOPAY_PREFIX),
+        ("payment-vnpay", fake_provider::VNPAY_PREFIX),
+        ("payment-stripe", fake_provider::STRIPE_PREFIX),
+    ]
+    .iter()
+    .flat_map(|(id, prefix)| {
+        [
+            "--provider-base-url".to_string(),
+            format!("{id}={}{prefix}", fake.url()),
+        ]
+    })
+    .collect()
+}
+
+/// `--provider-base-url` flags pointing the shipping integrations at the fake. GHN is
+/// repeated here because clap keeps only the occurrences of a global flag that follow the
+/// subcommand once any do, which would drop the one before `serve`.
+pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
+    [
+        format!("shipping-ghn={}", fake.base_url()),
+        format!(
+            "shipping-ghtk={}",
+            fake_provider::shipping::ghtk_base_url(fake)
+        ),
+        format!(
+            "shipping-viettelpost={}",
+            fake_provider::shipping::viettelpost_base_url(fake)
+        ),
+    ]
+    .into_iter()
+    .flat_map(|flag| ["--provider-base-url".to_string(), flag])
+    .collect()
 }
 
 pub async fn start_service(args: &[String]) -> Running {

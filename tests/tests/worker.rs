@@ -435,3 +435,57 @@ async fn every_ghn_output_matches_its_output_schema() {
     );
     h.stop().await;
 }
+
+#[tokio::test]
+async fn rejected_credentials_stop_executions_until_the_connection_is_updated() {
+    let h = Harness::start().await;
+    let (_, c) = h
+        .call(
+            Method::POST,
+            "/connections",
+            "t1",
+            Some(json!({"integrationId": "shipping-ghn", "name": "typo",
+                "config": {"shopId": integration_tests::SHOP_ID},
+                "credentials": {"apiKey": "wrong-token"}})),
+        )
+        .await;
+    let conn = c["connectionId"].as_str().expect("connection").to_string();
+    let run = |body: Value| async { h.execute("t1", body).await.1 };
+    let body = json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(),
+                      "waitMs": 10000});
+    let first = run(body.clone()).await;
+    assert_eq!(first["error"]["code"], "PROVIDER_AUTH_FAILED", "{first}");
+    let (_, c) = h
+        .call(Method::GET, &format!("/connections/{conn}"), "t1", None)
+        .await;
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(
+        c["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("PROVIDER_AUTH_FAILED")),
+        "{c}"
+    );
+
+    // Fail fast: refused at submission, and the provider is not asked again.
+    let calls = h.provider_calls("/v2/shipping-order/fee").await;
+    let (status, refused) = h.execute("t1", body.clone()).await;
+    assert_eq!(status, reqwest::StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "CONNECTION_CREDENTIALS_REJECTED");
+    assert_eq!(refused["error"]["retryable"], false);
+    assert_eq!(h.provider_calls("/v2/shipping-order/fee").await, calls);
+
+    // New credentials: the connection is active again and executions run.
+    let (status, c) = h
+        .call(
+            Method::PATCH,
+            &format!("/connections/{conn}"),
+            "t1",
+            Some(json!({"credentials": {"apiKey": integration_tests::TOKEN}})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{c}");
+    assert_eq!(c["status"], "active");
+    let ok = run(body).await;
+    assert_eq!(ok["status"], "succeeded", "{ok}");
+    h.stop().await;
+}

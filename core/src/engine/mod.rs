@@ -374,6 +374,11 @@ impl Engine {
             )
             .with_request_sent(true)),
         };
+        if let Err(e) = &outcome {
+            if e.kind == ErrorKind::ProviderAuthFailed {
+                self.reject_credentials(connection, e).await;
+            }
+        }
         match &outcome {
             Ok(_) => self.breakers.record_success(&connection.integration_id),
             Err(e) if e.retryable && e.kind != ErrorKind::ProviderRateLimited => {
@@ -395,6 +400,26 @@ impl Engine {
         match outcome {
             Err(e) if e.retryable => self.retry_or_give_up(job, action, e).await,
             other => self.finish(job, other).await,
+        }
+    }
+
+    /// The provider rejected the connection's credentials: mark it `error` so that its next
+    /// executions fail fast (CONNECTION_CREDENTIALS_REJECTED) instead of each asking the
+    /// provider again, until the connection is updated or tested successfully.
+    async fn reject_credentials(&self, connection: &Connection, error: &Error) {
+        let mut marked = connection.clone();
+        marked.status = crate::model::ConnectionStatus::Error;
+        marked.last_error = Some(format!("{}: {}", error.kind, error.message));
+        marked.last_error_at = Some(now());
+        marked.updated_at = now();
+        match self.backend.connections.update_connection(&marked).await {
+            Ok(_) => {
+                metrics::counter!("connections_credentials_rejected_total",
+                    "integration" => connection.integration_id.clone())
+                .increment(1);
+                warn!(connection_id = %connection.connection_id, "credentials rejected; connection marked error");
+            }
+            Err(e) => warn!(error = %e, "could not mark the connection's credentials rejected"),
         }
     }
 

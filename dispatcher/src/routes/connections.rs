@@ -168,6 +168,7 @@ pub async fn update(
         check_name(&name)?;
         connection.name = name;
     }
+    let status_given = body.status.is_some();
     if let Some(status) = body.status {
         connection.status = match status.as_str() {
             "active" => ConnectionStatus::Active,
@@ -197,6 +198,11 @@ pub async fn update(
         secrets
             .put_secret(&connection.credentials_ref, &credentials)
             .await?;
+        // New credentials deserve a try: executions run again.
+        if connection.status == ConnectionStatus::Error && !status_given {
+            connection.status = ConnectionStatus::Active;
+            connection.last_error = None;
+        }
     }
     connection.config = Value::Object(config);
     connection.updated_at = now();
@@ -280,7 +286,11 @@ pub async fn test(
         }
         Err(mut e) => {
             e.message = scrub(&e.message, &secrets);
-            if connection.status == ConnectionStatus::Active {
+            // Only rejected credentials stop executions; a provider that is down is not the
+            // connection's fault.
+            if connection.status == ConnectionStatus::Active
+                && e.kind == ErrorKind::ProviderAuthFailed
+            {
                 connection.status = ConnectionStatus::Error;
             }
             connection.last_error = Some(e.message.clone());

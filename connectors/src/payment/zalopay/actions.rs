@@ -1,0 +1,230 @@
+//! ZaloPay actions. ZaloPay's own keys must carry a date (`yymmdd_…`), so the kit cannot drop
+//! the bare execution id into them: they are built here from the execution id and its ULID
+//! creation date, the same on every attempt — `app_trans_id = yymmdd_<id>` (33 chars, ZaloPay
+//! allows 40) and `m_refund_id = yymmdd_<app_id>_<id>`. A repeated app_trans_id is refused
+//! (-68) and the order is then looked up; a repeated m_refund_id answers the first refund.
+
+use integrations_core::Result;
+use serde_json::{json, Value};
+
+use super::client::{mac, outcome, return_code, sub_return_code, ZaloPayApi};
+use crate::fields::{int, required_int, required_str, string};
+use crate::kit::{Action, ActionCall};
+use crate::payment::{execution_time, vietnam};
+
+pub(crate) const TABLE: &[Action<ZaloPayApi>] = &[
+    Action {
+        id: "create_order",
+        run: |api, call| Box::pin(create_order(api, call)),
+    },
+    Action {
+        id: "query_order",
+        run: |api, call| Box::pin(query_order(api, call.input)),
+    },
+    Action {
+        id: "refund",
+        run: |api, call| Box::pin(refund(api, call)),
+    },
+    Action {
+        id: "query_refund",
+        run: |api, call| Box::pin(query_refund(api, call.input)),
+    },
+];
+
+/// ZaloPay's answer to a repeated app_trans_id (UNCONFIRMED).
+const DUPLICATE: i64 = -68;
+
+fn date_prefix(execution_id: &str) -> String {
+    vietnam(execution_time(execution_id), "%y%m%d")
+}
+
+pub(crate) fn app_trans_id(execution_id: &str) -> String {
+    format!("{}_{execution_id}", date_prefix(execution_id))
+}
+
+pub(crate) fn m_refund_id(app_id: i64, execution_id: &str) -> String {
+    format!("{}_{app_id}_{execution_id}", date_prefix(execution_id))
+}
+
+fn now_ms() -> String {
+    chrono::Utc::now().timestamp_millis().to_string()
+}
+
+fn json_text(v: Option<&Value>, default: &str) -> String {
+    v.map(Value::to_string)
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn status(code: i64, paid: &'static str) -> &'static str {
+    match code {
+        1 => paid,
+        3 => "processing",
+        _ => "failed",
+    }
+}
+
+async fn create_order(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
+    let input = call.input;
+    let id = app_trans_id(call.execution_id);
+    let app_id = api.app_id().to_string();
+    let app_user = required_str(input, "appUser")?.to_string();
+    let amount = required_int(input, "amount")?.to_string();
+    // ZaloPay wants app_time within 15 minutes of its clock: the attempt's own time.
+    let app_time = now_ms();
+    let embed_data = json_text(input.get("embedData"), "{}");
+    let item = json_text(input.get("items"), "[]");
+    let signed = mac(
+        api.key1(),
+        &[
+            &app_id,
+            &id,
+            &app_user,
+            &amount,
+            &app_time,
+            &embed_data,
+            &item,
+        ],
+    );
+    let mut form = vec![
+        ("app_id".to_string(), app_id),
+        ("app_trans_id".into(), id.clone()),
+        ("app_user".into(), app_user),
+        ("app_time".into(), app_time),
+        ("amount".into(), amount),
+        ("item".into(), item),
+        ("embed_data".into(), embed_data),
+        (
+            "description".into(),
+            required_str(input, "description")?.to_string(),
+        ),
+    ];
+    for (from, to) in [("bankCode", "bank_code"), ("callbackUrl", "callback_url")] {
+        if let Some(v) = string(input, from) {
+            form.push((to.into(), v.to_string()));
+        }
+    }
+    if let Some(s) = int(input, "expireDurationSeconds") {
+        form.push(("expire_duration_seconds".into(), s.to_string()));
+    }
+    let answer = api.send("/v2/create", form, signed).await?;
+    if return_code(&answer) == 2 && sub_return_code(&answer) == Some(DUPLICATE) {
+        // An earlier attempt created it: report the order as it stands now.
+        let found = query(api, &id).await?;
+        let code = return_code(&found);
+        return Ok(json!({
+            "appTransId": id, "returnCode": code, "alreadyExisted": true, "status": status(code, "paid"),
+            "returnMessage": string(&found, "return_message").unwrap_or_default(),
+        }));
+    }
+    let a = outcome(answer, false)?;
+    let mut out = json!({"appTransId": id, "returnCode": return_code(&a), "alreadyExisted": false, "status": "processing"});
+    for (from, to) in [
+        ("order_url", "orderUrl"),
+        ("qr_code", "qrCode"),
+        ("zp_trans_token", "zpTransToken"),
+        ("order_token", "orderToken"),
+        ("return_message", "returnMessage"),
+    ] {
+        if let Some(v) = string(&a, from) {
+            out[to] = json!(v);
+        }
+    }
+    Ok(out)
+}
+
+/// ZaloPay's query of `app_trans_id`, as data (paid, unpaid and failed are all answers).
+pub(crate) async fn query(api: &ZaloPayApi, app_trans_id: &str) -> Result<Value> {
+    let app_id = api.app_id().to_string();
+    let signed = mac(api.key1(), &[&app_id, app_trans_id, api.key1()]);
+    let form = vec![
+        ("app_id".to_string(), app_id),
+        ("app_trans_id".into(), app_trans_id.to_string()),
+    ];
+    outcome(api.send("/v2/query", form, signed).await?, true)
+}
+
+fn messages(a: &Value, out: &mut Value) {
+    for (from, to) in [
+        ("return_message", "returnMessage"),
+        ("sub_return_message", "subReturnMessage"),
+    ] {
+        if let Some(v) = string(a, from) {
+            out[to] = json!(v);
+        }
+    }
+    if let Some(s) = sub_return_code(a) {
+        out["subReturnCode"] = json!(s);
+    }
+}
+
+async fn query_order(api: &ZaloPayApi, input: &Value) -> Result<Value> {
+    let id = required_str(input, "appTransId")?;
+    let a = query(api, id).await?;
+    let code = return_code(&a);
+    let mut out = json!({"appTransId": id, "status": status(code, "paid"), "returnCode": code});
+    messages(&a, &mut out);
+    if let Some(p) = a.get("is_processing").and_then(Value::as_bool) {
+        out["isProcessing"] = json!(p);
+    }
+    if let Some(n) = int(&a, "amount") {
+        out["amount"] = json!(n);
+    }
+    if let Some(z) = int(&a, "zp_trans_id").filter(|z| *z > 0) {
+        out["zpTransId"] = json!(z);
+    }
+    Ok(out)
+}
+
+async fn refund(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
+    let input = call.input;
+    let id = m_refund_id(api.app_id(), call.execution_id);
+    let app_id = api.app_id().to_string();
+    let zp = required_int(input, "zpTransId")?.to_string();
+    let amount = required_int(input, "amount")?.to_string();
+    let description = required_str(input, "description")?.to_string();
+    let timestamp = now_ms();
+    let fee = int(input, "refundFeeAmount").map(|f| f.to_string());
+    let mut fields = vec![app_id.as_str(), zp.as_str(), amount.as_str()];
+    if let Some(f) = &fee {
+        fields.push(f);
+    }
+    fields.extend([description.as_str(), timestamp.as_str()]);
+    let signed = mac(api.key1(), &fields);
+    let mut form = vec![
+        ("app_id".to_string(), app_id.clone()),
+        ("m_refund_id".into(), id.clone()),
+        ("zp_trans_id".into(), zp),
+        ("amount".into(), amount),
+        ("timestamp".into(), timestamp),
+        ("description".into(), description),
+    ];
+    if let Some(f) = fee {
+        form.push(("refund_fee_amount".into(), f));
+    }
+    let a = outcome(api.send("/v2/refund", form, signed).await?, false)?;
+    let code = return_code(&a);
+    // Whether this attempt or an earlier one made the refund, ZaloPay answers the same.
+    let mut out = json!({"mRefundId": id, "status": status(code, "succeeded"), "returnCode": code, "alreadyExisted": false});
+    messages(&a, &mut out);
+    if let Some(r) = int(&a, "refund_id") {
+        out["refundId"] = json!(r);
+    }
+    Ok(out)
+}
+
+async fn query_refund(api: &ZaloPayApi, input: &Value) -> Result<Value> {
+    let id = required_str(input, "mRefundId")?;
+    let app_id = api.app_id().to_string();
+    let timestamp = now_ms();
+    let signed = mac(api.key1(), &[&app_id, id, &timestamp]);
+    let form = vec![
+        ("app_id".to_string(), app_id),
+        ("m_refund_id".into(), id.to_string()),
+        ("timestamp".into(), timestamp),
+    ];
+    let a = outcome(api.send("/v2/query_refund", form, signed).await?, true)?;
+    let code = return_code(&a);
+    let mut out = json!({"mRefundId": id, "status": status(code, "succeeded"), "returnCode": code});
+    messages(&a, &mut out);
+    Ok(out)
+}

@@ -1,0 +1,7 @@
+//! Shipping carriers besides GHN, one folder each, on the connector kit.
+
+pub mod ghtk;
+pub mod viettelpost;
+
+#[cfg(test)]
+mod test_support;
