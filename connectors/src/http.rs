@@ -29,23 +29,19 @@ pub struct ConnectorSettings {
     pub connect_timeout: Duration,
 }
 
-impl Default for ConnectorSettings {
-    fn default() -> Self {
+impl ConnectorSettings {
+    /// Fails when the HTTP client cannot be built with its settings (no redirects): start-up
+    /// stops rather than run with a default client.
+    pub fn new() -> integrations_core::Result<Self> {
         Self::with_connect_timeout(DEFAULT_CONNECT_TIMEOUT)
     }
-}
 
-impl ConnectorSettings {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn with_connect_timeout(connect_timeout: Duration) -> Self {
-        Self {
-            client: build_client(connect_timeout),
+    pub fn with_connect_timeout(connect_timeout: Duration) -> integrations_core::Result<Self> {
+        Ok(Self {
+            client: build_client(connect_timeout)?,
             base_urls: BTreeMap::new(),
             connect_timeout,
-        }
+        })
     }
 
     /// Point one integration at another base URL.
@@ -60,7 +56,7 @@ impl ConnectorSettings {
     }
 }
 
-fn build_client(connect_timeout: Duration) -> reqwest::Client {
+fn build_client(connect_timeout: Duration) -> integrations_core::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         // Credentials travel in custom headers that reqwest would not strip on a cross-host
@@ -71,9 +67,11 @@ fn build_client(connect_timeout: Duration) -> reqwest::Client {
             env!("CARGO_PKG_VERSION")
         ))
         .build()
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "HTTP client setup failed; using defaults");
-            reqwest::Client::default()
+        .map_err(|e| {
+            integrations_core::Error::internal(format!(
+                "connectors' HTTP client: {}",
+                integrations_core::outbound::describe(&e)
+            ))
         })
 }
 

@@ -34,11 +34,12 @@ mod tests {
     use super::*;
 
     /// Every connector's action table lists exactly the catalog's actions, with the catalog's
-    /// provider keys loaded; and every registered connector has a catalog entry.
+    /// provider keys loaded; every registered connector has a catalog entry and every catalog
+    /// integration a connector.
     #[test]
     fn action_tables_and_the_catalog_agree() {
         let catalog = Catalog::embedded().expect("embedded catalog");
-        let settings = ConnectorSettings::new();
+        let settings = ConnectorSettings::new().expect("HTTP client");
         ghn::GhnConnector::new(&settings)
             .actions()
             .check_catalog(&catalog)
@@ -51,11 +52,25 @@ mod tests {
             .actions()
             .check_catalog(&catalog)
             .expect("Viettel Post table matches the catalog");
-        for id in registry(&settings).ids() {
+        let registered: Vec<&str> = registry(&settings).ids().collect();
+        for id in &registered {
             assert!(
                 catalog.integration(id).is_ok(),
                 "{id} is not in the catalog"
             );
         }
+        // And the other way: the catalog promises nothing the service cannot run.
+        for integration in catalog.integrations() {
+            assert!(
+                registered.contains(&integration.integration_id.as_str()),
+                "{} is in the catalog but has no connector",
+                integration.integration_id
+            );
+        }
+        assert_eq!(
+            registered.len(),
+            7,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe"
+        );
     }
 }

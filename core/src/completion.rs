@@ -83,8 +83,15 @@ impl Completion {
     pub async fn store(&self, store: &dyn ExecutionStore, owner: Option<&str>) -> Result<bool> {
         let stored = store.complete_execution(self, owner).await?;
         if stored {
-            metrics::counter!("executions_finished_total", "status" => self.execution.status.as_str())
+            let e = &self.execution;
+            metrics::counter!("executions_finished_total", "status" => e.status.as_str())
                 .increment(1);
+            // Submission to terminal state: what a caller waits.
+            let took = (e.updated_at - e.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!("execution_duration_seconds",
+                "integration" => e.integration_id.clone(), "action" => e.action_id.clone(),
+                "status" => e.status.as_str())
+            .record(took);
         }
         Ok(stored)
     }

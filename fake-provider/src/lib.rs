@@ -1,12 +1,15 @@
 //! Fake provider servers for tests, the quickstart and benchmarks.
 //!
-//! Today it fakes GHN (Giao Hang Nhanh) under the real path prefix `/shiip/public-api`, so a
-//! connector pointed at [`FakeProvider::base_url`] talks to it exactly as to GHN. It enforces
-//! GHN's contract (Token and ShopId headers, GHN's error envelope, required fields, field types)
-//! and keeps orders in memory.
+//! It fakes every provider of the catalog, each under its own path prefix with the provider's
+//! real paths after it: GHN under `/shiip/public-api` (so a connector pointed at
+//! [`FakeProvider::base_url`] talks to it exactly as to GHN), GHTK under `/ghtk`, Viettel Post
+//! under `/viettelpost/v2` ([`shipping`]), MoMo, ZaloPay, VNPay and Stripe under `/momo`,
+//! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]). Each enforces its provider's contract (auth,
+//! recomputed signatures, envelopes and result codes, required fields, idempotency keys) and
+//! keeps its state in memory.
 //!
 //! Faults are injected per call, either through the Rust handle ([`FakeProvider::inject`]) or,
-//! from another process, through control endpoints that live outside the GHN prefix:
+//! from another process, through control endpoints that live outside the provider prefixes (they apply to every provider):
 //!
 //! | endpoint | effect |
 //! |---|---|

@@ -1,11 +1,12 @@
-//! `fake-provider`: run the fake GHN API on a local port for the quickstart and benchmarks.
+//! `fake-provider`: run the fake providers (GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe,
+//! each under its own path prefix) on a local port for the quickstart and benchmarks.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::Parser;
 
-/// Serve a fake GHN API (with fault-injection control endpoints) on a local address.
+/// Serve the fake provider APIs (with fault-injection control endpoints) on a local address.
 #[derive(Debug, Parser)]
 #[command(name = "fake-provider", version)]
 struct Args {

@@ -28,6 +28,10 @@ async fn no_credential_anywhere_after_a_full_run() {
         Some(json!({"credentials": {"apiKey": rotated}})),
     )
     .await;
+    let (_, failed) = h
+        .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000}))
+        .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
     h.call(
         Method::POST,
         &format!("/connections/{conn}/test"),
@@ -35,10 +39,14 @@ async fn no_credential_anywhere_after_a_full_run() {
         None,
     )
     .await;
-    let (_, failed) = h
+    // The rejected credentials now stop executions at submission, with a message of its own.
+    let (_, refused) = h
         .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000}))
         .await;
-    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(
+        refused["error"]["code"], "CONNECTION_CREDENTIALS_REJECTED",
+        "{refused}"
+    );
     h.call(Method::GET, "/executions", "t1", None).await;
     h.call(Method::GET, &format!("/connections/{conn}"), "t1", None)
         .await;

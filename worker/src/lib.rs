@@ -94,6 +94,11 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
             continue;
         }
         metrics::counter!("worker_received_total").increment(deliveries.len() as u64);
+        // Executions in flight in this process after this batch starts.
+        metrics::gauge!("worker_executions_in_flight").set(
+            (config.concurrency - permits.available_permits() - slots.len() + deliveries.len())
+                as f64,
+        );
         for delivery in deliveries {
             let permit = slots.pop().expect("one slot per delivery");
             let engine = engine.clone();

@@ -36,7 +36,9 @@ async fn harness() -> Harness {
     })
     .await
     .expect("start fake GHN");
-    let settings = ConnectorSettings::new().with_base_url(INTEGRATION_ID, &fake.base_url());
+    let settings = ConnectorSettings::new()
+        .expect("HTTP client")
+        .with_base_url(INTEGRATION_ID, &fake.base_url());
     Harness {
         connector: GhnConnector::new(&settings),
         config: json!({ "shopId": fake.shop_id(), "environment": "sandbox" }),
@@ -204,7 +206,7 @@ fn input_schemas_reject_what_the_connector_cannot_send() {
 
 #[test]
 fn registry_knows_ghn_and_lists_known_ids_otherwise() {
-    let connectors = crate::registry(&ConnectorSettings::new());
+    let connectors = crate::registry(&ConnectorSettings::new().expect("HTTP client"));
     assert!(connectors.get(INTEGRATION_ID).is_ok());
     let e = connectors.get("shipping-nope").err().expect("unknown id");
     assert_eq!(e.kind, ErrorKind::IntegrationNotFound);
@@ -584,7 +586,9 @@ async fn an_unreachable_provider_is_a_network_error_before_sending() {
     let h = harness().await;
     let url = h.fake.base_url();
     h.fake.shutdown().await;
-    let settings = ConnectorSettings::new().with_base_url(INTEGRATION_ID, &url);
+    let settings = ConnectorSettings::new()
+        .expect("HTTP client")
+        .with_base_url(INTEGRATION_ID, &url);
     let connector = GhnConnector::new(&settings);
     let (config, creds) = (json!({ "shopId": 885 }), credentials(TOKEN));
     let ctx = CallContext {

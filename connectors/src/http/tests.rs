@@ -72,7 +72,7 @@ async fn call(addr: SocketAddr, timeout: Duration) -> Result<HttpReply> {
         .header("Token", "s3cret")
         .json(json!({"a": 1}))
         .encode()?;
-    let settings = ConnectorSettings::new();
+    let settings = ConnectorSettings::new().expect("HTTP client");
     let call = Call {
         provider: "Acme",
         base_url: &base_url,

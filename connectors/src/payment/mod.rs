@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn action_tables_match_the_catalog() {
         let catalog = integrations_core::catalog::Catalog::embedded().expect("catalog");
-        let settings = crate::ConnectorSettings::new();
+        let settings = crate::ConnectorSettings::new().expect("HTTP client");
         momo::MomoConnector::new(&settings)
             .actions()
             .check_catalog(&catalog)

@@ -25,7 +25,9 @@ pub(crate) fn settings(
     integration_id: &str,
     prefix: &str,
 ) -> ConnectorSettings {
-    ConnectorSettings::new().with_base_url(integration_id, &format!("{}{prefix}", fake.url()))
+    ConnectorSettings::new()
+        .expect("HTTP client")
+        .with_base_url(integration_id, &format!("{}{prefix}", fake.url()))
 }
 
 /// A connection: its config and credentials, owned so contexts can borrow them.

@@ -315,7 +315,12 @@ impl Engine {
         connection: &Connection,
         action: &Action,
     ) -> Result<Disposition> {
-        if let Some(wait) = self.wait_for_capacity(connection, action).await? {
+        // Waits for capacity (a store round trip, local sleeps) and for the credentials count
+        // against the lease too: keep it alive through them, not only through the call.
+        let capacity = self
+            .with_heartbeat(job, self.wait_for_capacity(connection, action))
+            .await?;
+        if let Some(wait) = capacity {
             let release = Release {
                 next_attempt_at: now() + chrono_duration(wait),
                 error: None,
@@ -325,9 +330,10 @@ impl Engine {
             return Ok(Disposition::Requeue(wait));
         }
         let credentials = self
-            .backend
-            .secrets
-            .get_secret(&connection.credentials_ref)
+            .with_heartbeat(
+                job,
+                self.backend.secrets.get_secret(&connection.credentials_ref),
+            )
             .await?;
         let Some(credentials) = credentials else {
             let err = Error::new(
@@ -361,6 +367,16 @@ impl Engine {
             connector.execute(&action.action_id, &job.request.input, ctx),
         );
         let outcome = self.with_heartbeat(job, call).await;
+        let outcome_label = match &outcome {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(e)) if e.retryable => "retryable_error",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        };
+        metrics::histogram!("provider_call_duration_seconds",
+            "integration" => connection.integration_id.clone(), "action" => action.action_id.clone(),
+            "outcome" => outcome_label)
+        .record(job.started.elapsed().as_secs_f64());
         let secrets: Vec<&str> = credentials.values().collect();
         let outcome = match outcome {
             Ok(Ok(output)) => Ok(output),

@@ -85,7 +85,15 @@ impl Breakers {
 
     pub fn record_success(&self, integration_id: &str) {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        states.insert(integration_id.to_string(), State::Closed { failures: 0 });
+        let previous = states.insert(integration_id.to_string(), State::Closed { failures: 0 });
+        if !matches!(previous, None | Some(State::Closed { .. })) {
+            tracing::info!(integration_id, "circuit breaker closed");
+            metrics::gauge!("circuit_breaker_open", "integration" => integration_id.to_string())
+                .set(0.0);
+            metrics::counter!("circuit_breaker_transitions_total",
+                "integration" => integration_id.to_string(), "to" => "closed")
+            .increment(1);
+        }
     }
 
     /// Record a failure that says the provider is unhealthy (5xx, timeouts, network), not a
@@ -104,6 +112,11 @@ impl Breakers {
             }
             _ => {
                 tracing::warn!(integration_id, "circuit breaker opened");
+                metrics::gauge!("circuit_breaker_open", "integration" => integration_id.to_string())
+                    .set(1.0);
+                metrics::counter!("circuit_breaker_transitions_total",
+                    "integration" => integration_id.to_string(), "to" => "open")
+                .increment(1);
                 State::Open {
                     until: now + self.config.open_for,
                 }

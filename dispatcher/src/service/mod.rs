@@ -110,7 +110,7 @@ fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
 
 fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Connectors> {
     let overrides = common.base_url_overrides().map_err(Error::validation)?;
-    let mut settings = connectors::ConnectorSettings::new();
+    let mut settings = connectors::ConnectorSettings::new()?;
     for (id, url) in &overrides {
         settings = settings.with_base_url(id, url);
     }

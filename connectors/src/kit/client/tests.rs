@@ -132,7 +132,7 @@ fn hmac_auth() -> Auth {
 }
 
 fn client(addr: SocketAddr, auth: Auth, budget: Duration) -> ProviderClient {
-    let settings = ConnectorSettings::new();
+    let settings = ConnectorSettings::new().expect("HTTP client");
     ProviderClient::new(
         &settings.client,
         &format!("http://{addr}/base/"),

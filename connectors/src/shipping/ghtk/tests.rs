@@ -23,7 +23,9 @@ async fn harness() -> Harness {
     let fake = fake_provider::start(FakeConfig::default())
         .await
         .expect("start fake");
-    let settings = ConnectorSettings::new().with_base_url(INTEGRATION_ID, &ghtk_base_url(&fake));
+    let settings = ConnectorSettings::new()
+        .expect("HTTP client")
+        .with_base_url(INTEGRATION_ID, &ghtk_base_url(&fake));
     Harness {
         connector: GhtkConnector::new(&settings),
         config: json!({

@@ -27,7 +27,9 @@ async fn harness() -> Harness {
         .await
         .expect("start fake");
     let url = viettelpost_base_url(&fake);
-    let settings = ConnectorSettings::new().with_base_url(INTEGRATION_ID, &url);
+    let settings = ConnectorSettings::new()
+        .expect("HTTP client")
+        .with_base_url(INTEGRATION_ID, &url);
     Harness {
         connector: Arc::new(ViettelPostConnector::new(&settings)),
         config: json!({
