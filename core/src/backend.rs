@@ -280,6 +280,16 @@ pub trait ExecutionStore: Send + Sync + 'static {
 // ---------------------------------------------------------------------------------------------
 // Callbacks
 
+/// An attempt to record: the callback as its deliverer held it, what happened, what follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub callback: Callback,
+    pub attempt: CallbackAttempt,
+    pub outcome: AttemptOutcome,
+    /// The `CallbackFailed` event, with [`AttemptOutcome::Failed`].
+    pub failed_event: Option<ResultEvent>,
+}
+
 #[async_trait]
 pub trait CallbackStore: Send + Sync + 'static {
     async fn get_callback(&self, tenant_id: &str, execution_id: &str) -> Result<Option<Callback>>;
@@ -305,6 +315,24 @@ pub trait CallbackStore: Send + Sync + 'static {
         outcome: &AttemptOutcome,
         failed_event: Option<&ResultEvent>,
     ) -> Result<bool>;
+
+    /// [`CallbackStore::record_callback_attempt`] for several attempts at once (a deliverer
+    /// records in batches); one answer per record, in order.
+    async fn record_callback_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>> {
+        let mut recorded = Vec::with_capacity(records.len());
+        for r in records {
+            recorded.push(
+                self.record_callback_attempt(
+                    &r.callback,
+                    &r.attempt,
+                    &r.outcome,
+                    r.failed_event.as_ref(),
+                )
+                .await?,
+            );
+        }
+        Ok(recorded)
+    }
 
     /// Deliver again on demand ([`Callback::redeliver`]). Returns the updated callback, None if
     /// the execution has none.

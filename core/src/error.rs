@@ -47,8 +47,15 @@ pub enum ErrorKind {
     // Terminal states decided by the service.
     MaxAttemptsExceeded,
     DeadLettered,
+    /// The tenant submits faster than its quota (`--tenant-rate`, `--tenant-quota`): answered
+    /// 429 with Retry-After; trying again after that succeeds.
+    TenantQuotaExceeded,
     // Our own failures.
     BackendUnavailable,
+    /// The API is shedding load (too many submissions in flight, or the enqueue backlog is
+    /// full): answered 503 with Retry-After at once rather than queueing behind a saturated
+    /// store or queue. Nothing was recorded; trying again later succeeds.
+    Overloaded,
     Internal,
     /// A caller service has no callback signing secret: an operator creates one
     /// (`integrations callback-secret rotate`); retrying before that does not help.
@@ -86,7 +93,9 @@ impl ErrorKind {
             Self::OutcomeUnknown => "OUTCOME_UNKNOWN",
             Self::MaxAttemptsExceeded => "MAX_ATTEMPTS_EXCEEDED",
             Self::DeadLettered => "DEAD_LETTERED",
+            Self::TenantQuotaExceeded => "TENANT_QUOTA_EXCEEDED",
             Self::BackendUnavailable => "BACKEND_UNAVAILABLE",
+            Self::Overloaded => "OVERLOADED",
             Self::Internal => "INTERNAL",
             Self::CallbackSecretMissing => "CALLBACK_SECRET_MISSING",
         }
@@ -101,6 +110,8 @@ impl ErrorKind {
                 | Self::ProviderTimeout
                 | Self::NetworkError
                 | Self::BackendUnavailable
+                | Self::TenantQuotaExceeded
+                | Self::Overloaded
         )
     }
 
@@ -124,7 +135,7 @@ impl ErrorKind {
             | Self::ExecutionNotFinished => 409,
             Self::PayloadTooLarge => 413,
             Self::ProviderRejected | Self::ProviderAuthFailed | Self::ProviderNotFound => 422,
-            Self::ProviderRateLimited => 429,
+            Self::ProviderRateLimited | Self::TenantQuotaExceeded => 429,
             Self::ProviderUnavailable
             | Self::ProviderBadResponse
             | Self::NetworkError
@@ -132,7 +143,7 @@ impl ErrorKind {
             | Self::MaxAttemptsExceeded
             | Self::DeadLettered => 502,
             Self::ProviderTimeout => 504,
-            Self::BackendUnavailable => 503,
+            Self::BackendUnavailable | Self::Overloaded => 503,
             Self::Internal | Self::CallbackSecretMissing => 500,
         }
     }
@@ -249,6 +260,8 @@ mod tests {
     fn transient_kinds_are_retryable_and_caller_errors_are_not() {
         assert!(Error::new(ErrorKind::ProviderUnavailable, "x").retryable);
         assert!(Error::new(ErrorKind::ProviderRateLimited, "x").retryable);
+        assert!(Error::new(ErrorKind::TenantQuotaExceeded, "x").retryable);
+        assert!(Error::new(ErrorKind::Overloaded, "x").retryable);
         assert!(!Error::new(ErrorKind::ValidationFailed, "x").retryable);
         assert!(!Error::new(ErrorKind::ProviderRejected, "x").retryable);
         assert!(!Error::new(ErrorKind::OutcomeUnknown, "x").retryable);

@@ -2,7 +2,7 @@
 //! [`crate::leases::complete`] in its transaction), leased by deliverers, their attempts recorded.
 
 use async_trait::async_trait;
-use integrations_core::backend::{CallbackStore, Lease};
+use integrations_core::backend::{AttemptRecord, CallbackStore, Lease};
 use integrations_core::callbacks::{AttemptOutcome, Callback, CallbackAttempt, CallbackStatus};
 use integrations_core::model::{ResultEvent, Timestamp};
 use integrations_core::{Error, Result};
@@ -117,6 +117,27 @@ fn update_state(conn: &Connection, c: &Callback, expected: Option<&Callback>) ->
     Ok(changed > 0)
 }
 
+/// One attempt, in the caller's transaction. No read first: the deliverer's copy is the stored
+/// row unless someone changed it since, which the version and the lease in the condition catch.
+fn record(conn: &Connection, r: &AttemptRecord) -> DbResult<bool> {
+    let held = &r.callback;
+    let Some(lease) = held.lease.as_ref() else {
+        return Ok(false);
+    };
+    if !held.leased_by(lease) {
+        return Ok(false);
+    }
+    let mut next = held.clone();
+    next.apply_attempt(r.attempt.clone(), &r.outcome);
+    if !update_state(conn, &next, Some(held))? {
+        return Ok(false);
+    }
+    if let (AttemptOutcome::Failed, Some(event)) = (&r.outcome, &r.failed_event) {
+        crate::outbox::insert(conn, event)?;
+    }
+    Ok(true)
+}
+
 fn get(conn: &Connection, tenant_id: &str, execution_id: &str) -> DbResult<Option<Callback>> {
     let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE tenant_id = ?1 AND execution_id = ?2");
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -170,28 +191,26 @@ impl CallbackStore for EmbeddedBackend {
         outcome: &AttemptOutcome,
         failed_event: Option<&ResultEvent>,
     ) -> Result<bool> {
-        let Some(lease) = callback.lease.as_ref() else {
-            return Ok(false);
+        let record = AttemptRecord {
+            callback: callback.clone(),
+            attempt: attempt.clone(),
+            outcome: outcome.clone(),
+            failed_event: failed_event.cloned(),
         };
-        if !callback.leased_by(lease) {
-            return Ok(false);
-        }
-        // No read first: the deliverer's copy is the stored row unless someone changed it
-        // since, which the version and the lease in the condition catch.
-        let held = callback.clone();
-        let mut next = callback.clone();
-        next.apply_attempt(attempt.clone(), outcome);
-        let event = failed_event.cloned();
-        let failed = *outcome == AttemptOutcome::Failed;
+        let recorded = self.record_callback_attempts(&[record]).await?;
+        Ok(recorded.first().copied().unwrap_or(false))
+    }
+
+    async fn record_callback_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>> {
+        let records = records.to_vec();
+        // One write job for the batch: one savepoint, however many attempts.
         self.db()
             .write(move |conn| {
-                if !update_state(conn, &next, Some(&held))? {
-                    return Ok(false);
+                let mut recorded = Vec::with_capacity(records.len());
+                for r in &records {
+                    recorded.push(record(conn, r)?);
                 }
-                if let (true, Some(event)) = (failed, &event) {
-                    crate::outbox::insert(conn, event)?;
-                }
-                Ok(true)
+                Ok(recorded)
             })
             .await
     }

@@ -5,6 +5,7 @@
 //! deliverer died (its lease expired). Signed per Standard Webhooks with the caller service's
 //! secret, over one HTTP client that refuses private addresses at connect time.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,12 +14,71 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tracing::{debug, info, warn, Instrument};
 
 use super::{AttemptOutcome, Callback, CallbackAttempt, Schedule};
-use crate::backend::{Backend, Lease};
+use crate::backend::{AttemptRecord, Backend, Lease};
+use crate::batch::Batches;
 use crate::caller_secrets::CallerSecrets;
 use crate::error::Result;
 use crate::model::{now, EventType, ResultEvent};
 use crate::outbound::{self, OutboundPolicy};
 use crate::signing;
+
+/// Attempts recorded in one store write at most.
+const RECORD_BATCH: usize = 100;
+
+/// Write attempts as they come, in batches: under load, one store write records many.
+async fn record_batches(
+    backend: Backend,
+    mut records: Batches<AttemptRecord>,
+    unrecorded: Arc<AtomicUsize>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while records.next(&mut batch).await {
+        match backend.callbacks.record_callback_attempts(&batch).await {
+            Ok(recorded) => {
+                for (r, ok) in batch.iter().zip(recorded) {
+                    report(r, ok);
+                }
+            }
+            Err(e) => warn!(
+                count = batch.len(),
+                error = %e,
+                "recording callback attempts failed; they are made again once their leases end"
+            ),
+        }
+        unrecorded.fetch_sub(batch.len(), Ordering::AcqRel);
+        batch.clear();
+    }
+}
+
+/// Metrics and a log line for a recorded attempt.
+fn report(r: &AttemptRecord, recorded: bool) {
+    let span = tracing::info_span!(
+        "callback",
+        execution_id = %r.callback.execution_id,
+        tenant_id = %r.callback.tenant_id,
+    );
+    let _entered = span.enter();
+    if !recorded {
+        warn!("the callback's lease was lost during the attempt; its holder goes on");
+        return;
+    }
+    let label = match &r.outcome {
+        AttemptOutcome::Delivered => "delivered",
+        AttemptOutcome::RetryAt(_) => "retry",
+        AttemptOutcome::Failed => "failed",
+    };
+    metrics::counter!("callback_attempts_total", "outcome" => label).increment(1);
+    metrics::histogram!("callback_attempt_duration_seconds")
+        .record(r.attempt.duration_ms as f64 / 1000.0);
+    let error = r.attempt.error.as_deref().unwrap_or("");
+    match r.outcome {
+        AttemptOutcome::Delivered => debug!("callback delivered"),
+        AttemptOutcome::RetryAt(t) => {
+            info!(error, next_attempt_at = %t, "callback attempt failed; retry scheduled")
+        }
+        AttemptOutcome::Failed => warn!(error, "callback failed for good"),
+    }
+}
 
 /// How much of a receiver's answer is read (and thrown away) to keep its connection.
 const MAX_ANSWER_READ: usize = 64 * 1024;
@@ -73,6 +133,10 @@ struct Inner {
     http: reqwest::Client,
     config: DelivererConfig,
     slots: Arc<Semaphore>,
+    /// Attempts to record, written in batches by one task (one store write for many).
+    recorder: mpsc::UnboundedSender<AttemptRecord>,
+    /// Attempts sent to the recorder and not yet written, for shutdown.
+    unrecorded: Arc<AtomicUsize>,
 }
 
 impl Deliverer {
@@ -94,6 +158,13 @@ impl Deliverer {
             connect_timeout: config.timeout.min(Duration::from_secs(5)),
         };
         let http = outbound::client_with_lookup(&policy, lookup)?;
+        let (recorder, records) = mpsc::unbounded_channel();
+        let unrecorded = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(record_batches(
+            backend.clone(),
+            Batches::new(records, RECORD_BATCH, Duration::ZERO),
+            unrecorded.clone(),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
@@ -101,6 +172,8 @@ impl Deliverer {
                 secrets,
                 http,
                 config,
+                recorder,
+                unrecorded,
             }),
         })
     }
@@ -231,35 +304,16 @@ impl Deliverer {
             AttemptOutcome::Failed => self.failed_event(callback).await?,
             _ => None,
         };
-        let recorded = self
-            .inner
-            .backend
-            .callbacks
-            .record_callback_attempt(callback, &attempt, &outcome, failed_event.as_ref())
-            .await?;
-        if !recorded {
-            warn!("the callback's lease was lost during the attempt; its holder goes on");
-            return Ok(());
-        }
-        let label = match &outcome {
-            AttemptOutcome::Delivered => "delivered",
-            AttemptOutcome::RetryAt(_) => "retry",
-            AttemptOutcome::Failed => "failed",
+        let record = AttemptRecord {
+            callback: callback.clone(),
+            attempt,
+            outcome,
+            failed_event,
         };
-        metrics::counter!("callback_attempts_total", "outcome" => label).increment(1);
-        metrics::histogram!("callback_attempt_duration_seconds")
-            .record(duration_ms as f64 / 1000.0);
-        match outcome {
-            AttemptOutcome::Delivered => debug!("callback delivered"),
-            AttemptOutcome::RetryAt(t) => {
-                info!(error = attempt.error.as_deref().unwrap_or(""), next_attempt_at = %t, "callback attempt failed; retry scheduled")
-            }
-            AttemptOutcome::Failed => {
-                warn!(
-                    error = attempt.error.as_deref().unwrap_or(""),
-                    "callback failed for good"
-                )
-            }
+        self.inner.unrecorded.fetch_add(1, Ordering::AcqRel);
+        if self.inner.recorder.send(record).is_err() {
+            self.inner.unrecorded.fetch_sub(1, Ordering::AcqRel);
+            warn!("the callback recorder has stopped; the attempt is made again later");
         }
         Ok(())
     }

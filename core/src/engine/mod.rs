@@ -26,8 +26,10 @@ use crate::trace::parse_trace_parent;
 
 mod outcome;
 mod record;
+mod tenants;
 
 pub use record::{chrono_duration, new_execution};
+pub use tenants::{Quota, TenantQuotas};
 
 /// How long execution records (and their idempotency keys) are kept.
 pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
@@ -53,6 +55,11 @@ pub struct EngineConfig {
     /// Upper bound on every action's catalog timeout.
     pub action_timeout_cap: Option<Duration>,
     pub breaker: BreakerConfig,
+    /// Per-tenant caps on executions in flight in this process (fair scheduling).
+    pub tenant_quotas: TenantQuotas,
+    /// A message whose tenant is at its in-flight cap comes back after this long (plus up to as
+    /// much jitter); short, so the tenant resumes as soon as its slots free up.
+    pub tenant_requeue_delay: Duration,
 }
 
 impl Default for EngineConfig {
@@ -68,6 +75,8 @@ impl Default for EngineConfig {
             action_timeout_cap: None,
             catalog_rate_limits: true,
             breaker: BreakerConfig::default(),
+            tenant_quotas: TenantQuotas::default(),
+            tenant_requeue_delay: Duration::from_millis(200),
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct Engine {
     callback_delivery: std::sync::OnceLock<DelivererConfig>,
     /// Renews connections' credentials for the connectors (one caller across the fleet).
     renewer: Renewer,
+    /// Executions in flight per tenant, against their caps.
+    tenant_slots: tenants::TenantSlots,
 }
 
 /// A claimed execution with everything needed to run it.
@@ -139,6 +150,7 @@ impl Engine {
             callback_rx: std::sync::Mutex::new(Some(callback_rx)),
             callback_delivery: std::sync::OnceLock::new(),
             renewer,
+            tenant_slots: tenants::TenantSlots::default(),
         }
     }
 
@@ -203,6 +215,19 @@ impl Engine {
             action_id = %request.action_id,
             trace_id = %trace_id(delivery),
         );
+        let cap = self
+            .config
+            .tenant_quotas
+            .for_tenant(&request.tenant_id)
+            .in_flight;
+        // Held until this delivery is settled, whichever way it ends.
+        let Some(_slot) = self.tenant_slots.try_start(&request.tenant_id, cap) else {
+            // Not claimed, so nothing changes in the store and no attempt is counted; a fresh
+            // copy (not a visibility change) keeps the queue's receive count, and with it the
+            // dead-letter threshold, out of it.
+            metrics::counter!("worker_delays_total", "where" => "tenant_quota").increment(1);
+            return Disposition::Requeue(tenants::requeue_delay(self.config.tenant_requeue_delay));
+        };
         match self.run(delivery, &request).instrument(span.clone()).await {
             Ok(d) => d,
             Err(e) => {
