@@ -36,6 +36,9 @@ pub struct AwsConfig {
     /// Partitions of the pending-events index: spreads the outbox's index writes so that no
     /// single index partition takes every completion of the fleet.
     pub outbox_shards: u8,
+    /// The KMS key (id, ARN or alias) that new connection and callback secrets are encrypted
+    /// with. None: Secrets Manager's default key (`aws/secretsmanager`).
+    pub secrets_kms_key_id: Option<String>,
 }
 
 /// An access key for emulators; Debug never prints the secret.
@@ -81,7 +84,75 @@ impl fmt::Debug for AwsConfig {
             .field("max_receive_count", &self.max_receive_count)
             .field("visibility_timeout", &self.visibility_timeout)
             .field("outbox_shards", &self.outbox_shards)
+            .field("secrets_kms_key_id", &self.secrets_kms_key_id)
             .finish()
+    }
+}
+
+/// The environment variables that name the stack's resources. infra/template.yaml's task
+/// definitions set them from the stack's resources (its outputs carry the same values, for a
+/// service run elsewhere); the `integrations` command parses them (with flags of the same
+/// meaning) into [`ResourceNames`]. Each one set replaces the name derived from the prefix.
+pub mod env {
+    /// The work queue's URL (`WorkQueueUrl`); unset: GetQueueUrl of `<prefix>-work`.
+    pub const QUEUE_URL: &str = "INTEGRATIONS_AWS_QUEUE_URL";
+    /// The dead-letter queue's name (`DeadLetterQueueName`), used when the work queue has no
+    /// RedrivePolicy naming one.
+    pub const DLQ_NAME: &str = "INTEGRATIONS_AWS_DLQ_NAME";
+    pub const CONNECTIONS_TABLE: &str = "INTEGRATIONS_AWS_CONNECTIONS_TABLE";
+    pub const EXECUTIONS_TABLE: &str = "INTEGRATIONS_AWS_EXECUTIONS_TABLE";
+    pub const API_KEYS_TABLE: &str = "INTEGRATIONS_AWS_API_KEYS_TABLE";
+    pub const EVENT_BUS: &str = "INTEGRATIONS_AWS_EVENT_BUS";
+    /// The KMS key new secrets are encrypted with (`KeyArn`).
+    pub const SECRETS_KMS_KEY: &str = "INTEGRATIONS_AWS_SECRETS_KMS_KEY";
+    /// Every variable above.
+    pub const ALL: [&str; 7] = [
+        QUEUE_URL,
+        DLQ_NAME,
+        CONNECTIONS_TABLE,
+        EXECUTIONS_TABLE,
+        API_KEYS_TABLE,
+        EVENT_BUS,
+        SECRETS_KMS_KEY,
+    ];
+}
+
+/// Resource names given explicitly (from the stack's outputs), each overriding the name derived
+/// from the prefix; see [`env`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceNames {
+    pub queue_url: Option<String>,
+    pub dlq_name: Option<String>,
+    pub connections_table: Option<String>,
+    pub executions_table: Option<String>,
+    pub api_keys_table: Option<String>,
+    pub event_bus_name: Option<String>,
+    pub secrets_kms_key_id: Option<String>,
+}
+
+impl ResourceNames {
+    /// From `(variable, value)` pairs named as in [`env`] (e.g. a task definition's
+    /// environment); other variables and empty values are ignored.
+    pub fn from_vars<K: AsRef<str>, V: AsRef<str>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut names = Self::default();
+        for (key, value) in vars {
+            let value = value.as_ref().trim();
+            if value.is_empty() {
+                continue;
+            }
+            let slot = match key.as_ref() {
+                env::QUEUE_URL => &mut names.queue_url,
+                env::DLQ_NAME => &mut names.dlq_name,
+                env::CONNECTIONS_TABLE => &mut names.connections_table,
+                env::EXECUTIONS_TABLE => &mut names.executions_table,
+                env::API_KEYS_TABLE => &mut names.api_keys_table,
+                env::EVENT_BUS => &mut names.event_bus_name,
+                env::SECRETS_KMS_KEY => &mut names.secrets_kms_key_id,
+                _ => continue,
+            };
+            *slot = Some(value.to_string());
+        }
+        names
     }
 }
 
@@ -114,7 +185,30 @@ impl AwsConfig {
             max_receive_count: 5,
             visibility_timeout: Duration::from_secs(60),
             outbox_shards: 4,
+            secrets_kms_key_id: None,
         }
+    }
+
+    /// Replaces the names derived from the prefix by those given (the stack's outputs).
+    pub fn with_resource_names(mut self, names: &ResourceNames) -> Self {
+        let set = |field: &mut String, value: &Option<String>| {
+            if let Some(v) = value {
+                field.clone_from(v);
+            }
+        };
+        if names.queue_url.is_some() {
+            self.queue_url.clone_from(&names.queue_url);
+        }
+        set(&mut self.dlq_name, &names.dlq_name);
+        set(&mut self.connections_table, &names.connections_table);
+        set(&mut self.executions_table, &names.executions_table);
+        set(&mut self.api_keys_table, &names.api_keys_table);
+        set(&mut self.event_bus_name, &names.event_bus_name);
+        if names.secrets_kms_key_id.is_some() {
+            self.secrets_kms_key_id
+                .clone_from(&names.secrets_kms_key_id);
+        }
+        self
     }
 
     /// Points every client at an emulator with the dummy credentials.
@@ -138,6 +232,24 @@ mod tests {
         assert_eq!(c.executions_table, "acme-executions");
         assert_eq!(c.event_bus_name, "acme-events");
         assert_eq!(c.region, None);
+    }
+
+    #[test]
+    fn explicit_names_replace_the_prefix() {
+        let names = ResourceNames::from_vars([
+            (env::QUEUE_URL, "https://sqs.example/1/q"),
+            (env::EXECUTIONS_TABLE, "execs"),
+            (env::EVENT_BUS, " bus "),
+            (env::API_KEYS_TABLE, ""),
+            ("UNRELATED", "x"),
+        ]);
+        let c = AwsConfig::with_prefix("acme").with_resource_names(&names);
+        assert_eq!(c.queue_url.as_deref(), Some("https://sqs.example/1/q"));
+        assert_eq!(c.executions_table, "execs");
+        assert_eq!(c.event_bus_name, "bus");
+        assert_eq!(c.api_keys_table, "acme-api-keys");
+        assert_eq!(c.connections_table, "acme-connections");
+        assert_eq!(c.secrets_kms_key_id, None);
     }
 
     #[test]

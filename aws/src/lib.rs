@@ -25,7 +25,7 @@ use integrations_core::backend::Backend;
 use integrations_core::Result;
 
 pub use accounting::{RequestCounter, RequestCounts};
-pub use config::{AwsConfig, StaticCredentials};
+pub use config::{AwsConfig, ResourceNames, StaticCredentials};
 pub use provision::provision;
 pub use sqs::{QueueCheck, RedrivePolicy};
 
@@ -100,10 +100,10 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             clients.eventbridge.clone(),
             &config.event_bus_name,
         )),
-        secrets: Arc::new(SecretsManagerStore::new(
-            clients.secrets.clone(),
-            config.secret_cache_ttl,
-        )),
+        secrets: Arc::new(
+            SecretsManagerStore::new(clients.secrets.clone(), config.secret_cache_ttl)
+                .with_kms_key(config.secrets_kms_key_id.clone()),
+        ),
         callbacks: Arc::new(DynamoCallbacks::new(
             clients.dynamodb.clone(),
             &config.executions_table,

@@ -37,6 +37,8 @@ pub const MAX_SECRET_BYTES: usize = 65_536;
 pub struct SecretsManagerStore {
     client: Client,
     ttl: Duration,
+    /// The KMS key new secrets are created with (None: Secrets Manager's default key).
+    kms_key_id: Option<String>,
     cache: Mutex<HashMap<String, (Instant, Credentials)>>,
     /// Concurrent misses of one secret share one GetSecretValue (an expired entry under load
     /// would otherwise be read by every execution waiting for it).
@@ -48,9 +50,16 @@ impl SecretsManagerStore {
         Self {
             client,
             ttl,
+            kms_key_id: None,
             cache: Mutex::new(HashMap::new()),
             loading: LoadGates::default(),
         }
+    }
+
+    /// New secrets are encrypted with this KMS key (rotations keep the secret's key).
+    pub fn with_kms_key(mut self, kms_key_id: Option<String>) -> Self {
+        self.kms_key_id = kms_key_id;
+        self
     }
 
     fn cached(&self, name: &str) -> Option<Credentials> {
@@ -99,6 +108,7 @@ impl SecretsManagerStore {
                 .create_secret()
                 .name(name)
                 .secret_string(text)
+                .set_kms_key_id(self.kms_key_id.clone())
                 .send()
                 .await;
             let err = match created {

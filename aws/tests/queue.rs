@@ -155,3 +155,21 @@ async fn without_any_dead_letter_queue_the_backend_still_runs() {
     assert_eq!(err.kind, ErrorKind::BackendUnavailable);
     assert!(!err.retryable);
 }
+
+#[tokio::test]
+async fn depth_reports_sqs_approximate_counts() {
+    let stack = common::stack().await;
+    let q = &stack.backend.queue;
+    let messages: Vec<OutgoingMessage> =
+        (0..3).map(|i| message(format!("{{\"n\":{i}}}"))).collect();
+    q.send(&messages).await.expect("send");
+    let got = q
+        .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    let depth = q.depth().await.expect("depth");
+    assert_eq!(depth.waiting, Some(2), "{depth:?}");
+    assert_eq!(depth.in_flight, Some(1), "{depth:?}");
+    assert_eq!(depth.oldest_age, None, "SQS does not say");
+}

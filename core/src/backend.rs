@@ -52,6 +52,17 @@ pub struct Delivery {
     pub trace_parent: Option<String>,
 }
 
+/// What [`Queue::depth`] reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Messages ready to be received now or later (delayed ones included), not in flight.
+    pub waiting: Option<u64>,
+    /// Messages received and not yet deleted (in flight, or waiting out a visibility timeout).
+    pub in_flight: Option<u64>,
+    /// Age of the oldest message, from its send.
+    pub oldest_age: Option<Duration>,
+}
+
 /// An at-least-once work queue with visibility timeouts and a dead-letter queue: a message
 /// received more than the queue's maximum receive count times moves to the dead-letter queue
 /// instead of being delivered again.
@@ -88,6 +99,12 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Delete a received dead letter for good.
     async fn delete_dead_letter(&self, receipt: &str) -> Result<()>;
+
+    /// How much waits in the queue, for metrics and autoscaling; fields are None where the
+    /// backend cannot tell (SQS counts approximately and does not say how old messages are).
+    async fn depth(&self) -> Result<QueueDepth> {
+        Ok(QueueDepth::default())
+    }
 
     /// Wakes in-process receivers at once when a message is sent (embedded backend); None where
     /// receivers long-poll a remote queue.

@@ -29,6 +29,7 @@ mod named_leases;
 mod outbox;
 mod purge;
 mod queue;
+mod queue_depth;
 mod schema;
 mod secrets;
 mod values;

@@ -30,6 +30,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 #[async_trait]
 impl Queue for EmbeddedBackend {
+    async fn depth(&self) -> Result<integrations_core::backend::QueueDepth> {
+        self.queue_depth().await
+    }
+
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
         if messages.is_empty() {
             return Ok(());

@@ -216,3 +216,35 @@ async fn receive_is_an_index_scan_on_a_deep_queue() {
     eprintln!("receive of 10 at 100k queued: {per_receive:?} each ({received} received)");
     assert!(per_receive < Duration::from_millis(50), "{per_receive:?}");
 }
+
+#[tokio::test]
+async fn depth_counts_waiting_and_in_flight_messages_and_the_oldest_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let q = common::open(dir.path()).await;
+    let empty = q.depth().await.expect("depth");
+    assert_eq!(
+        (empty.waiting, empty.in_flight, empty.oldest_age),
+        (Some(0), Some(0), None)
+    );
+    let messages: Vec<OutgoingMessage> = (0..3)
+        .map(|i| OutgoingMessage {
+            body: format!("{{\"n\":{i}}}"),
+            execution_id: format!("e{i}"),
+            delay: Duration::ZERO,
+            trace_parent: None,
+        })
+        .collect();
+    q.send(&messages).await.expect("send");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let got = q
+        .receive(1, Duration::ZERO, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    let depth = q.depth().await.expect("depth");
+    assert_eq!(depth.waiting, Some(2));
+    assert_eq!(depth.in_flight, Some(1));
+    assert!(depth
+        .oldest_age
+        .is_some_and(|a| a >= Duration::from_millis(20)));
+}

@@ -397,7 +397,7 @@ async fn the_trace_context_travels_from_the_request_to_the_worker_logs() {
 }
 
 #[tokio::test]
-async fn every_ghn_output_matches_its_output_schema() {
+async fn every_ghn_output_matches_its_output_schema_and_metrics_are_exported() {
     use integration_tests::order_input;
     let h = Harness::start().await;
     let conn = h.create_connection("t1").await;
@@ -433,6 +433,16 @@ async fn every_ghn_output_matches_its_output_schema() {
         !metrics.contains("connector_output_mismatch_total"),
         "no mismatch counted: {metrics}"
     );
+    // The operational metrics Prometheus users expect.
+    for name in [
+        "http_request_duration_seconds",
+        "execution_duration_seconds",
+        "provider_call_duration_seconds",
+        "queue_depth_messages",
+        "worker_executions_in_flight",
+    ] {
+        assert!(metrics.contains(name), "{name} exported: {metrics}");
+    }
     h.stop().await;
 }
 

@@ -180,7 +180,13 @@ mod tests {
         assert_eq!(q.for_tenant("t2").effective_burst(), 7);
         assert_eq!(q.for_tenant("t2").in_flight, 4);
         assert_eq!(*q.for_tenant("other"), q.default);
-        for bad in ["t1", "=rate:1", "t1=rate:-1", "t1=speed:3", "t1=in_flight:x"] {
+        for bad in [
+            "t1",
+            "=rate:1",
+            "t1=rate:-1",
+            "t1=speed:3",
+            "t1=in_flight:x",
+        ] {
             assert!(q.add_override(bad).is_err(), "{bad}");
         }
     }
@@ -191,7 +197,10 @@ mod tests {
         let a1 = slots.try_start("a", 2).expect("first");
         let _a2 = slots.try_start("a", 2).expect("second");
         assert!(slots.try_start("a", 2).is_none(), "at the cap");
-        assert!(slots.try_start("b", 2).is_some(), "other tenants unaffected");
+        assert!(
+            slots.try_start("b", 2).is_some(),
+            "other tenants unaffected"
+        );
         drop(a1);
         assert!(slots.try_start("a", 2).is_some());
         assert!(slots.try_start("c", 0).is_some(), "0 is no cap");

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use integrations_core::engine::TenantQuotas;
 use integrations_core::{Error, Result};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -18,11 +19,15 @@ pub(super) async fn start(
     parts: &Parts,
     common: &CommonArgs,
     a: &ApiArgs,
+    quotas: &TenantQuotas,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, JoinHandle<()>)> {
     let mut settings = ApiSettings {
         max_wait: Duration::from_millis(a.max_wait_ms),
         allow_private_urls: common.allow_private_urls,
+        max_submissions_in_flight: a.max_submissions_in_flight,
+        max_enqueue_backlog: a.max_enqueue_backlog,
+        tenant_quotas: quotas.clone(),
         ..ApiSettings::default()
     };
     if !a.mcp_allowed_hosts.is_empty() {

@@ -97,9 +97,9 @@ async fn open_backends(common: &CommonArgs) -> Result<Opened> {
 
 fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
     let a = &common.aws;
-    let mut config = backend_aws::AwsConfig::with_prefix(&a.prefix);
+    let mut config =
+        backend_aws::AwsConfig::with_prefix(&a.prefix).with_resource_names(&a.resource_names());
     config.region = a.region.clone();
-    config.queue_url = a.queue_url.clone();
     config.max_receive_count = common.max_receive_count;
     config.secret_cache_ttl = Duration::from_millis(a.secret_cache_ms);
     match &a.emulator_endpoint {
@@ -144,12 +144,21 @@ pub async fn start(
     crate::telemetry::Metrics::install();
     let parts = open(common).await?;
     let tuning = Tuning::for_backend(common.backend);
+    // Parsed once for both roles; an invalid --tenant-quota stops start-up.
+    let quotas = common.quotas.tenant_quotas().map_err(Error::validation)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut addr = None;
     let mut metrics_addr = None;
     if let Some(w) = worker {
-        tasks.extend(worker::start(&parts, common, w, &tuning, &shutdown_rx)?);
+        tasks.extend(worker::start(
+            &parts,
+            common,
+            w,
+            &tuning,
+            &quotas,
+            &shutdown_rx,
+        )?);
         if let (None, Some(listen)) = (api, w.metrics_listen) {
             let (bound, task) = worker::serve_metrics(listen, shutdown_rx.clone()).await?;
             metrics_addr = Some(bound);
@@ -157,7 +166,7 @@ pub async fn start(
         }
     }
     if let Some(a) = api {
-        let (bound, task) = api::start(&parts, common, a, shutdown_rx.clone()).await?;
+        let (bound, task) = api::start(&parts, common, a, &quotas, shutdown_rx.clone()).await?;
         addr = Some(bound);
         tasks.push(task);
     }

@@ -23,6 +23,8 @@ pub struct Tuning {
     pub dead_letter_sweep: Duration,
     /// How often the callback store is read for due callbacks (a Query per shard on DynamoDB).
     pub callback_sweep: Duration,
+    /// How often queue depth is read for the metrics (a GetQueueAttributes on SQS).
+    pub depth_every: Duration,
 }
 
 impl Tuning {
@@ -36,6 +38,7 @@ impl Tuning {
                 outbox_sweep: Duration::from_secs(10),
                 dead_letter_sweep: Duration::from_secs(2),
                 callback_sweep: Duration::from_millis(500),
+                depth_every: Duration::from_secs(5),
             },
             BackendKind::Aws => Self {
                 receive_batch: 10,
@@ -45,6 +48,7 @@ impl Tuning {
                 outbox_sweep: Duration::from_secs(10),
                 dead_letter_sweep: Duration::from_secs(30),
                 callback_sweep: Duration::from_secs(2),
+                depth_every: Duration::from_secs(15),
             },
         }
     }

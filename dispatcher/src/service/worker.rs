@@ -9,7 +9,7 @@ use integrations_core::backend::Backend;
 use integrations_core::callbacks::deliver::{Deliverer, DelivererConfig};
 use integrations_core::callbacks::Schedule;
 use integrations_core::caller_secrets::CallerSecrets;
-use integrations_core::engine::{Engine, EngineConfig};
+use integrations_core::engine::{Engine, EngineConfig, TenantQuotas};
 use integrations_core::outbox::OutboxRelay;
 use integrations_core::{Error, Result};
 use tokio::sync::watch;
@@ -29,6 +29,7 @@ pub(super) fn start(
     common: &CommonArgs,
     w: &WorkerArgs,
     tuning: &Tuning,
+    quotas: &TenantQuotas,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>> {
     let mut tasks = Vec::new();
@@ -36,7 +37,7 @@ pub(super) fn start(
         parts.backend.clone(),
         parts.catalog.clone(),
         parts.connectors.clone(),
-        engine_config(w),
+        engine_config(w, quotas),
     ));
     let relay = OutboxRelay::new(
         parts.backend.executions.clone(),
@@ -58,6 +59,11 @@ pub(super) fn start(
     if let Some(embedded) = parts.embedded.clone() {
         tasks.push(tokio::spawn(purge_expired(embedded, shutdown.clone())));
     }
+    tasks.push(tokio::spawn(export_queue_depth(
+        parts.backend.clone(),
+        tuning.depth_every,
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(sweep_dead_letters(
         parts.backend.clone(),
         tuning.dead_letter_sweep,
@@ -155,6 +161,35 @@ async fn purge_expired(
     }
 }
 
+/// Queue depth and the oldest message's age as gauges, now and then (the backlog a fleet
+/// scales on, and the age that says work is stuck).
+async fn export_queue_depth(
+    backend: Backend,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        match backend.queue.depth().await {
+            Ok(depth) => {
+                if let Some(n) = depth.waiting {
+                    metrics::gauge!("queue_depth_messages", "state" => "waiting").set(n as f64);
+                }
+                if let Some(n) = depth.in_flight {
+                    metrics::gauge!("queue_depth_messages", "state" => "in_flight").set(n as f64);
+                }
+                if let Some(age) = depth.oldest_age {
+                    metrics::gauge!("queue_oldest_message_age_seconds").set(age.as_secs_f64());
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "reading the queue depth failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// Mark the executions of dead letters, now and then.
 async fn sweep_dead_letters(
     backend: Backend,
@@ -174,7 +209,7 @@ async fn sweep_dead_letters(
     }
 }
 
-fn engine_config(w: &WorkerArgs) -> EngineConfig {
+fn engine_config(w: &WorkerArgs, quotas: &TenantQuotas) -> EngineConfig {
     EngineConfig {
         max_attempts: w.max_attempts,
         backoff_base: Duration::from_millis(w.backoff_base_ms),
@@ -183,6 +218,7 @@ fn engine_config(w: &WorkerArgs) -> EngineConfig {
         poison_delay: Duration::from_millis(w.poison_delay_ms),
         action_timeout_cap: w.action_timeout_cap_ms.map(Duration::from_millis),
         catalog_rate_limits: !w.no_catalog_rate_limits,
+        tenant_quotas: quotas.clone(),
         ..EngineConfig::default()
     }
 }

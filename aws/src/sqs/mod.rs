@@ -7,6 +7,8 @@
 //! context as the `traceparent` attribute. SQS's redrive to the dead-letter queue keeps message
 //! attributes, and so does [`Queue::redrive`] back.
 
+mod depth;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -268,6 +270,10 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
         self.send_to(&self.queue_url, messages).await
+    }
+
+    async fn depth(&self) -> Result<integrations_core::backend::QueueDepth> {
+        depth::depth(&self.client, &self.queue_url).await
     }
 
     async fn receive(
