@@ -1,5 +1,5 @@
 //! Fleet-wide mechanisms on moto, shared by two processes (two opens of one stack): credentials
-//! renewal, rate limits.
+//! renewal, rate limits, circuit breakers.
 
 mod common;
 
@@ -20,6 +20,17 @@ async fn two_processes_share_one_rate_limit() {
     let stack = common::stack().await;
     let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
     integrations_core::conformance::buckets::two_processes_share_one_limit(
+        stack.backend.clone(),
+        other,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opened_by_one_process_holds_back_the_other() {
+    let stack = common::stack().await;
+    let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
+    integrations_core::conformance::breakers::one_breaker_across_processes(
         stack.backend.clone(),
         other,
     )

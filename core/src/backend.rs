@@ -410,6 +410,8 @@ pub trait LeaseStore: Send + Sync + 'static {
     async fn acquire_lease(&self, name: &str, lease: &Lease, now: Timestamp) -> Result<bool>;
     /// Give it up, if `owner` holds it (otherwise nothing happens).
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+    /// The lease as stored (possibly expired), None if nobody took it or it was released.
+    async fn get_lease(&self, name: &str) -> Result<Option<Lease>>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use integrations_core::backend::{Lease, LeaseStore};
 use integrations_core::model::Timestamp;
 use integrations_core::Result;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
-use crate::values::ms;
+use crate::values::{ms, ts};
 use crate::EmbeddedBackend;
 
 #[async_trait]
@@ -24,6 +24,26 @@ impl LeaseStore for EmbeddedBackend {
                     )?
                     .execute(params![name, lease.owner, ms(lease.until), ms(now)])?;
                 Ok(taken > 0)
+            })
+            .await
+    }
+
+    async fn get_lease(&self, name: &str) -> Result<Option<Lease>> {
+        let name = name.to_string();
+        self.db()
+            .read(move |conn| {
+                let found: Option<(String, i64)> = conn
+                    .prepare_cached("SELECT owner, until FROM leases WHERE name = ?1")?
+                    .query_row([&name], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                found
+                    .map(|(owner, until)| {
+                        Ok(Lease {
+                            owner,
+                            until: ts(until)?,
+                        })
+                    })
+                    .transpose()
             })
             .await
     }

@@ -1,5 +1,5 @@
 //! Fleet-wide mechanisms on one embedded file shared by two processes (two opens): credentials
-//! renewal, rate limits.
+//! renewal, rate limits, circuit breakers.
 
 mod common;
 
@@ -22,6 +22,18 @@ async fn two_processes_share_one_rate_limit() {
     let a = common::open(dir.path()).await;
     let b = common::open(dir.path()).await;
     integrations_core::conformance::buckets::two_processes_share_one_limit(
+        a.backend(),
+        b.backend(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breaker_opened_by_one_process_holds_back_the_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = common::open(dir.path()).await;
+    let b = common::open(dir.path()).await;
+    integrations_core::conformance::breakers::one_breaker_across_processes(
         a.backend(),
         b.backend(),
     )

@@ -10,7 +10,7 @@ use integrations_core::backend::{Lease, LeaseStore};
 use integrations_core::model::Timestamp;
 use integrations_core::Result;
 
-use super::{n, s, ts, Item, TTL_ATTRIBUTE};
+use super::{get_s, n, parse_ts, s, ts, Item, TTL_ATTRIBUTE};
 use crate::error::sdk_error;
 
 /// Abandoned lease items are deleted by TTL this long after they expire.
@@ -68,6 +68,25 @@ impl LeaseStore for DynamoLeases {
                 _ => Err(sdk_error("DynamoDB PutItem (lease)", e)),
             },
         }
+    }
+
+    async fn get_lease(&self, name: &str) -> Result<Option<Lease>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(name)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB GetItem (lease)", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        Ok(Some(Lease {
+            owner: get_s(&item, "leaseOwner").unwrap_or_default().to_string(),
+            until: parse_ts(get_s(&item, "leaseUntil").unwrap_or_default())?,
+        }))
     }
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {

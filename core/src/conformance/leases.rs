@@ -65,6 +65,7 @@ pub async fn exclusive_until_expired_or_released(store: Arc<dyn LeaseStore>) {
         .await
         .expect("acquire"));
     store.release_lease(&name, "b").await.expect("release");
+    assert_eq!(store.get_lease(&name).await.expect("get"), None, "released");
     assert!(store
         .acquire_lease(&name, &lease("c", secs(t, 130)), secs(t, 62))
         .await

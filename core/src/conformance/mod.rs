@@ -21,6 +21,7 @@
 //! on a fresh backend).
 
 pub mod api_keys;
+pub mod breakers;
 pub mod buckets;
 pub mod callbacks;
 pub mod connections;

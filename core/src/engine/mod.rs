@@ -132,6 +132,11 @@ impl Engine {
         let (published, published_rx) = mpsc::unbounded_channel();
         let (callback_feed, callback_rx) = mpsc::unbounded_channel();
         let limits = FleetLimits::new(backend.rate_limits.clone());
+        let breakers = Breakers::new(
+            backend.leases.clone(),
+            config.worker_id.clone(),
+            config.breaker,
+        );
         let renewer = Renewer::new(
             backend.secrets.clone(),
             backend.leases.clone(),
@@ -142,7 +147,7 @@ impl Engine {
             catalog,
             connectors,
             limits,
-            breakers: Breakers::new(config.breaker),
+            breakers,
             config,
             published,
             published_rx: std::sync::Mutex::new(Some(published_rx)),
@@ -421,9 +426,15 @@ impl Engine {
             }
         }
         match &outcome {
-            Ok(_) => self.breakers.record_success(&connection.integration_id),
+            Ok(_) => {
+                self.breakers
+                    .record_success(&connection.integration_id)
+                    .await
+            }
             Err(e) if e.retryable && e.kind != ErrorKind::ProviderRateLimited => {
-                self.breakers.record_failure(&connection.integration_id)
+                self.breakers
+                    .record_failure(&connection.integration_id)
+                    .await
             }
             Err(_) => {}
         }
@@ -478,8 +489,11 @@ impl Engine {
                 Some((key, limit)) => self.limits.check(key, limit).await?,
                 None => None,
             };
-            let Some(wait) = limited.or_else(|| self.breakers.check(&connection.integration_id))
-            else {
+            let limited = match limited {
+                Some(wait) => Some(wait),
+                None => self.breakers.check(&connection.integration_id).await?,
+            };
+            let Some(wait) = limited else {
                 return Ok(None);
             };
             if wait > self.config.max_local_delay {
