@@ -78,6 +78,24 @@ async fn catalog_routes() {
     let (s, b) = h.call(Method::GET, "/catalog", "t1", None).await;
     assert_eq!(s, StatusCode::OK);
     let list = b["integrations"].as_array().expect("list");
+    let mut ids: Vec<&str> = list
+        .iter()
+        .filter_map(|i| i["integrationId"].as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "payment-momo",
+            "payment-stripe",
+            "payment-vnpay",
+            "payment-zalopay",
+            "shipping-ghn",
+            "shipping-ghtk",
+            "shipping-viettelpost"
+        ],
+        "the catalog lists all seven connectors"
+    );
     let ghn = list
         .iter()
         .find(|i| i["integrationId"] == "shipping-ghn")
