@@ -31,6 +31,12 @@ pub struct ApiSettings {
     /// Browser `Origin`s `/mcp` accepts (`scheme://host:port`, `:*` for any port); requests
     /// without an `Origin` (non-browser clients) always pass.
     pub mcp_allowed_origins: Vec<String>,
+    /// Submissions recorded and enqueued at once; beyond it 503 OVERLOADED.
+    pub max_submissions_in_flight: usize,
+    /// Messages waiting for the enqueue batcher; beyond it 503 OVERLOADED.
+    pub max_enqueue_backlog: usize,
+    /// Per-tenant quotas; the API enforces their submission rate.
+    pub tenant_quotas: integrations_core::engine::TenantQuotas,
 }
 
 impl Default for ApiSettings {
@@ -44,6 +50,9 @@ impl Default for ApiSettings {
             mcp_allowed_origins: ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
                 .map(String::from)
                 .to_vec(),
+            max_submissions_in_flight: 1024,
+            max_enqueue_backlog: 1024,
+            tenant_quotas: integrations_core::engine::TenantQuotas::default(),
         }
     }
 }
@@ -56,6 +65,7 @@ pub struct AppState {
     pub metrics: crate::telemetry::Metrics,
     pub(crate) key_cache: KeyCache,
     pub(crate) enqueuer: crate::enqueue::Enqueuer,
+    pub(crate) admission: crate::admission::Admission,
     pub(crate) waiters: Arc<crate::waiters::Waiters>,
     /// Renews connections' credentials during connection tests (as the engine does).
     pub(crate) renewer: integrations_core::renewal::Renewer,
@@ -68,7 +78,12 @@ impl AppState {
         connectors: Connectors,
         settings: ApiSettings,
     ) -> Self {
-        let enqueuer = crate::enqueue::Enqueuer::spawn(backend.queue.clone());
+        let enqueuer =
+            crate::enqueue::Enqueuer::spawn(backend.queue.clone(), settings.max_enqueue_backlog);
+        let admission = crate::admission::Admission::new(
+            settings.tenant_quotas.clone(),
+            settings.max_submissions_in_flight,
+        );
         let waiters = crate::waiters::Waiters::spawn(&backend.executions);
         let renewer = integrations_core::renewal::Renewer::new(
             backend.secrets.clone(),
@@ -84,6 +99,7 @@ impl AppState {
             metrics: crate::telemetry::Metrics::install(),
             key_cache: KeyCache::default(),
             enqueuer,
+            admission,
             waiters,
         }
     }
@@ -121,6 +137,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(crate::routes::openapi::document))
         .merge(authed)
         .nest_service("/mcp", crate::mcp::service(state.clone()))
         .fallback(not_found)

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use backend_aws::config::env as aws_env;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod quotas;
+pub use quotas::QuotaArgs;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -98,6 +102,9 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub quotas: QuotaArgs,
 }
 
 /// The AWS backend's settings. Region and credentials otherwise come from the standard AWS
@@ -116,13 +123,31 @@ pub struct AwsArgs {
     #[arg(long = "aws-region", env = "INTEGRATIONS_AWS_REGION", global = true)]
     pub region: Option<String>,
 
-    /// The work queue's URL (default: looked up by name).
-    #[arg(
-        long = "aws-queue-url",
-        env = "INTEGRATIONS_AWS_QUEUE_URL",
-        global = true
-    )]
+    /// The work queue's URL (stack output WorkQueueUrl; default: looked up by name).
+    #[arg(long = "aws-queue-url", env = aws_env::QUEUE_URL, global = true)]
     pub queue_url: Option<String>,
+
+    // The stack's other resource names (infra/template.yaml's task definitions set these from
+    // the stack; each replaces the name derived from --aws-prefix).
+    /// The dead-letter queue's name (stack output DeadLetterQueueName).
+    #[arg(long = "aws-dlq-name", env = aws_env::DLQ_NAME, global = true)]
+    pub dlq_name: Option<String>,
+    /// Stack output ConnectionsTableName.
+    #[arg(long = "aws-connections-table", env = aws_env::CONNECTIONS_TABLE, global = true)]
+    pub connections_table: Option<String>,
+    /// Stack output ExecutionsTableName.
+    #[arg(long = "aws-executions-table", env = aws_env::EXECUTIONS_TABLE, global = true)]
+    pub executions_table: Option<String>,
+    /// Stack output ApiKeysTableName.
+    #[arg(long = "aws-api-keys-table", env = aws_env::API_KEYS_TABLE, global = true)]
+    pub api_keys_table: Option<String>,
+    /// Stack output EventBusName.
+    #[arg(long = "aws-event-bus", env = aws_env::EVENT_BUS, global = true)]
+    pub event_bus: Option<String>,
+    /// The KMS key new secrets are encrypted with (stack output KeyArn; default: Secrets
+    /// Manager's own key).
+    #[arg(long = "aws-secrets-kms-key", env = aws_env::SECRETS_KMS_KEY, global = true)]
+    pub secrets_kms_key: Option<String>,
 
     /// An AWS-compatible emulator (moto) to use with dummy credentials, instead of AWS.
     #[arg(
@@ -160,6 +185,21 @@ pub struct AwsArgs {
         global = true
     )]
     pub connection_cache_ms: u64,
+}
+
+impl AwsArgs {
+    /// The resource names given explicitly, replacing those derived from the prefix.
+    pub fn resource_names(&self) -> backend_aws::ResourceNames {
+        backend_aws::ResourceNames {
+            queue_url: self.queue_url.clone(),
+            dlq_name: self.dlq_name.clone(),
+            connections_table: self.connections_table.clone(),
+            executions_table: self.executions_table.clone(),
+            api_keys_table: self.api_keys_table.clone(),
+            event_bus_name: self.event_bus.clone(),
+            secrets_kms_key_id: self.secrets_kms_key.clone(),
+        }
+    }
 }
 
 impl CommonArgs {
@@ -290,6 +330,21 @@ pub struct ApiArgs {
         value_delimiter = ','
     )]
     pub mcp_allowed_origins: Vec<String>,
+
+    /// Submissions being recorded and enqueued at once in this process; beyond it the API
+    /// answers 503 OVERLOADED with Retry-After at once (a request waiting for its result with
+    /// waitMs no longer counts once it is enqueued).
+    #[arg(
+        long,
+        env = "INTEGRATIONS_MAX_SUBMISSIONS_IN_FLIGHT",
+        default_value_t = 1024
+    )]
+    pub max_submissions_in_flight: usize,
+
+    /// Messages waiting for the enqueue batcher; when it is full (the queue is not keeping up)
+    /// the API answers 503 OVERLOADED with Retry-After before recording anything.
+    #[arg(long, env = "INTEGRATIONS_MAX_ENQUEUE_BACKLOG", default_value_t = 1024)]
+    pub max_enqueue_backlog: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -349,4 +404,14 @@ pub struct WorkerArgs {
     /// first is the first attempt's). Default: at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
     #[arg(long, env = "INTEGRATIONS_CALLBACK_SCHEDULE_MS", value_delimiter = ',')]
     pub callback_schedule_ms: Vec<u64>,
+
+    /// How long a message whose tenant is at its in-flight cap waits in the queue before it is
+    /// received again (plus up to as much jitter). Longer: fewer requeues while a tenant floods;
+    /// shorter: its freed slots are refilled sooner.
+    #[arg(
+        long,
+        env = "INTEGRATIONS_TENANT_REQUEUE_DELAY_MS",
+        default_value_t = 200
+    )]
+    pub tenant_requeue_delay_ms: u64,
 }

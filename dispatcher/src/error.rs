@@ -31,7 +31,10 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, Json(serde_json::json!({ "error": e.body() }))).into_response();
         if let Some(after) = e.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&after.as_secs().max(1).to_string()) {
+            // Whole seconds, rounded up: a caller that waits what it is told is not refused
+            // again.
+            let secs = after.as_millis().div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }

@@ -1,6 +1,7 @@
 //! The dispatcher: the HTTP API (catalog, connections, execute, executions, health, metrics)
 //! and the `integrations` command that runs the API, the workers, or both.
 
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod callback_secret;

@@ -77,6 +77,8 @@ pub fn check_wait(state: &AppState, wait: Duration) -> Result<Duration, Error> {
 /// or terminal when it finished within `s.wait`. A repeated idempotency key answers with the
 /// first execution (and a different request under the same key is a conflict).
 pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResult<Execution> {
+    // Shed before doing any work; held until the execution is enqueued (not while waiting).
+    let admitted = state.admission.enter()?;
     check_len("idempotencyKey", &s.idempotency_key, 255)?;
     check_len("callerRef", &s.caller_ref, 256)?;
     if !s.input.is_object() {
@@ -86,6 +88,7 @@ pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResu
     if let Some(url) = &s.callback_url {
         outbound::check_url(url, state.settings.allow_private_urls)?;
     }
+    state.admission.check_rate(&caller.tenant_id)?;
     let (connection, _action) = integrations_core::resolve::resolve(
         state.backend.connections.as_ref(),
         &state.catalog,
@@ -125,10 +128,13 @@ pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResu
         &connection.integration_id,
         s.idempotency_key,
     );
+    // A place in the enqueue backlog before anything is recorded: shedding then leaves no
+    // execution behind, and a recorded one always gets its message.
+    let place = state.enqueuer.reserve()?;
     let store = &state.backend.executions;
     let execution = match store.create_execution(&execution, claim.as_ref()).await? {
         CreateOutcome::Created => {
-            enqueue(state, &request, &execution, &trace_parent).await?;
+            enqueue(state, place, &request, &execution, &trace_parent).await?;
             metrics::counter!("executions_submitted_total").increment(1);
             execution
         }
@@ -149,11 +155,12 @@ pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResu
                     execution_id: existing.execution_id.clone(),
                     ..request
                 };
-                enqueue(state, &request, &existing, &trace_parent).await?;
+                enqueue(state, place, &request, &existing, &trace_parent).await?;
             }
             *existing
         }
     };
+    drop(admitted);
     if wait.is_zero() || execution.status.is_terminal() {
         return Ok(execution);
     }
@@ -163,6 +170,7 @@ pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResu
 
 async fn enqueue(
     state: &AppState,
+    place: crate::enqueue::Reservation,
     request: &ExecutionRequest,
     execution: &Execution,
     trace_parent: &str,
@@ -180,7 +188,7 @@ async fn enqueue(
             .unwrap_or_default(),
         "enqueueing execution"
     );
-    if let Err(e) = state.enqueuer.send(message).await {
+    if let Err(e) = place.send(message).await {
         // Don't leave an execution that no worker will ever see as `queued`; its callback (if
         // any) is born due, for any worker's deliverer.
         let failed = Completion::new(execution.clone(), Err(e.clone()), None);

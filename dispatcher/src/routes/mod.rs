@@ -3,4 +3,5 @@
 pub mod catalog;
 pub mod connections;
 pub mod executions;
+pub mod openapi;
 pub mod tools;

@@ -219,6 +219,7 @@ fn engine_config(w: &WorkerArgs, quotas: &TenantQuotas) -> EngineConfig {
         action_timeout_cap: w.action_timeout_cap_ms.map(Duration::from_millis),
         catalog_rate_limits: !w.no_catalog_rate_limits,
         tenant_quotas: quotas.clone(),
+        tenant_requeue_delay: Duration::from_millis(w.tenant_requeue_delay_ms),
         ..EngineConfig::default()
     }
 }
