@@ -100,7 +100,9 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
         "--concurrency",
         "16",
         "--lease-ms",
-        "4000",
+        // Long enough for moto, which applies DynamoDB requests one at a time, to keep up with
+        // every other test of the suite; the kill below then waits this long for a takeover.
+        "8000",
         "--backoff-base-ms",
         "200",
         "--poison-delay-ms",

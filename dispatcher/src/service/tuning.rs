@@ -47,7 +47,7 @@ impl Tuning {
                 publish_linger: Duration::from_millis(100),
                 outbox_sweep: Duration::from_secs(10),
                 dead_letter_sweep: Duration::from_secs(30),
-                callback_sweep: Duration::from_secs(2),
+                callback_sweep: Duration::from_secs(5),
                 depth_every: Duration::from_secs(15),
             },
         }
