@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use backend_aws::config::env;
-use backend_aws::testing::{moto, PYTHON_ENV};
+use backend_aws::testing::{deploy_stack as deploy, moto};
 use backend_aws::{AwsConfig, ResourceNames};
 use integrations_core::backend::{
     Backend, ClaimOutcome, ConnectionFilter, CreateOutcome, ExecutionFilter, Lease, OutgoingMessage,
@@ -42,70 +42,6 @@ const SKIPPED_BY_MOTO: [&str; 6] = [
 /// The example caller service whose results the stack routes to its own queue (the template's
 /// ExampleCallerService default).
 const CALLER: &str = "flows";
-
-struct Container {
-    command: Vec<String>,
-    environment: BTreeMap<String, String>,
-}
-
-struct Deployed {
-    outputs: BTreeMap<String, String>,
-    containers: BTreeMap<String, Container>,
-    /// (logical id, type) of the template's resources moto did not create.
-    skipped: Vec<(String, String)>,
-}
-
-fn text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn deploy(endpoint: &str, prefix: &str, params: &[&str]) -> Deployed {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/moto_stack.py");
-    let python = std::env::var(PYTHON_ENV).unwrap_or_else(|_| "python3".into());
-    let out = std::process::Command::new(&python)
-        .args([script, endpoint, prefix, "2"])
-        .args(params)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    assert!(
-        out.status.success(),
-        "stack creation failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the script's JSON");
-    let map = |v: &serde_json::Value| -> BTreeMap<String, String> {
-        v.as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-            .unwrap_or_default()
-    };
-    let containers = json["taskEnvironments"]
-        .as_object()
-        .expect("taskEnvironments")
-        .iter()
-        .map(|(name, c)| {
-            let command = c["command"].as_array().expect("command");
-            let container = Container {
-                command: command.iter().map(text).collect(),
-                environment: map(&c["environment"]),
-            };
-            (name.clone(), container)
-        })
-        .collect();
-    let skipped = json["skipped"]
-        .as_array()
-        .expect("skipped")
-        .iter()
-        .map(|s| (text(&s["logicalId"]), text(&s["type"])))
-        .collect();
-    Deployed {
-        outputs: map(&json["outputs"]),
-        containers,
-        skipped,
-    }
-}
 
 /// The backend's configuration from a task definition's environment, under a prefix that names
 /// no resource of the stack.

@@ -18,12 +18,16 @@ use std::time::{Duration, Instant};
 
 use crate::config::AwsConfig;
 
+mod stack;
+
+pub use stack::{deploy_stack, Container, Deployed};
+
 /// The variable naming a running emulator to use instead of spawning one.
 pub const ENDPOINT_ENV: &str = "INTEGRATIONS_TEST_AWS_ENDPOINT";
 /// The Python that has moto installed (default `python3`).
 pub const PYTHON_ENV: &str = "INTEGRATIONS_TEST_PYTHON";
 /// `aws/moto_server.py`: moto's server with DynamoDB requests serialised.
-pub const MOTO_SERVER_PY: &str = include_str!("../moto_server.py");
+pub const MOTO_SERVER_PY: &str = include_str!("../../moto_server.py");
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
@@ -191,4 +195,35 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// The bodies of up to 10 messages of any queue (waiting up to 1 s), for tests that look at
+/// what the stack routes to queues of its own.
+pub async fn receive_raw(endpoint: &str, queue_url: &str) -> Vec<String> {
+    let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
+    let sqs = aws_sdk_sqs::Client::new(&crate::sdk_config(&config).await);
+    let got = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    got.messages()
+        .iter()
+        .filter_map(|m| m.body().map(str::to_string))
+        .collect()
+}
+
+/// Put a raw body on a queue (a producer that sends garbage).
+pub async fn send_raw(endpoint: &str, queue_url: &str, body: &str) {
+    let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
+    let sqs = aws_sdk_sqs::Client::new(&crate::sdk_config(&config).await);
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .expect("send");
 }
