@@ -37,6 +37,17 @@ echo "cfn-lint infra/*.yaml; hadolint Dockerfile" >&2
 INTEGRATIONS_TEST_MCP_PYTHON=$(cd "$MCP_VENV/bin" && pwd)/python
 export INTEGRATIONS_TEST_MCP_PYTHON
 
+# schemathesis (PyPI) for tests/tests/openapi.rs, in the same venv, pinned: its CLI flags change
+# across major versions. Exported so that test runs it against the live service (and fails on any
+# finding) instead of being skipped.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$("$MCP_VENV/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+  echo "installing schemathesis==$SCHEMATHESIS_VERSION into $MCP_VENV" >&2
+  "$MCP_VENV/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+INTEGRATIONS_TEST_SCHEMATHESIS=$(cd "$MCP_VENV/bin" && pwd)/schemathesis
+export INTEGRATIONS_TEST_SCHEMATHESIS
+
 # Prints `export VAR=...` lines (the emulator's endpoint) and leaves moto running.
 eval "$(scripts/moto.sh start)"
 trap 'scripts/moto.sh stop' EXIT

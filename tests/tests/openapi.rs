@@ -342,16 +342,25 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
     let run = tokio::process::Command::new(&schemathesis)
         .args(["run", &url, "-H", &auth, "-H", "X-Tenant-Id: t1"])
         .args([
+            // Every check (no 5xx; status codes, content types, headers and bodies as
+            // documented; invalid requests refused; 401 without the key; 405 with Allow for
+            // other methods; a deleted connection is gone) but positive_data_acceptance: a
+            // schema cannot say which ids exist, which secret fields an integration takes, or
+            // that a cursor came from this API.
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
             "--max-examples",
             "30",
             "--exclude-path",
             "/mcp",
             "--request-timeout",
             "35",
+            // One worker: CPython 3.11's ast.parse is not thread-safe (gh-106905), and
+            // hypothesis parses sources while describing strategies.
             "--workers",
-            "2",
+            "1",
             "--generation-database",
             "none",
             "--no-color",
@@ -359,9 +368,11 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_document() {
         .current_dir(h.dir.path())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(600), run)
+    // Within nextest's limit (5 × 60 s), so that a hang fails here with this message; a run
+    // takes ~10 s.
+    let out = tokio::time::timeout(Duration::from_secs(240), run)
         .await
-        .expect("schemathesis finishes within 600 s")
+        .expect("schemathesis finishes within 240 s")
         .expect("schemathesis starts");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
