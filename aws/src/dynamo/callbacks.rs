@@ -29,6 +29,7 @@ use super::exec_item::{outbox_item, shard_of, LEASE_OWNER, PK, SK, STATUS};
 use super::{
     get_json, get_s, item_size, n, s, to_json, ts, Item, DUE_CALLBACKS, ITEM_BUDGET, TTL_ATTRIBUTE,
 };
+use crate::dynamo::query_pages;
 use crate::error::{built, sdk_error};
 use crate::truncate;
 
@@ -338,27 +339,15 @@ async fn query_due(
         .expression_attribute_names("#due", CALLBACK_DUE)
         .expression_attribute_values(":shard", s(due_shard(shard)))
         .expression_attribute_values(":now", s(now))
-        .scan_index_forward(true)
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-    let mut found = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let out = req
-            .clone()
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB Query (due callbacks)", e))?;
-        for item in out.items() {
-            let due = get_s(item, CALLBACK_DUE).unwrap_or_default().to_string();
-            found.push((due, callback_from_item(item)?));
-        }
-        // A page stops at 1 MB (large bodies): continue until `limit` or the end.
-        start = out.last_evaluated_key;
-        if start.is_none() || found.len() >= limit {
-            return Ok(found);
-        }
-    }
+        .scan_index_forward(true);
+    query_pages(
+        req,
+        CALLBACK_DUE,
+        limit,
+        "DynamoDB Query (due callbacks)",
+        callback_from_item,
+    )
+    .await
 }
 
 #[async_trait]

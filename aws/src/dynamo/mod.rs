@@ -116,6 +116,36 @@ fn value_size(v: &AttributeValue) -> usize {
     }
 }
 
+/// Run an index Query page by page (a page stops at 1 MB) until `limit` items or the end,
+/// returning each item's `sort_attr` (to merge shards in order) with what `parse` makes of it.
+pub(crate) async fn query_pages<T>(
+    req: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    sort_attr: &str,
+    limit: usize,
+    what: &str,
+    parse: impl Fn(&Item) -> Result<T>,
+) -> Result<Vec<(String, T)>> {
+    let req = req.limit(i32::try_from(limit).unwrap_or(i32::MAX));
+    let mut found = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let out = req
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| crate::error::sdk_error(what, e))?;
+        for item in out.items() {
+            let key = get_s(item, sort_attr).unwrap_or_default().to_string();
+            found.push((key, parse(item)?));
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() || found.len() >= limit {
+            return Ok(found);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

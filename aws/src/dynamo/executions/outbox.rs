@@ -28,7 +28,7 @@ use crate::dynamo::exec_item::{
     event_from_item, exec_key, execution_item, outbox_item, outbox_key, outbox_shard, ATTEMPTS,
     ERROR, NEXT_ATTEMPT_AT, OUTBOX_KEY, OUTBOX_SHARD, OUTPUT_TRUNCATED, STATUS, UPDATED_AT,
 };
-use crate::dynamo::{get_s, s, Item, PENDING_EVENTS};
+use crate::dynamo::{query_pages, s, PENDING_EVENTS};
 use crate::error::{built, sdk_error};
 
 /// BatchWriteItem's limit.
@@ -245,25 +245,13 @@ async fn query_shard(
         .key_condition_expression("#shard = :shard")
         .expression_attribute_names("#shard", OUTBOX_SHARD)
         .expression_attribute_values(":shard", s(outbox_shard(shard)))
-        .scan_index_forward(true)
-        .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-    let mut found = Vec::new();
-    let mut start: Option<Item> = None;
-    loop {
-        let out = req
-            .clone()
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DynamoDB Query (pending events)", e))?;
-        for item in out.items() {
-            let key = get_s(item, OUTBOX_KEY).unwrap_or_default().to_string();
-            found.push((key, event_from_item(item)?));
-        }
-        // A page stops at 1 MB: continue until `limit` or the end.
-        start = out.last_evaluated_key;
-        if start.is_none() || found.len() >= limit {
-            return Ok(found);
-        }
-    }
+        .scan_index_forward(true);
+    query_pages(
+        req,
+        OUTBOX_KEY,
+        limit,
+        "DynamoDB Query (pending events)",
+        event_from_item,
+    )
+    .await
 }
