@@ -19,9 +19,59 @@ const FEE: &str = "/v2/shipping-order/fee";
 
 struct Fleet {
     common: Vec<String>,
+    /// The resource name prefix of the fleet's stack.
+    prefix: String,
 }
 
 impl Fleet {
+    /// The common flags of every process of a fleet on moto under a fresh prefix.
+    fn on_moto(moto: &str, provider: &str, dir: &std::path::Path, extra: &[&str]) -> Self {
+        let prefix = format!("fleet-{}", new_id().to_lowercase());
+        let data_dir = dir.display().to_string();
+        let ghn = format!("shipping-ghn={provider}");
+        let mut common: Vec<String> = [
+            "--backend",
+            "aws",
+            "--aws-prefix",
+            &prefix,
+            "--aws-emulator-endpoint",
+            moto,
+            "--data-dir",
+            &data_dir,
+            "--provider-base-url",
+            &ghn,
+        ]
+        .map(String::from)
+        .to_vec();
+        common.extend(extra.iter().map(|s| s.to_string()));
+        Self { common, prefix }
+    }
+
+    /// Provision the stack and create a key for `flows` on `t1`: a one-off command, as an
+    /// operator would.
+    fn provision_key(&self) -> String {
+        self.run(&[
+            "--aws-provision",
+            "create-key",
+            "--caller-service",
+            "flows",
+            "--tenants",
+            "t1",
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// Start `integrations api`; returns it with its base URL.
+    fn start_api(&self) -> (KillOnDrop, String) {
+        let (api, line) = self.spawn(&["api", "--listen", "127.0.0.1:0"]);
+        let base = line
+            .strip_prefix("integrations listening on ")
+            .expect("address line")
+            .to_string();
+        (api, base)
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(&self.common)
@@ -50,7 +100,6 @@ impl Fleet {
 #[tokio::test]
 async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
     let moto = backend_aws::testing::moto().await;
-    let prefix = format!("fleet-{}", new_id().to_lowercase());
     let fake = fake_provider::start(FakeConfig {
         token: TOKEN.into(),
         shop_id: SHOP_ID,
@@ -59,42 +108,14 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
     .await
     .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
-    let fleet = Fleet {
-        common: [
-            "--backend",
-            "aws",
-            "--aws-prefix",
-            &prefix,
-            "--aws-emulator-endpoint",
-            moto.url(),
-            "--max-receive-count",
-            "3",
-            "--data-dir",
-            &dir.path().display().to_string(),
-            "--provider-base-url",
-            &format!("shipping-ghn={}", fake.base_url()),
-        ]
-        .map(String::from)
-        .to_vec(),
-    };
-
-    // Provision the stack and create a key: a one-off command, as an operator would.
-    let key = fleet
-        .run(&[
-            "--aws-provision",
-            "create-key",
-            "--caller-service",
-            "flows",
-            "--tenants",
-            "t1",
-        ])
-        .trim()
-        .to_string();
-    let (api_proc, line) = fleet.spawn(&["api", "--listen", "127.0.0.1:0"]);
-    let base = line
-        .strip_prefix("integrations listening on ")
-        .expect("address line")
-        .to_string();
+    let fleet = Fleet::on_moto(
+        moto.url(),
+        &fake.base_url(),
+        dir.path(),
+        &["--max-receive-count", "3"],
+    );
+    let key = fleet.provision_key();
+    let (api_proc, base) = fleet.start_api();
     let worker_args = [
         "worker",
         "--concurrency",
@@ -164,7 +185,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
 
     // A poison message lands in the DLQ through the redrive policy; the redrive command brings
     // back a corrected one, which then runs.
-    let config = backend_aws::AwsConfig::with_prefix(&prefix).for_emulator(moto.url());
+    let config = backend_aws::AwsConfig::with_prefix(&fleet.prefix).for_emulator(moto.url());
     let (backend, _) = backend_aws::open(&config).await.expect("open");
     backend
         .queue
@@ -250,7 +271,6 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
 #[tokio::test]
 async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on_moto() {
     let moto = backend_aws::testing::moto().await;
-    let prefix = format!("fleet-cb-{}", new_id().to_lowercase());
     let fake = fake_provider::start(FakeConfig {
         token: TOKEN.into(),
         shop_id: SHOP_ID,
@@ -259,39 +279,14 @@ async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on
     .await
     .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
-    let fleet = Fleet {
-        common: [
-            "--backend",
-            "aws",
-            "--aws-prefix",
-            &prefix,
-            "--aws-emulator-endpoint",
-            moto.url(),
-            "--data-dir",
-            &dir.path().display().to_string(),
-            "--allow-private-urls",
-            "--provider-base-url",
-            &format!("shipping-ghn={}", fake.base_url()),
-        ]
-        .map(String::from)
-        .to_vec(),
-    };
-    let key = fleet
-        .run(&[
-            "--aws-provision",
-            "create-key",
-            "--caller-service",
-            "flows",
-            "--tenants",
-            "t1",
-        ])
-        .trim()
-        .to_string();
-    let (_api_proc, line) = fleet.spawn(&["api", "--listen", "127.0.0.1:0"]);
-    let base = line
-        .strip_prefix("integrations listening on ")
-        .expect("address line")
-        .to_string();
+    let fleet = Fleet::on_moto(
+        moto.url(),
+        &fake.base_url(),
+        dir.path(),
+        &["--allow-private-urls"],
+    );
+    let key = fleet.provision_key();
+    let (_api_proc, base) = fleet.start_api();
     // A short attempt timeout: the killed deliverer's lease (twice that) ends soon.
     let worker_args = [
         "worker",
