@@ -10,8 +10,6 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::Result;
 use serde_json::{json, Value};
 
-use crate::http::ConnectorSettings;
-use crate::kit::Actions;
 use client::GhnApi;
 pub use client::{PRODUCTION_URL, SANDBOX_URL};
 
@@ -21,35 +19,12 @@ pub const INTEGRATION_ID: &str = "shipping-ghn";
 /// route so the answer depends only on the token and the shop.
 const TEST_DISTRICT_ID: i64 = 1442;
 
-pub struct GhnConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<GhnApi>,
-}
-
 /// The action ids, in the table's (and the catalog's) order.
 pub fn action_ids() -> Vec<&'static str> {
     actions::TABLE.iter().map(|a| a.id).collect()
 }
 
-impl GhnConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<GhnApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<GhnApi> {
-        GhnApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(GhnConnector, GhnApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for GhnConnector {

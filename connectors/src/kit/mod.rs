@@ -25,3 +25,39 @@ pub use client::ProviderClient;
 pub use config::Secret;
 pub use protocol::{Envelope, Match, Protocol, ResultCode};
 pub use request::{Body, Outgoing, Request};
+
+/// A connector's struct and constructor, the same for every provider built on the kit: the
+/// shared HTTP client, the operator's base-URL override, the action table, and `api(ctx)` to
+/// build the provider's per-call API (`$api::new(http, base_url_override, ctx)`).
+#[macro_export]
+macro_rules! kit_connector {
+    ($connector:ident, $api:ty, $integration_id:expr, $table:expr) => {
+        pub struct $connector {
+            http: reqwest::Client,
+            base_url_override: Option<String>,
+            actions: $crate::kit::Actions<$api>,
+        }
+
+        impl $connector {
+            pub fn new(settings: &$crate::http::ConnectorSettings) -> Self {
+                Self {
+                    http: settings.client.clone(),
+                    base_url_override: settings.base_url($integration_id).map(str::to_string),
+                    actions: $crate::kit::Actions::new($integration_id, $table),
+                }
+            }
+
+            #[cfg(test)]
+            pub(crate) fn actions(&self) -> &$crate::kit::Actions<$api> {
+                &self.actions
+            }
+
+            fn api(
+                &self,
+                ctx: &integrations_core::connector::CallContext<'_>,
+            ) -> integrations_core::Result<$api> {
+                <$api>::new(&self.http, self.base_url_override.as_deref(), ctx)
+            }
+        }
+    };
+}

@@ -10,37 +10,12 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::{ErrorKind, Result};
 use serde_json::Value;
 
-use crate::http::ConnectorSettings;
-use crate::kit::Actions;
 use client::MomoApi;
 pub use client::{signature, PRODUCTION_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-momo";
 
-pub struct MomoConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<MomoApi>,
-}
-
-impl MomoConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<MomoApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<MomoApi> {
-        MomoApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(MomoConnector, MomoApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for MomoConnector {

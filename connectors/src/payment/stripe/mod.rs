@@ -10,37 +10,13 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::Result;
 use serde_json::Value;
 
-use crate::http::ConnectorSettings;
-use crate::kit::{Actions, Request};
+use crate::kit::Request;
 use client::StripeApi;
 pub use client::BASE_URL;
 
 pub const INTEGRATION_ID: &str = "payment-stripe";
 
-pub struct StripeConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<StripeApi>,
-}
-
-impl StripeConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<StripeApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<StripeApi> {
-        StripeApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(StripeConnector, StripeApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for StripeConnector {

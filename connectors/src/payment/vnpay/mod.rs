@@ -10,37 +10,12 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::{ErrorKind, Result};
 use serde_json::{json, Value};
 
-use crate::http::ConnectorSettings;
-use crate::kit::Actions;
 use client::VnpayApi;
 pub use client::{checksum, PRODUCTION_API_URL, PRODUCTION_PAY_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-vnpay";
 
-pub struct VnpayConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<VnpayApi>,
-}
-
-impl VnpayConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<VnpayApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<VnpayApi> {
-        VnpayApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(VnpayConnector, VnpayApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for VnpayConnector {

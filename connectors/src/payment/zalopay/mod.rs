@@ -10,37 +10,12 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::{ErrorKind, Result};
 use serde_json::Value;
 
-use crate::http::ConnectorSettings;
-use crate::kit::Actions;
 use client::ZaloPayApi;
 pub use client::{mac, PRODUCTION_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-zalopay";
 
-pub struct ZaloPayConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<ZaloPayApi>,
-}
-
-impl ZaloPayConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<ZaloPayApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<ZaloPayApi> {
-        ZaloPayApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(ZaloPayConnector, ZaloPayApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for ZaloPayConnector {

@@ -10,37 +10,12 @@ use integrations_core::connector::{CallContext, Connector};
 use integrations_core::Result;
 use serde_json::{json, Value};
 
-use crate::http::ConnectorSettings;
-use crate::kit::Actions;
 use client::GhtkApi;
 pub use client::{PRODUCTION_URL, STAGING_URL};
 
 pub const INTEGRATION_ID: &str = "shipping-ghtk";
 
-pub struct GhtkConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<GhtkApi>,
-}
-
-impl GhtkConnector {
-    pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn actions(&self) -> &Actions<GhtkApi> {
-        &self.actions
-    }
-
-    fn api(&self, ctx: &CallContext<'_>) -> Result<GhtkApi> {
-        GhtkApi::new(&self.http, self.base_url_override.as_deref(), ctx)
-    }
-}
+crate::kit_connector!(GhtkConnector, GhtkApi, INTEGRATION_ID, actions::TABLE);
 
 #[async_trait]
 impl Connector for GhtkConnector {

@@ -7,6 +7,8 @@ use integrations_core::model::Credentials;
 use integrations_core::{Error, ErrorKind, Result};
 use serde_json::{json, Value};
 
+use crate::ConnectorSettings;
+
 use super::*;
 use crate::shipping::test_support::{assert_valid, control, credentials, ctx, get_json, schema};
 
