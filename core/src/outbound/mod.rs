@@ -154,30 +154,3 @@ pub fn check_target(url: &url::Url, allow_private: bool) -> Result<()> {
         .ok_or_else(|| Error::validation("callbackUrl: no host"))?;
     check_host(host)
 }
-
-/// Resolve the URL's host and refuse non-public addresses.
-///
-/// Deprecated: the address checked here need not be the one connected to later (DNS may answer
-/// differently the second time). Deliver through [`client`], whose resolver filters the
-/// addresses it connects to, after [`check_target`]. Kept until the outbox stops calling it.
-pub async fn check_resolved(url: &url::Url, allow_private: bool) -> Result<()> {
-    if allow_private {
-        return Ok(());
-    }
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
-        Error::new(
-            crate::ErrorKind::NetworkError,
-            format!("resolve {host}: {e}"),
-        )
-    })?;
-    for addr in addrs {
-        if is_non_public(addr.ip()) {
-            return Err(Error::validation(format!(
-                "callbackUrl: {host} resolves to a private address"
-            )));
-        }
-    }
-    Ok(())
-}
