@@ -71,7 +71,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let unavailable = |detail: String| Error::backend(format!("{what}: {detail}"));
-    match &err {
+    let mapped = match &err {
         SdkError::ConstructionFailure(_) => Error::internal(format!(
             "{what}: request could not be built: {}",
             DisplayErrorContext(&err)
@@ -91,6 +91,12 @@ where
             classify(code, status, format!("{what}: {detail}"))
         }
         _ => unavailable(format!("failed: {}", DisplayErrorContext(&err))),
+    };
+    // The quiet variant keeps no cause either: the service's message is in it.
+    if with_message {
+        mapped.with_source(err)
+    } else {
+        mapped
     }
 }
 
@@ -128,5 +134,21 @@ mod tests {
         );
         let e = classify("ValidationException", 400, "x".into());
         assert_eq!((e.kind, e.retryable), (ErrorKind::Internal, false));
+    }
+
+    #[test]
+    fn no_service_error_reaches_a_caller_as_a_4xx() {
+        let codes = THROTTLING.iter().chain(MISSING).chain(IDENTITY);
+        for code in codes.chain(&["ValidationException", "InvalidParameterValue", "Unknown"]) {
+            for status in [400, 403, 404, 409, 413, 429, 500, 503] {
+                let e = classify(code, status, "x".into());
+                assert!(
+                    e.kind.http_status() >= 500,
+                    "{code} (HTTP {status}) became {} ({})",
+                    e.kind,
+                    e.kind.http_status()
+                );
+            }
+        }
     }
 }

@@ -169,7 +169,7 @@ pub async fn send(client: &reqwest::Client, call: &Call<'_>) -> Result<HttpReply
     if !request.body.is_empty() {
         req = req.body(request.body.clone());
     }
-    let mut resp = req.send().await.map_err(|e| transport_error(call, &e))?;
+    let mut resp = req.send().await.map_err(|e| transport_error(call, e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let now = Utc::now();
@@ -193,7 +193,7 @@ pub async fn send(client: &reqwest::Client, call: &Call<'_>) -> Result<HttpReply
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(call, &e))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(call, e))? {
         if body.len() + chunk.len() > call.max_response_bytes {
             return Err(too_large());
         }
@@ -239,15 +239,19 @@ pub fn parse_rate_limit(headers: &HeaderMap, now: DateTime<Utc>) -> RateLimit {
 
 const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 
-fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
+/// The reqwest error is kept as the cause without its URL: a query string may carry a
+/// credential (a token or signature parameter).
+fn transport_error(call: &Call<'_>, e: reqwest::Error) -> Error {
+    let e = e.without_url();
     let provider = call.provider;
     // Checked first: a connect timeout is also a timeout, but nothing was sent.
     if e.is_connect() {
         return Error::new(
             ErrorKind::NetworkError,
-            format!("could not connect to {provider}: {}", root_cause(e)),
+            format!("could not connect to {provider}: {}", root_cause(&e)),
         )
-        .with_request_sent(false);
+        .with_request_sent(false)
+        .with_source(e);
     }
     if e.is_timeout() {
         return Error::new(
@@ -257,16 +261,18 @@ fn transport_error(call: &Call<'_>, e: &reqwest::Error) -> Error {
                 call.timeout.as_millis()
             ),
         )
-        .with_request_sent(true);
+        .with_request_sent(true)
+        .with_source(e);
     }
     Error::new(
         ErrorKind::NetworkError,
         format!(
             "connection to {provider} failed after the request was sent: {}",
-            root_cause(e)
+            root_cause(&e)
         ),
     )
     .with_request_sent(true)
+    .with_source(e)
 }
 
 /// The innermost cause ("Connection refused", "connection closed before message completed"),

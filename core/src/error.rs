@@ -6,6 +6,7 @@
 //! responses, so classification happens once, where the failure is understood.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -155,8 +156,12 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The failure underneath an [`Error`] (an SDK, SQLite or HTTP client error), kept for operators'
+/// logs and `std::error::Error::source` walks. Never serialized: callers see only the message.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// An error with a stable kind, a caller-safe message and retry hints.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct Error {
     pub kind: ErrorKind,
@@ -167,6 +172,20 @@ pub struct Error {
     /// True when the request may have reached the provider (and so may have had an effect).
     /// A write whose outcome is unknown is not blindly re-sent.
     pub request_sent: bool,
+    /// What failed underneath, when the failure came from a library (see [`Cause`]).
+    #[source]
+    pub source: Option<Cause>,
+}
+
+/// Errors are equal when a caller could not tell them apart: the cause is not compared.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.retryable == other.retryable
+            && self.retry_after == other.retry_after
+            && self.request_sent == other.request_sent
+    }
 }
 
 impl Error {
@@ -177,6 +196,7 @@ impl Error {
             retryable: kind.default_retryable(),
             retry_after: None,
             request_sent: false,
+            source: None,
         }
     }
 
@@ -211,6 +231,18 @@ impl Error {
         self
     }
 
+    /// Keeps `cause` as this error's source. Only for causes whose text cannot carry a
+    /// credential (SDK, SQLite and transport errors; not a provider's answer).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(cause));
+        self
+    }
+
+    /// The message followed by every cause underneath it, for operators' logs.
+    pub fn chain(&self) -> Chain<'_> {
+        Chain(self)
+    }
+
     /// The caller-facing body: `{code, message, retryable}`.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
@@ -218,6 +250,21 @@ impl Error {
             message: self.message.clone(),
             retryable: self.retryable,
         }
+    }
+}
+
+/// [`Error::chain`]'s display: `CODE: message: cause: cause's cause…`.
+pub struct Chain<'a>(&'a Error);
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = std::error::Error::source(self.0);
+        while let Some(cause) = next {
+            write!(f, ": {cause}")?;
+            next = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -266,5 +313,22 @@ mod tests {
         assert!(!Error::new(ErrorKind::ProviderRejected, "x").retryable);
         assert!(!Error::new(ErrorKind::OutcomeUnknown, "x").retryable);
         assert!(!Error::new(ErrorKind::CallbackSecretMissing, "x").retryable);
+    }
+
+    #[test]
+    fn the_cause_is_kept_for_logs_but_never_reaches_the_caller() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let e = Error::backend("queue unreachable").with_source(io);
+        let cause = std::error::Error::source(&e).expect("source kept");
+        assert_eq!(cause.to_string(), "reset by peer");
+        assert_eq!(
+            e.chain().to_string(),
+            "BACKEND_UNAVAILABLE: queue unreachable: reset by peer"
+        );
+        let body = serde_json::to_string(&e.body()).expect("serialize");
+        assert!(!body.contains("reset by peer"), "{body}");
+        // A clone keeps it; equality ignores it.
+        assert!(std::error::Error::source(&e.clone()).is_some());
+        assert_eq!(e, Error::backend("queue unreachable"));
     }
 }

@@ -27,7 +27,7 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(e.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
-            tracing::warn!(code = e.kind.code(), message = %e.message, "request failed");
+            tracing::warn!(code = e.kind.code(), error = %e.chain(), "request failed");
         }
         let mut resp = (status, Json(serde_json::json!({ "error": e.body() }))).into_response();
         if let Some(after) = e.retry_after {

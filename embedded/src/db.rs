@@ -74,11 +74,12 @@ pub(crate) fn sqlite_error(e: rusqlite::Error) -> Error {
                 | ErrorCode::CannotOpen
         )
     );
-    if transient {
+    let mapped = if transient {
         Error::backend(format!("embedded database unavailable: {e}"))
     } else {
         Error::internal(format!("embedded database error: {e}"))
-    }
+    };
+    mapped.with_source(e)
 }
 
 /// A write job as the writer thread sees it: run inside the group's transaction, then answered

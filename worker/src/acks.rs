@@ -29,7 +29,7 @@ impl Acker {
             while batches.next(&mut batch).await {
                 if let Err(e) = queue.delete(&batch).await {
                     // Undeleted messages come back and are dropped as duplicates by the claim.
-                    warn!(count = batch.len(), error = %e, "acknowledgement failed");
+                    warn!(count = batch.len(), error = %e.chain(), "acknowledgement failed");
                 }
                 metrics::counter!("worker_acked_total").increment(batch.len() as u64);
                 batch.clear();

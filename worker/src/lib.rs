@@ -74,7 +74,7 @@ pub async fn run(engine: Arc<Engine>, config: WorkerConfig, mut shutdown: watch:
         let deliveries = match queue.receive(slots.len(), wait, visibility).await {
             Ok(d) => d,
             Err(e) => {
-                warn!(error = %e, "receive failed; backing off");
+                warn!(error = %e.chain(), "receive failed; backing off");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     _ = shutdown.changed() => {}
@@ -174,7 +174,7 @@ async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, dispositio
     };
     if let Err(e) = result {
         // The message comes back when its visibility expires; the claim makes that safe.
-        warn!(%message_id, error = %e, "could not settle delivery");
+        warn!(%message_id, error = %e.chain(), "could not settle delivery");
     }
 }
 

@@ -186,8 +186,10 @@ impl SqsQueue {
             if out.failed().is_empty() {
                 return Ok(());
             }
+            // Sizes are checked before sending (a caller's oversized input is its 413), so a
+            // sender fault left is a message we built wrong: our bug, never the caller's 4xx.
             if let Some(f) = out.failed().iter().find(|f| f.sender_fault()) {
-                return Err(Error::validation(format!(
+                return Err(Error::internal(format!(
                     "SQS refused a message: {} {}",
                     f.code(),
                     f.message().unwrap_or_default()

@@ -237,7 +237,7 @@ impl Engine {
             Ok(d) => d,
             Err(e) => {
                 // Only backend failures get here: let the message come back and try again.
-                span.in_scope(|| warn!(error = %e, "backend error; retrying delivery"));
+                span.in_scope(|| warn!(error = %e.chain(), "backend error; retrying delivery"));
                 Disposition::RetryIn(Duration::from_secs(1))
             }
         }
@@ -471,7 +471,9 @@ impl Engine {
                 .increment(1);
                 warn!(connection_id = %connection.connection_id, "credentials rejected; connection marked error");
             }
-            Err(e) => warn!(error = %e, "could not mark the connection's credentials rejected"),
+            Err(e) => {
+                warn!(error = %e.chain(), "could not mark the connection's credentials rejected")
+            }
         }
     }
 
@@ -521,11 +523,11 @@ impl Engine {
                     let e = &job.execution;
                     if let Err(err) = self.backend.executions
                         .extend_lease(&e.tenant_id, &e.execution_id, &lease).await {
-                        warn!(error = %err, "lease heartbeat failed");
+                        warn!(error = %err.chain(), "lease heartbeat failed");
                     }
                     if let Err(err) = self.backend.queue
                         .change_visibility(&job.delivery.receipt, self.config.lease).await {
-                        warn!(error = %err, "visibility heartbeat failed");
+                        warn!(error = %err.chain(), "visibility heartbeat failed");
                     }
                 }
             }

@@ -152,7 +152,7 @@ async fn purge_expired(
             .await
         {
             Ok(report) => tracing::debug!(?report, "expired records purged"),
-            Err(e) => tracing::warn!(error = %e, "purge failed"),
+            Err(e) => tracing::warn!(error = %e.chain(), "purge failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
@@ -200,7 +200,7 @@ async fn sweep_dead_letters(
         if let Err(e) =
             integrations_core::dead_letters::sweep(&backend, 100, Duration::from_secs(1)).await
         {
-            tracing::warn!(error = %e, "dead-letter sweep failed");
+            tracing::warn!(error = %e.chain(), "dead-letter sweep failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
