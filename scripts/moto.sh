@@ -13,12 +13,15 @@
 # the emulator's dummy ones: eval this in a test shell, not in one holding real AWS credentials.
 #
 # Environment: INTEGRATIONS_TEST_PYTHON (default python3): the Python to install moto into and
-# run it with; MOTO_STATE_DIR (default $TMPDIR/integrations-moto-$UID): pid, port and log files.
+# run it with; MOTO_STATE_DIR (default $TMPDIR/integrations-moto-$UID-<checkout hash>): pid, port
+# and log files.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${INTEGRATIONS_TEST_PYTHON:-python3}
-STATE_DIR=${MOTO_STATE_DIR:-${TMPDIR:-/tmp}/integrations-moto-$(id -u)}
+# One emulator per checkout: two checkouts' test runs never stop each other's server.
+CHECKOUT=$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+STATE_DIR=${MOTO_STATE_DIR:-${TMPDIR:-/tmp}/integrations-moto-$(id -u)-$CHECKOUT}
 PID_FILE=$STATE_DIR/moto.pid
 PORT_FILE=$STATE_DIR/moto.port
 LOG_FILE=$STATE_DIR/moto.log
