@@ -179,6 +179,7 @@ async fn the_cloudformation_stack_serves_the_backend() {
         execution_id: id.into(),
         delay: Duration::ZERO,
         trace_parent: None,
+        fair_group: None,
     };
     api.queue
         .send(&[message(&e.execution_id, "{}")])

@@ -15,6 +15,7 @@ fn message(body: String) -> OutgoingMessage {
         execution_id: "01J00000000000000000000000".into(),
         delay: Duration::ZERO,
         trace_parent: None,
+        fair_group: None,
     }
 }
 

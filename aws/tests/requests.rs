@@ -41,6 +41,7 @@ async fn a_successful_execution_costs_at_most_five_requests() {
             execution_id: e.execution_id.clone(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         };
         b.queue.send(&[message]).await.expect("send");
     }

@@ -27,6 +27,7 @@ async fn the_backend_recovers_after_the_emulator_restarts() {
         execution_id: "x".into(),
         delay: Duration::ZERO,
         trace_parent: None,
+        fair_group: None,
     };
     backend
         .queue

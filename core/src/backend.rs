@@ -33,6 +33,11 @@ pub struct OutgoingMessage {
     /// `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>` (see [`crate::trace`]). None (or
     /// empty) sends no attribute. Backends carry it as given; consumers validate it.
     pub trace_parent: Option<String>,
+    /// The tenant the message is queued fairly under: a receive serves a group that sent little
+    /// before the backlog of one that flooded the queue (the embedded queue orders by it; SQS
+    /// carries it as the `MessageGroupId` of a standard queue, its fair-queue key). None: the
+    /// message has no group (producers that set none share one).
+    pub fair_group: Option<String>,
 }
 
 /// A message received from a queue. The receipt is valid until the visibility timeout expires.
@@ -50,6 +55,8 @@ pub struct Delivery {
     /// (not validated: see [`crate::trace::parse_trace_parent`]); None when the producer sent
     /// none.
     pub trace_parent: Option<String>,
+    /// As sent ([`OutgoingMessage::fair_group`]); kept when the message is sent again.
+    pub fair_group: Option<String>,
 }
 
 /// What [`Queue::depth`] reports.

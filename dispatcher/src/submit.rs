@@ -180,6 +180,7 @@ async fn enqueue(
         execution_id: request.execution_id.clone(),
         delay: Duration::ZERO,
         trace_parent: Some(trace_parent.to_string()),
+        fair_group: Some(request.tenant_id.clone()),
     };
     tracing::debug!(
         execution_id = %request.execution_id,

@@ -23,6 +23,7 @@ mod db;
 mod events;
 mod execution_list;
 mod executions;
+mod fair_queue;
 mod keyfile;
 mod leases;
 mod named_leases;

@@ -22,6 +22,8 @@ pub struct PurgeReport {
     pub idempotency_records: u64,
     pub callbacks: u64,
     pub events: u64,
+    /// Fair-queue groups (tenants) idle long enough to be forgotten.
+    pub fair_groups: u64,
 }
 
 impl EmbeddedBackend {
@@ -37,7 +39,22 @@ impl EmbeddedBackend {
             events: self
                 .purge("events", "published_at", t.saturating_sub(retention))
                 .await?,
+            fair_groups: self.forget_idle_fair_groups().await?,
         })
+    }
+
+    async fn forget_idle_fair_groups(&self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let forgotten = self
+                .db()
+                .write(|conn| crate::fair_queue::forget_idle_groups(conn, BATCH))
+                .await?;
+            total += u64::try_from(forgotten).unwrap_or(0);
+            if i64::try_from(forgotten).unwrap_or(0) < BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     /// Delete rows of `table` whose `column` is at or before `cutoff`, a batch at a time.

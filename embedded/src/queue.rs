@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::db::DbResult;
+use crate::fair_queue;
 use crate::values::{duration_ms, ms};
 use crate::EmbeddedBackend;
 
@@ -42,22 +43,27 @@ impl Queue for EmbeddedBackend {
         self.db()
             .write(move |conn| {
                 let t = ms(now());
-                let mut insert = conn.prepare_cached(
-                    "INSERT INTO queue
-                         (message_id, body, execution_id, trace_parent, visible_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
+                let clock = fair_queue::clock(conn)?;
                 for m in &messages {
                     let execution_id = Some(m.execution_id.as_str()).filter(|id| !id.is_empty());
                     let trace_parent = m.trace_parent.as_deref().filter(|tp| !tp.is_empty());
                     let visible_at = t.saturating_add(duration_ms(m.delay));
-                    insert.execute(params![
+                    let group = m.fair_group.as_deref().unwrap_or_default();
+                    let rank = fair_queue::next_rank(conn, group, clock)?;
+                    conn.prepare_cached(
+                        "INSERT INTO queue (message_id, body, execution_id, trace_parent,
+                             visible_at, sent_at, fair_group, fair_rank)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    )?
+                    .execute(params![
                         new_id(),
                         m.body,
                         execution_id,
                         trace_parent,
                         visible_at,
-                        t
+                        t,
+                        group,
+                        rank
                     ])?;
                 }
                 Ok(())
@@ -179,31 +185,37 @@ impl Queue for EmbeddedBackend {
         let moved = self
             .db()
             .write(move |conn| {
-                let removed: Option<(String, String, Option<String>, Option<String>)> = conn
+                type Removed = (String, String, Option<String>, Option<String>, String);
+                let removed: Option<Removed> = conn
                     .prepare_cached(
                         "DELETE FROM dead_letters WHERE id = ?1 AND receipt = ?2
-                         RETURNING message_id, body, execution_id, trace_parent",
+                         RETURNING message_id, body, execution_id, trace_parent, fair_group",
                     )?
                     .query_row(params![id, token], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .optional()?;
-                let Some((message_id, original, execution_id, trace_parent)) = removed else {
+                let Some((message_id, original, execution_id, trace_parent, group)) = removed
+                else {
                     return Ok(false);
                 };
-                // A fresh receive count: the message gets its full share of deliveries again.
+                // A fresh receive count: the message gets its full share of deliveries again;
+                // and a fresh rank, as a message its group sends now.
                 let t = ms(now());
+                let rank = fair_queue::next_rank(conn, &group, fair_queue::clock(conn)?)?;
                 conn.prepare_cached(
-                    "INSERT INTO queue
-                         (message_id, body, execution_id, trace_parent, visible_at, sent_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    "INSERT INTO queue (message_id, body, execution_id, trace_parent, visible_at,
+                         sent_at, fair_group, fair_rank)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
                 )?
                 .execute(params![
                     message_id,
                     body.unwrap_or(original),
                     execution_id,
                     trace_parent,
-                    t
+                    t,
+                    group,
+                    rank
                 ])?;
                 Ok(true)
             })
@@ -261,23 +273,26 @@ fn receive_batch(
     let mut got = Vec::new();
     // Rows delivered by this call: with a zero visibility they are still "visible".
     let mut delivered = HashSet::new();
+    let mut highest_rank = None;
     loop {
         let want = max - got.len();
         let limit = i64::try_from(want + delivered.len()).unwrap_or(i64::MAX);
-        let candidates: Vec<(i64, u32)> = conn
+        // In rank order (see `fair_queue`); the index is named because the planner, without
+        // statistics, could prefer the visibility index and sort the whole backlog.
+        let candidates: Vec<(i64, u32, i64)> = conn
             .prepare_cached(
-                "SELECT id, receive_count FROM queue WHERE visible_at <= ?1
-                 ORDER BY visible_at LIMIT ?2",
+                "SELECT id, receive_count, fair_rank FROM queue INDEXED BY queue_by_fair_rank
+                 WHERE visible_at <= ?1 ORDER BY fair_rank, id LIMIT ?2",
             )?
-            .query_map(params![t, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![t, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut dead_lettered = false;
         let fresh: Vec<_> = candidates
             .into_iter()
-            .filter(|(id, _)| !delivered.contains(id))
+            .filter(|(id, _, _)| !delivered.contains(id))
             .take(want)
             .collect();
-        for (id, receive_count) in fresh {
+        for (id, receive_count, rank) in fresh {
             if receive_count >= max_receive_count {
                 dead_letter(conn, id, t)?;
                 dead_lettered = true;
@@ -289,23 +304,28 @@ fn receive_batch(
                     "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?2,
                          receipt = ?3
                      WHERE id = ?1
-                     RETURNING message_id, body, execution_id, receive_count, trace_parent",
+                     RETURNING message_id, body, execution_id, receive_count, trace_parent,
+                         fair_group",
                 )?
                 .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
                     delivery_from_row(r, id, token)
                 })?;
             delivered.insert(id);
+            highest_rank = highest_rank.max(Some(rank));
             got.push(delivery);
         }
         // Only dead-lettering can leave room for more visible messages.
         if !dead_lettered || got.len() >= max {
+            if let Some(rank) = highest_rank {
+                fair_queue::advance_clock(conn, rank)?;
+            }
             return Ok(got);
         }
     }
 }
 
-/// A delivery from `RETURNING message_id, body, execution_id, receive_count, trace_parent`; its
-/// receipt names the row and this receive's token.
+/// A delivery from `RETURNING message_id, body, execution_id, receive_count, trace_parent,
+/// fair_group`; its receipt names the row and this receive's token.
 fn delivery_from_row(r: &rusqlite::Row<'_>, id: i64, token: i64) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         message_id: r.get(0)?,
@@ -314,6 +334,7 @@ fn delivery_from_row(r: &rusqlite::Row<'_>, id: i64, token: i64) -> rusqlite::Re
         execution_id: r.get(2)?,
         receive_count: r.get(3)?,
         trace_parent: r.get(4)?,
+        fair_group: Some(r.get::<_, String>(5)?).filter(|g| !g.is_empty()),
     })
 }
 
@@ -322,8 +343,9 @@ fn dead_letter(conn: &Connection, id: i64, t: i64) -> DbResult<()> {
         .prepare_cached(
             "INSERT INTO dead_letters
                  (message_id, body, execution_id, trace_parent, visible_at, receive_count,
-                  sent_at, dead_at)
-             SELECT message_id, body, execution_id, trace_parent, ?2, receive_count, sent_at, ?2
+                  sent_at, dead_at, fair_group)
+             SELECT message_id, body, execution_id, trace_parent, ?2, receive_count, sent_at, ?2,
+                 fair_group
              FROM queue WHERE id = ?1
              RETURNING message_id, execution_id, receive_count",
         )?
@@ -362,7 +384,8 @@ fn receive_dead_letters(
         let delivery = conn
             .prepare_cached(
                 "UPDATE dead_letters SET visible_at = ?2, receipt = ?3 WHERE id = ?1
-                 RETURNING message_id, body, execution_id, receive_count, trace_parent",
+                 RETURNING message_id, body, execution_id, receive_count, trace_parent,
+                     fair_group",
             )?
             .query_row(params![id, t.saturating_add(visibility_ms), token], |r| {
                 delivery_from_row(r, id, token)

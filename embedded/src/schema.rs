@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -196,6 +196,21 @@ CREATE TABLE buckets (
 ) WITHOUT ROWID;
 "#;
 
+/// Fair queuing (see `fair_queue`): each message's group (its tenant) and rank, which receives
+/// follow; each group's next rank. Messages from before this version have rank 0 and are
+/// received first, as they were sent first.
+const V6: &str = r#"
+ALTER TABLE queue ADD COLUMN fair_group TEXT NOT NULL DEFAULT '';
+ALTER TABLE queue ADD COLUMN fair_rank INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dead_letters ADD COLUMN fair_group TEXT NOT NULL DEFAULT '';
+-- receive: visible messages in rank order (skipping the few in flight or delayed).
+CREATE INDEX queue_by_fair_rank ON queue (fair_rank, id);
+CREATE TABLE queue_groups (
+    fair_group TEXT NOT NULL UNIQUE,
+    next_rank  INTEGER NOT NULL
+);
+"#;
+
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening
 /// a new file at once do not both create it.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
@@ -308,6 +323,7 @@ mod tests {
                 execution_id: "exec-new".into(),
                 delay: Duration::ZERO,
                 trace_parent: Some(trace_parent.clone()),
+                fair_group: None,
             }])
             .await
             .expect("send");

@@ -57,6 +57,7 @@ async fn produce(backend: EmbeddedBackend, producer: usize) {
             execution_id: e.execution_id.clone(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         };
         backend.send(&[message]).await.expect("send");
     }

@@ -194,6 +194,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
             execution_id: String::new(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         }])
         .await
         .expect("send poison");

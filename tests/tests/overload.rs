@@ -176,6 +176,7 @@ async fn a_queued_backlog_drains_with_the_worker_holding_at_most_its_concurrency
                 execution_id: r.execution_id.clone(),
                 delay: Duration::ZERO,
                 trace_parent: None,
+                fair_group: None,
             })
             .collect();
         h.backend.queue.send(&messages).await.expect("enqueue");

@@ -162,6 +162,7 @@ async fn dead_letters_what_the_queue_gives_up_on() {
             execution_id: String::new(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         }])
         .await
         .expect("send");
@@ -206,6 +207,7 @@ fn message(r: &ExecutionRequest) -> OutgoingMessage {
         execution_id: r.execution_id.clone(),
         delay: Duration::ZERO,
         trace_parent: None,
+        fair_group: Some(r.tenant_id.clone()),
     }
 }
 

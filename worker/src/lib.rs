@@ -164,6 +164,7 @@ async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, dispositio
                 execution_id: delivery.execution_id.unwrap_or_default(),
                 delay,
                 trace_parent: delivery.trace_parent,
+                fair_group: delivery.fair_group,
             };
             let sent = queue.send(&[copy]).await;
             if sent.is_ok() {

@@ -225,6 +225,7 @@ impl SqsQueue {
             .wait_time_seconds(wait_secs)
             .visibility_timeout(secs_up(visibility.min(MAX_VISIBILITY)))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
             .message_attribute_names(EXECUTION_ID_ATTRIBUTE)
             .message_attribute_names(TRACE_PARENT_ATTRIBUTE)
             .send()
@@ -332,6 +333,7 @@ impl Queue for SqsQueue {
             execution_id: dead_letter.execution_id.clone().unwrap_or_default(),
             delay: Duration::ZERO,
             trace_parent: dead_letter.trace_parent.clone(),
+            fair_group: dead_letter.fair_group.clone(),
         };
         self.send_to(&self.queue_url, std::slice::from_ref(&message))
             .await?;
@@ -470,6 +472,9 @@ fn send_entry(index: usize, m: &OutgoingMessage) -> Result<SendMessageBatchReque
     if !trace_parent.is_empty() {
         entry = entry.message_attributes(TRACE_PARENT_ATTRIBUTE, string_attribute(trace_parent)?);
     }
+    if let Some(group) = m.fair_group.as_deref().filter(|g| !g.is_empty()) {
+        entry = entry.message_group_id(message_group_id(group));
+    }
     entry
         .build()
         .map_err(|e| Error::internal(format!("SQS batch entry: {e}")))
@@ -495,7 +500,27 @@ fn delivery(m: &Message) -> Option<Delivery> {
         receive_count,
         execution_id: attribute(EXECUTION_ID_ATTRIBUTE),
         trace_parent: attribute(TRACE_PARENT_ATTRIBUTE),
+        fair_group: m
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+            .cloned(),
     })
+}
+
+/// A standard queue's `MessageGroupId` is its fair-queue key (SQS fair queues): the tenant as it
+/// is when it fits SQS's rule (1–128 of ASCII letters, digits and punctuation), else a digest of
+/// it, so that every tenant still gets a group of its own.
+fn message_group_id(group: &str) -> String {
+    let fits = group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        group.to_string()
+    } else {
+        use sha2::Digest;
+        format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(group.as_bytes()))
+        )
+    }
 }
 
 /// Whole seconds, rounded up so that a short non-zero duration is not dropped to zero.
@@ -518,7 +543,23 @@ mod tests {
             execution_id: "01J0000000000000000000000".into(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         }
+    }
+
+    #[test]
+    fn a_tenant_that_breaks_the_group_id_rule_gets_a_digest_of_its_own() {
+        assert_eq!(message_group_id("tenant-1"), "tenant-1");
+        let odd = message_group_id("tên khách");
+        let long = message_group_id(&"t".repeat(129));
+        for g in [&odd, &long] {
+            assert!(
+                g.len() <= 128 && g.bytes().all(|b| b.is_ascii_graphic()),
+                "{g}"
+            );
+        }
+        assert_ne!(odd, long);
+        assert_eq!(odd, message_group_id("tên khách"));
     }
 
     #[test]

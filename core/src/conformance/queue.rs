@@ -50,6 +50,7 @@ pub async fn queue_suite(queue: Arc<dyn Queue>, max_receive_count: u32) {
     delayed_delivery(queue.clone()).await;
     execution_id_attribute(queue.clone()).await;
     trace_parent_attribute(queue.clone()).await;
+    fair_group_travels(queue.clone()).await;
     wake_signal_on_send(queue.clone()).await;
     dead_letter_after_max_receives(queue.clone(), max_receive_count).await;
     redrive_original_body(queue.clone(), max_receive_count).await;
@@ -264,6 +265,29 @@ pub async fn trace_parent_attribute(queue: Arc<dyn Queue>) {
     case.delete(&got).await;
 }
 
+/// A message's fair-queue group (its tenant) is delivered as sent; None stays None.
+pub async fn fair_group_travels(queue: Arc<dyn Queue>) {
+    let case = Case::new(queue);
+    let sent = [("tenant-a", Some("tenant-a")), ("no-group", None)];
+    let messages: Vec<_> = sent
+        .iter()
+        .map(|(name, group)| OutgoingMessage {
+            fair_group: group.map(str::to_string),
+            ..case.message(&case.body(name), &fresh_id())
+        })
+        .collect();
+    case.send(&messages).await;
+    let got = case.receive_n(sent.len(), HIDDEN).await;
+    for d in &got {
+        let (name, group) = sent
+            .iter()
+            .find(|(name, _)| d.body == case.body(name))
+            .expect("one of the sent bodies");
+        assert_eq!(d.fair_group.as_deref(), *group, "message {name}");
+    }
+    case.delete(&got).await;
+}
+
 /// Where the backend offers a wake signal, sending notifies it.
 pub async fn wake_signal_on_send(queue: Arc<dyn Queue>) {
     let Some(signal) = queue.wake_signal() else {
@@ -323,6 +347,7 @@ async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
     let body = case.body("to-redrive");
     let message = OutgoingMessage {
         trace_parent: Some(trace_parent.clone()),
+        fair_group: Some("tenant-redriven".into()),
         ..case.message(&body, &execution_id)
     };
     let dead = case.drive_to_dead_letter(message, max_receive_count).await;
@@ -331,6 +356,7 @@ async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
         Some(trace_parent.as_str()),
         "a dead letter keeps its trace parent"
     );
+    assert_eq!(dead.fair_group.as_deref(), Some("tenant-redriven"));
     let corrected = case.body("corrected");
     let new_body = correct.then_some(corrected.as_str());
     case.queue.redrive(&dead, new_body).await.expect("redrive");
@@ -342,6 +368,11 @@ async fn redrive(queue: Arc<dyn Queue>, max_receive_count: u32, correct: bool) {
         d.trace_parent.as_deref(),
         Some(trace_parent.as_str()),
         "a redriven message keeps its trace parent"
+    );
+    assert_eq!(
+        d.fair_group.as_deref(),
+        Some("tenant-redriven"),
+        "a redriven message keeps its fair-queue group"
     );
     assert_eq!(
         d.receive_count, 1,

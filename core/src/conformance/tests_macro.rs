@@ -16,6 +16,7 @@ macro_rules! conformance_tests {
             queue_delayed_delivery => |b| queue::delayed_delivery(b.queue);
             queue_execution_id_attribute => |b| queue::execution_id_attribute(b.queue);
             queue_trace_parent_attribute => |b| queue::trace_parent_attribute(b.queue);
+            queue_fair_group_travels => |b| queue::fair_group_travels(b.queue);
             queue_wake_signal_on_send => |b| queue::wake_signal_on_send(b.queue);
             queue_dead_letter_after_max_receives =>
                 |b| queue::dead_letter_after_max_receives(b.queue, $max);

@@ -558,6 +558,7 @@ mod tests {
             receive_count: 1,
             execution_id: None,
             trace_parent: trace_parent.map(str::to_string),
+            fair_group: None,
         }
     }
 

@@ -35,6 +35,7 @@ impl Case {
             execution_id: execution_id.to_string(),
             delay: Duration::ZERO,
             trace_parent: None,
+            fair_group: None,
         }
     }
 
