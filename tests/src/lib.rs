@@ -2,6 +2,8 @@
 //! same code path as the `integrations serve` command) against the fake GHN server, with helpers
 //! to call the API as a client would.
 
+pub mod fleet;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -391,11 +393,22 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        self.call_as("t1", method, path, body).await
+    }
+
+    /// As [`ApiClient::call`], for `tenant` (the key must cover it).
+    pub async fn call_as(
+        &self,
+        tenant: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.key)
-            .header("x-tenant-id", "t1");
+            .header("x-tenant-id", tenant);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -410,11 +423,15 @@ impl ApiClient {
     /// Poll until the execution is terminal (bounded); a producer's execution not recorded yet
     /// answers 404 and is waited for too.
     pub async fn terminal(&self, id: &str) -> Value {
+        self.terminal_as("t1", id).await
+    }
+
+    /// As [`ApiClient::terminal`], for `tenant`.
+    pub async fn terminal_as(&self, tenant: &str, id: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let e = self
-                .call(Method::GET, &format!("/executions/{id}?waitMs=5000"), None)
-                .await;
+            let path = format!("/executions/{id}?waitMs=5000");
+            let e = self.call_as(tenant, Method::GET, &path, None).await;
             let s = e["status"].as_str().unwrap_or("queued");
             if !matches!(s, "queued" | "running") {
                 return e;

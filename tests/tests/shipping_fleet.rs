@@ -3,61 +3,16 @@
 //! expired, and exactly one login renews it for everyone — the named lease in the store admits
 //! one renewer, the others pick the renewed token from the secret store.
 
-use std::process::{Command, Stdio};
-
 use fake_provider::shipping::viettelpost::{self as vtp, VtpStats};
 use fake_provider::shipping::viettelpost_base_url;
 use fake_provider::{FakeConfig, FakeProvider};
-use integration_tests::{spawn_reading_first_line, ApiClient, KillOnDrop};
+use integration_tests::fleet::Fleet;
+use integration_tests::ApiClient;
 use integrations_core::model::new_id;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
-
-struct Fleet {
-    common: Vec<String>,
-}
-
-impl Fleet {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(&self.common)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::inherit());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().expect("run");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    }
-
-    /// The API and two workers; the processes die with the returned handles.
-    fn start(&self, key: String) -> (Vec<KillOnDrop>, ApiClient) {
-        let (api_proc, line) =
-            spawn_reading_first_line(&mut self.command(&["api", "--listen", "127.0.0.1:0"]));
-        let base = line
-            .strip_prefix("integrations listening on ")
-            .expect("address line")
-            .to_string();
-        let worker = ["worker", "--concurrency", "32", "--backoff-base-ms", "50"];
-        let mut procs = vec![api_proc];
-        procs.extend((0..2).map(|_| spawn_reading_first_line(&mut self.command(&worker)).0));
-        let api = ApiClient {
-            http: reqwest::Client::new(),
-            base,
-            key,
-        };
-        (procs, api)
-    }
-}
 
 fn route() -> Value {
     json!({"receiverProvinceId": 2, "receiverDistrictId": 43, "weight": 1200})
@@ -87,7 +42,8 @@ async fn one_login_renews_for_the_fleet(fleet: &Fleet, fake: &FakeProvider) {
         .run(&["create-key", "--caller-service", "flows", "--tenants", "t1"])
         .trim()
         .to_string();
-    let (_procs, api) = fleet.start(key);
+    let worker = ["--concurrency", "32", "--backoff-base-ms", "50"];
+    let (_procs, api) = fleet.start(key, 2, &worker);
     let conn = api
         .call(
             Method::POST,
@@ -138,6 +94,7 @@ async fn two_workers_on_one_embedded_file_log_in_once() {
         .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
     let fleet = Fleet {
+        bin: BIN,
         common: common(&dir, &fake),
     };
     one_login_renews_for_the_fleet(&fleet, &fake).await;
@@ -163,7 +120,7 @@ async fn two_workers_on_moto_log_in_once() {
         ]
         .map(String::from),
     );
-    let fleet = Fleet { common };
+    let fleet = Fleet { bin: BIN, common };
     // Provision the stack once, as an operator would.
     fleet.run(&[
         "--aws-provision",
