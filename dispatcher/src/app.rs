@@ -83,6 +83,7 @@ impl AppState {
         let admission = crate::admission::Admission::new(
             settings.tenant_quotas.clone(),
             settings.max_submissions_in_flight,
+            backend.rate_limits.clone(),
         );
         let waiters = crate::waiters::Waiters::spawn(&backend.executions);
         let renewer = integrations_core::renewal::Renewer::new(

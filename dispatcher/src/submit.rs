@@ -88,7 +88,7 @@ pub async fn submit(state: &AppState, caller: &Caller, s: Submission) -> ApiResu
     if let Some(url) = &s.callback_url {
         outbound::check_url(url, state.settings.allow_private_urls)?;
     }
-    state.admission.check_rate(&caller.tenant_id)?;
+    state.admission.check_rate(&caller.tenant_id).await?;
     let (connection, _action) = integrations_core::resolve::resolve(
         state.backend.connections.as_ref(),
         &state.catalog,
