@@ -148,16 +148,13 @@ async fn receive_waits_for_a_send_and_for_a_delay() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         sender.send(&messages(1)).await.expect("send");
     });
-    let started = Instant::now();
     let got = backend
         .receive(10, Duration::from_secs(5), Duration::from_secs(60))
         .await
         .expect("receive");
+    // Within the receive's wait: the send was seen (the wake itself: conformance
+    // `queue_wake_signal_on_send`).
     assert_eq!(got.len(), 1);
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "woken by the send"
-    );
 
     let delayed = OutgoingMessage {
         delay: Duration::from_millis(300),
@@ -169,12 +166,10 @@ async fn receive_waits_for_a_send_and_for_a_delay() {
         .receive(10, Duration::from_secs(5), Duration::from_secs(60))
         .await
         .expect("receive");
-    assert_eq!(got.len(), 1);
+    assert_eq!(got.len(), 1, "delivered within the wait");
+    // Not before its delay (a lower bound: the property itself is about time).
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
 }
 
 /// With 100k visible messages, receive walks the rank index in order (no sort of the backlog)

@@ -554,10 +554,11 @@ async fn provider_outages_and_throttling_are_retryable_with_hints() {
 #[tokio::test]
 async fn a_slow_answer_is_a_timeout_after_the_request_was_sent() {
     let h = harness().await;
+    // An answer that would come far too late: only the call's own timeout ends the call, so the
+    // error's kind (not a measured duration) proves the timeout.
     h.fake
-        .inject(Fault::delay(Duration::from_millis(2000)))
+        .inject(Fault::delay(Duration::from_secs(60)))
         .expect("inject");
-    let started = std::time::Instant::now();
     let e = h
         .run_as(
             EXEC,
@@ -567,7 +568,6 @@ async fn a_slow_answer_is_a_timeout_after_the_request_was_sent() {
         )
         .await
         .expect_err("timeout");
-    assert!(started.elapsed() < Duration::from_millis(1500));
     assert_eq!(e.kind, ErrorKind::ProviderTimeout);
     assert!(e.retryable && e.request_sent);
 }
