@@ -249,12 +249,28 @@ pub async fn wait_terminal(
 /// A listing's status filter: ours, or the seed's `success` (succeeded), `error` (failed) and
 /// `timeout` (timed_out). Dead letters are listed by their own name, `dead_lettered`.
 pub fn parse_status(s: &str) -> Option<ExecutionStatus> {
-    match s {
-        "success" => Some(ExecutionStatus::Succeeded),
-        "error" => Some(ExecutionStatus::Failed),
-        "timeout" => Some(ExecutionStatus::TimedOut),
-        other => ExecutionStatus::parse(other),
-    }
+    SEED_STATUSES
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, status)| *status)
+        .or_else(|| ExecutionStatus::parse(s))
+}
+
+/// The seed's names of statuses, accepted beside ours by [`parse_status`].
+pub const SEED_STATUSES: [(&str, ExecutionStatus); 3] = [
+    ("success", ExecutionStatus::Succeeded),
+    ("error", ExecutionStatus::Failed),
+    ("timeout", ExecutionStatus::TimedOut),
+];
+
+/// Every status, ours then the seed's: what [`parse_status`] accepts.
+pub fn status_names() -> Vec<&'static str> {
+    use ExecutionStatus::*;
+    [Queued, Running, Succeeded, Failed, TimedOut, DeadLettered]
+        .iter()
+        .map(|s| s.as_str())
+        .chain(SEED_STATUSES.iter().map(|(name, _)| *name))
+        .collect()
 }
 
 /// An execution as every caller sees it: our fields, plus the seed's contract — `success`

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use integrations_core::connector::{CallContext, Renewal};
 use integrations_core::model::{
     new_id, now, secret_name, Connection, ConnectionStatus, Credentials,
 };
-use integrations_core::sanitize::scrub;
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -20,6 +18,10 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::openapi::errors;
+use crate::openapi::views;
+
+pub mod probe;
 
 /// The API view of a connection: everything but the secret's location.
 pub fn view(c: &Connection) -> Value {
@@ -30,7 +32,11 @@ pub fn view(c: &Connection) -> Value {
     v
 }
 
-async fn load(state: &AppState, caller: &Caller, connection_id: &str) -> ApiResult<Connection> {
+pub(crate) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: &str,
+) -> ApiResult<Connection> {
     state
         .backend
         .connections
@@ -44,13 +50,24 @@ async fn load(state: &AppState, caller: &Caller, connection_id: &str) -> ApiResu
         })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(
+    as = CreateConnection,
+    example = json!({"integrationId": "shipping-ghn", "name": "My GHN shop",
+                     "config": {"shopId": 885, "environment": "sandbox"},
+                     "credentials": {"apiKey": "test-token"}})
+)]
 pub struct CreateBody {
     integration_id: String,
+    /// Not only whitespace.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
+    /// Validated against the integration's configSchema (non-secret fields).
     #[serde(default)]
+    #[schema(value_type = Object)]
     config: Map<String, Value>,
+    /// The configSchema's writeOnly fields; kept in the secret store only.
     #[serde(default)]
     credentials: BTreeMap<String, String>,
 }
@@ -62,6 +79,33 @@ fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Create a connection; secrets go to the secret store only.
+#[utoipa::path(
+    post,
+    path = "/connections",
+    operation_id = "createConnection",
+    tag = "connections",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created", body = views::Connection, links(
+            ("GetConnection" = (operation_id = "getConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("UpdateConnection" = (operation_id = "updateConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("TestConnection" = (operation_id = "testConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("DeleteConnection" = (operation_id = "deleteConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("Execute" = (operation_id = "execute",
+                description = "A GHN connection's fee (the example connection).",
+                request_body = json!({"connectionId": "$response.body#/connectionId",
+                    "actionId": "calculate_fee",
+                    "input": {"fromDistrictId": 1442, "toDistrictId": 1485,
+                              "toWardCode": "1A0101", "weight": 500}})))
+        )),
+        errors::Write
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -106,13 +150,27 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&connection))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     integration_id: Option<String>,
+    #[param(value_type = Option<ConnectionStatus>)]
     status: Option<String>,
 }
 
+/// The tenant's connections.
+#[utoipa::path(
+    get,
+    path = "/connections",
+    operation_id = "listConnections",
+    tag = "connections",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Connections", body = views::ConnectionList),
+        errors::Common
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -137,6 +195,18 @@ pub async fn list(
     Ok(Json(json!({ "connections": connections })))
 }
 
+/// One connection.
+#[utoipa::path(
+    get,
+    path = "/connections/{connectionId}",
+    operation_id = "getConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    responses(
+        (status = 200, description = "The connection", body = views::Connection),
+        errors::Lookup
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -145,17 +215,49 @@ pub async fn get(
     Ok(Json(view(&load(&state, &caller, &connection_id).await?)))
 }
 
-#[derive(Deserialize)]
+/// Every field is optional; null leaves it as it is.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UpdateConnection)]
 pub struct UpdateBody {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: Option<String>,
     /// Merged into the current config; a null value removes the field.
+    #[schema(value_type = Option<Object>)]
     config: Option<Map<String, Value>>,
     /// Rotates credentials: merged into the current secret.
     credentials: Option<BTreeMap<String, String>>,
+    /// A connection in `error` is set back by new credentials, not by hand.
+    #[schema(schema_with = settable_status)]
     status: Option<String>,
 }
 
+/// `active`, `inactive` or null (what [`update`] accepts).
+fn settable_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([
+            Value::from(ConnectionStatus::Active.as_str()),
+            Value::from(ConnectionStatus::Inactive.as_str()),
+            Value::Null,
+        ]))
+        .into()
+}
+
+/// Merge config, rotate credentials, set status active/inactive.
+#[utoipa::path(
+    patch,
+    path = "/connections/{connectionId}",
+    operation_id = "updateConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "Updated", body = views::Connection),
+        errors::Write
+    )
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -220,6 +322,18 @@ pub async fn update(
     Ok(Json(view(&connection)))
 }
 
+/// Delete a connection and its secret.
+#[utoipa::path(
+    delete,
+    path = "/connections/{connectionId}",
+    operation_id = "deleteConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    responses(
+        (status = 200, description = "Deleted", body = views::Deleted),
+        errors::Lookup
+    )
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -237,71 +351,4 @@ pub async fn delete(
         .delete_secret(&connection.credentials_ref)
         .await?;
     Ok(Json(json!({ "success": true })))
-}
-
-/// Run the connector's test and record the outcome on the connection.
-pub async fn test(
-    State(state): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let mut connection = load(&state, &caller, &connection_id).await?;
-    let connector = state.connectors.get(&connection.integration_id)?.clone();
-    let credentials = state
-        .backend
-        .secrets
-        .get_secret(&connection.credentials_ref)
-        .await?
-        .unwrap_or_default();
-    let timeout = state.settings.connection_test_timeout;
-    let ctx = CallContext {
-        execution_id: &new_id(),
-        tenant_id: &caller.tenant_id,
-        config: &connection.config,
-        credentials: &credentials,
-        timeout,
-        renewal: Some(Renewal {
-            secret_name: &connection.credentials_ref,
-            renewer: &state.renewer,
-        }),
-    };
-    let outcome = match tokio::time::timeout(timeout, connector.test_connection(ctx)).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::new(
-            ErrorKind::ProviderTimeout,
-            format!("no answer within {} s", timeout.as_secs()),
-        )),
-    };
-    let tested_at = now();
-    connection.last_tested_at = Some(tested_at);
-    connection.updated_at = tested_at;
-    let secrets: Vec<&str> = credentials.values().collect();
-    let response = match outcome {
-        Ok(message) => {
-            if connection.status == ConnectionStatus::Error {
-                connection.status = ConnectionStatus::Active;
-            }
-            connection.last_error = None;
-            json!({ "success": true, "message": message, "testedAt": tested_at })
-        }
-        Err(mut e) => {
-            e.message = scrub(&e.message, &secrets);
-            // Only rejected credentials stop executions; a provider that is down is not the
-            // connection's fault.
-            if connection.status == ConnectionStatus::Active
-                && e.kind == ErrorKind::ProviderAuthFailed
-            {
-                connection.status = ConnectionStatus::Error;
-            }
-            connection.last_error = Some(e.message.clone());
-            connection.last_error_at = Some(tested_at);
-            json!({ "success": false, "message": e.message, "testedAt": tested_at, "error": e.body() })
-        }
-    };
-    state
-        .backend
-        .connections
-        .update_connection(&connection)
-        .await?;
-    Ok(Json(response))
 }
