@@ -306,3 +306,22 @@ fn callback_view(url: &str, callback: Option<&Callback>) -> Value {
         None => json!({"url": url, "status": "pending", "attempts": []}),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_status_names_are_exactly_what_the_filter_accepts() {
+        let names = status_names();
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for name in &names {
+            assert!(
+                parse_status(name).is_some(),
+                "{name} is documented but refused"
+            );
+        }
+        assert!(parse_status("done").is_none());
+    }
+}

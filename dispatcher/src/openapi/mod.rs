@@ -62,6 +62,8 @@ pub fn document(public: OpenApi, authed: OpenApi, mcp_path: &str) -> Value {
     let mut doc =
         serde_json::to_value(merged(public, authed, mcp_path)).expect("the document serializes");
     camel_case_links(&mut doc);
+    // utoipa has no field for it: the default dialect, stated rather than left to be assumed.
+    doc["jsonSchemaDialect"] = "https://spec.openapis.org/oas/3.1/dialect/base".into();
     doc
 }
 
