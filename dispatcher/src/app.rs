@@ -186,7 +186,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     // A cheap read proves the store answers.
     match state.backend.api_keys.find_api_key("healthz").await {
-        Ok(_) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Ok(_) => axum::Json(views::Health::OK).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -12,7 +12,7 @@ use integrations_core::model::{
 };
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -22,15 +22,6 @@ use crate::openapi::errors;
 use crate::openapi::views;
 
 pub mod probe;
-
-/// The API view of a connection: everything but the secret's location.
-pub fn view(c: &Connection) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.remove("credentialsRef");
-    }
-    v
-}
 
 pub(crate) async fn load(
     state: &AppState,
@@ -110,7 +101,7 @@ pub async fn create(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Body(body): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Connection>)> {
     check_name(&body.name)?;
     let integration = state.catalog.integration(&body.integration_id)?;
     integration.validate_connection(&body.config, &body.credentials)?;
@@ -147,7 +138,7 @@ pub async fn create(
         return Err(e.into());
     }
     tracing::info!(tenant_id = %caller.tenant_id, connection_id = %connection.connection_id, "connection created");
-    Ok((StatusCode::CREATED, Json(view(&connection))))
+    Ok((StatusCode::CREATED, Json((&connection).into())))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -175,7 +166,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ConnectionList>> {
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(ConnectionStatus::parse(s).ok_or_else(|| {
@@ -191,8 +182,8 @@ pub async fn list(
         .connections
         .list_connections(&caller.tenant_id, &filter)
         .await?;
-    let connections: Vec<Value> = list.iter().map(view).collect();
-    Ok(Json(json!({ "connections": connections })))
+    let connections = list.iter().map(views::Connection::from).collect();
+    Ok(Json(views::ConnectionList { connections }))
 }
 
 /// One connection.
@@ -211,8 +202,8 @@ pub async fn get(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&load(&state, &caller, &connection_id).await?)))
+) -> ApiResult<Json<views::Connection>> {
+    Ok(Json((&load(&state, &caller, &connection_id).await?).into()))
 }
 
 /// Every field is optional; null leaves it as it is.
@@ -263,7 +254,7 @@ pub async fn update(
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
     Body(body): Body<UpdateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Connection>> {
     let mut connection = load(&state, &caller, &connection_id).await?;
     let integration = state.catalog.integration(&connection.integration_id)?;
     if let Some(name) = body.name {
@@ -319,7 +310,7 @@ pub async fn update(
             format!("connection '{connection_id}' not found"),
         ));
     }
-    Ok(Json(view(&connection)))
+    Ok(Json((&connection).into()))
 }
 
 /// Delete a connection and its secret.
@@ -338,7 +329,7 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Deleted>> {
     let connection = load(&state, &caller, &connection_id).await?;
     state
         .backend
@@ -350,5 +341,5 @@ pub async fn delete(
         .secrets
         .delete_secret(&connection.credentials_ref)
         .await?;
-    Ok(Json(json!({ "success": true })))
+    Ok(Json(views::Deleted::YES))
 }

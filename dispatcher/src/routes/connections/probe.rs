@@ -9,7 +9,6 @@ use integrations_core::connector::{CallContext, Renewal};
 use integrations_core::model::{new_id, now, ConnectionStatus};
 use integrations_core::sanitize::scrub;
 use integrations_core::{Error, ErrorKind};
-use serde_json::{json, Value};
 
 use super::load;
 use crate::app::AppState;
@@ -34,7 +33,7 @@ pub async fn test(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ConnectionTest>> {
     let mut connection = load(&state, &caller, &connection_id).await?;
     let connector = state.connectors.get(&connection.integration_id)?.clone();
     let credentials = state
@@ -72,7 +71,12 @@ pub async fn test(
                 connection.status = ConnectionStatus::Active;
             }
             connection.last_error = None;
-            json!({ "success": true, "message": message, "testedAt": tested_at })
+            views::ConnectionTest {
+                success: true,
+                message,
+                tested_at,
+                error: None,
+            }
         }
         Err(mut e) => {
             e.message = scrub(&e.message, &secrets);
@@ -85,7 +89,12 @@ pub async fn test(
             }
             connection.last_error = Some(e.message.clone());
             connection.last_error_at = Some(tested_at);
-            json!({ "success": false, "message": e.message, "testedAt": tested_at, "error": e.body() })
+            views::ConnectionTest {
+                success: false,
+                error: Some(e.body()),
+                message: e.message,
+                tested_at,
+            }
         }
     };
     state
