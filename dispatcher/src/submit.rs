@@ -276,35 +276,8 @@ pub fn status_names() -> Vec<&'static str> {
 /// An execution as every caller sees it: our fields, plus the seed's contract — `success`
 /// (true only when succeeded), `data` (the output), `error {code, message, retryable}`,
 /// `latencyMs`, `executionId` — and, when it asked for one, its callback's delivery.
-pub fn answer(e: &Execution, callback: Option<&Callback>) -> Value {
-    let mut v = serde_json::to_value(e).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert(
-            "success".into(),
-            Value::Bool(e.status == ExecutionStatus::Succeeded),
-        );
-        if let Some(output) = &e.output {
-            obj.insert("data".into(), output.clone());
-        }
-        obj.insert("latencyMs".into(), json!(e.latency_ms.unwrap_or(0)));
-        if let Some(url) = &e.callback_url {
-            obj.insert("callback".into(), callback_view(url, callback));
-        }
-    }
-    v
-}
-
-/// `{url, status: pending|delivered|failed, attempts[]}`; pending until the execution finishes.
-fn callback_view(url: &str, callback: Option<&Callback>) -> Value {
-    match callback {
-        Some(c) => json!({
-            "url": c.url,
-            "status": c.status,
-            "attempts": c.attempts,
-            "nextAttemptAt": c.next_attempt_at,
-        }),
-        None => json!({"url": url, "status": "pending", "attempts": []}),
-    }
+pub fn answer(e: &Execution, callback: Option<&Callback>) -> crate::openapi::views::Execution {
+    crate::openapi::views::Execution::new(e, callback)
 }
 
 #[cfg(test)]

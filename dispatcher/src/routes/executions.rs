@@ -13,7 +13,7 @@ use integrations_core::callbacks::Callback;
 use integrations_core::model::{now, Execution};
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -59,7 +59,7 @@ pub struct TraceHeaders {
     traceparent: Option<String>,
 }
 
-fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<Value>) {
+fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<views::Execution>) {
     let status = if e.status.is_terminal() {
         StatusCode::OK
     } else {
@@ -99,7 +99,7 @@ pub async fn execute(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Body(body): Body<ExecuteBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Execution>)> {
     if let Some(named) = &body.caller_service {
         if named != &caller.caller_service {
             return Err(ApiError::new(
@@ -167,7 +167,7 @@ pub async fn get(
     Extension(caller): Extension<Caller>,
     Path(execution_id): Path<String>,
     Query(q): Query<GetQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Execution>> {
     let wait = submit::check_wait(&state, Duration::from_millis(q.wait_ms))?;
     let found = submit::wait_terminal(&state, &caller.tenant_id, &execution_id, wait).await?;
     let execution = found.ok_or_else(|| not_found(&execution_id))?;
@@ -201,7 +201,7 @@ pub async fn redeliver_callback(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(execution_id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::CallbackDelivery>)> {
     let execution = state
         .backend
         .executions
@@ -234,8 +234,10 @@ pub async fn redeliver_callback(
             )
         })?;
     tracing::info!(tenant_id = %caller.tenant_id, execution_id = %execution_id, "callback redelivery requested");
-    let view = submit::answer(&execution, Some(&callback));
-    Ok((StatusCode::ACCEPTED, Json(view["callback"].clone())))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(views::CallbackDelivery::of(&callback)),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -315,7 +317,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ExecutionList>> {
     let status = q
         .status
         .map(|s| {
@@ -345,12 +347,10 @@ pub async fn list(
         .executions
         .list_executions(&caller.tenant_id, &filter)
         .await?;
-    let items: Vec<Value> = page.items.iter().map(|e| submit::answer(e, None)).collect();
-    let mut out = json!({ "executions": items });
-    if let Some(c) = page.next_cursor {
-        out["nextCursor"] = Value::String(encode_cursor(c));
-    }
-    Ok(Json(out))
+    Ok(Json(views::ExecutionList {
+        executions: page.items.iter().map(|e| submit::answer(e, None)).collect(),
+        next_cursor: page.next_cursor.map(encode_cursor),
+    }))
 }
 
 #[cfg(test)]

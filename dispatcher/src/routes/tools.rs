@@ -269,7 +269,7 @@ fn rejected(message: String) -> ToolOutcome {
 /// record's other fields (the echoed input, timestamps, tenant) are left out: they cost the
 /// model tokens and tell it nothing.
 pub fn tool_answer(state: &AppState, e: &Execution, poll: Poll) -> ToolOutcome {
-    let full = submit::answer(e, None);
+    let full = serde_json::to_value(submit::answer(e, None)).unwrap_or_default();
     let mut out = Map::new();
     for k in [
         "success",
