@@ -110,6 +110,22 @@ async fn the_document_lists_exactly_the_routers_paths() {
     }
 }
 
+/// `integrations openapi` prints the document for readers, without a service or a store.
+#[test]
+fn the_command_prints_the_served_document() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_integrations-under-test"))
+        .arg("openapi")
+        .output()
+        .expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(printed, doc());
+}
+
 /// Checks the structure of an OpenAPI 3.1 document (the parts this API uses), compiled by the
 /// catalog's JSON Schema validator.
 fn openapi_rules() -> Value {

@@ -74,8 +74,8 @@ pub struct ToolList {
     warnings: Option<Vec<ToolWarning>>,
 }
 
-// Built by crate::routes::tools::{tool_answer, rejected}.
-/// What a tool call answers: the outcome of the execution, or `rejected` arguments.
+/// How a tool call ended: the execution's terminal status, `pending` (still running), or
+/// `rejected` (invalid arguments, nothing ran).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolStatus {
@@ -87,6 +87,8 @@ pub enum ToolStatus {
     Rejected,
 }
 
+// Built by crate::routes::tools::{tool_answer, rejected}.
+/// What a tool call answers, for the model.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ToolAnswer {
