@@ -86,7 +86,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ToolList>> {
     let format: Format = q
         .format
         .as_deref()
@@ -107,18 +107,21 @@ pub async fn list(
     let rendered = toolbox(&state, &caller.tenant_id)
         .await?
         .render(format, &filter);
-    let mut out = json!({ "tools": rendered.tools });
-    if !rendered.skipped.is_empty() {
-        for s in &rendered.skipped {
-            tracing::warn!(tool = %s.name, %format, reason = %s.reason, "tool left out of the listing");
-        }
-        out["warnings"] = rendered
-            .skipped
-            .iter()
-            .map(|s| json!({"tool": s.name, "message": format!("not listed in {format} format: {}", s.reason)}))
-            .collect();
+    for s in &rendered.skipped {
+        tracing::warn!(tool = %s.name, %format, reason = %s.reason, "tool left out of the listing");
     }
-    Ok(Json(out))
+    let warnings: Vec<views::ToolWarning> = rendered
+        .skipped
+        .iter()
+        .map(|s| views::ToolWarning {
+            tool: s.name.clone(),
+            message: format!("not listed in {format} format: {}", s.reason),
+        })
+        .collect();
+    Ok(Json(views::ToolList {
+        tools: rendered.tools,
+        warnings: (!warnings.is_empty()).then_some(warnings),
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

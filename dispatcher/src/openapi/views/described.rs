@@ -55,25 +55,6 @@ pub struct Action {
     output_schema: Value,
 }
 
-/// A tool left out of a listing, and why.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ToolWarning {
-    tool: String,
-    message: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ToolList {
-    /// In the requested format (docs/agents.md).
-    #[schema(value_type = Vec<Object>)]
-    tools: Vec<Value>,
-    #[serde(default)]
-    #[schema(value_type = Vec<ToolWarning>, required = false)]
-    warnings: Option<Vec<ToolWarning>>,
-}
-
 /// How a tool call ended: the execution's terminal status, `pending` (still running), or
 /// `rejected` (invalid arguments, nothing ran).
 #[derive(Deserialize, ToSchema)]

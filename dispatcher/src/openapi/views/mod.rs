@@ -1,6 +1,6 @@
-//! The JSON bodies the handlers answer with. Connections, executions and `/healthz` answer with
-//! these types, serialized, so their answers and their schemas cannot disagree. Tool answers,
-//! tool listings and catalog documents are assembled with serde_json where they are built (and
+//! The JSON bodies the handlers answer with. Connections, executions, tool listings and
+//! `/healthz` answer with these types, serialized, so their answers and their schemas cannot
+//! disagree. Tool answers and catalog documents are assembled with serde_json where they are built (and
 //! shared with the MCP server); [`described`] only describes them, and schemathesis holds the
 //! live service's answers to those descriptions (tests/tests/openapi.rs), `deny_unknown_fields`
 //! making it refuse a field they do not list.
@@ -8,10 +8,12 @@
 mod connections;
 mod described;
 mod executions;
+mod tools;
 
 pub use connections::*;
 pub use described::*;
 pub use executions::*;
+pub use tools::*;
 
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
