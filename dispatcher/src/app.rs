@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use integrations_core::backend::Backend;
 use integrations_core::catalog::Catalog;
 use integrations_core::connector::Connectors;
@@ -15,7 +14,11 @@ use integrations_core::ErrorKind;
 
 use crate::auth::{authenticate, KeyCache};
 use crate::error::ApiError;
+use crate::openapi::errors;
+use crate::openapi::views;
 use crate::routes::{catalog, connections, executions, tools};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -106,56 +109,100 @@ impl AppState {
     }
 }
 
+/// Where rmcp's MCP service is mounted (documented by [`crate::openapi::document`]).
+const MCP_PATH: &str = "/mcp";
+
+/// Routes served without an API key.
+fn public_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(metrics))
+        .routes(routes!(crate::openapi::served))
+}
+
+/// Routes behind [`authenticate`]. One `routes!` per path: each handler's `#[utoipa::path]`
+/// gives both its route and its documentation.
+fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(catalog::list))
+        .routes(routes!(catalog::get))
+        .routes(routes!(catalog::action))
+        .routes(routes!(connections::list, connections::create))
+        .routes(routes!(
+            connections::get,
+            connections::update,
+            connections::delete
+        ))
+        .routes(routes!(connections::probe::test))
+        .routes(routes!(executions::execute))
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::get))
+        .routes(routes!(executions::redeliver_callback))
+        .routes(routes!(tools::list))
+        .routes(routes!(tools::call))
+}
+
+/// The public and the authenticated routers and the document, from the same declarations.
+fn parts() -> (
+    Router<Arc<AppState>>,
+    Router<Arc<AppState>>,
+    serde_json::Value,
+) {
+    let (public, public_doc) = public_routes().split_for_parts();
+    let (authed, authed_doc) = authed_routes().split_for_parts();
+    let doc = crate::openapi::document(public_doc, authed_doc, MCP_PATH);
+    (public, authed, doc)
+}
+
+/// The OpenAPI document of [`router`]'s routes (what `GET /openapi.json` serves).
+pub fn openapi() -> serde_json::Value {
+    parts().2
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
-    let authed = Router::new()
-        .route("/catalog", get(catalog::list))
-        .route("/catalog/{integration_id}", get(catalog::get))
-        .route(
-            "/catalog/{integration_id}/actions/{action_id}",
-            get(catalog::action),
-        )
-        .route(
-            "/connections",
-            get(connections::list).post(connections::create),
-        )
-        .route(
-            "/connections/{connection_id}",
-            get(connections::get)
-                .patch(connections::update)
-                .delete(connections::delete),
-        )
-        .route("/connections/{connection_id}/test", post(connections::test))
-        .route("/execute", post(executions::execute))
-        .route("/executions", get(executions::list))
-        .route("/executions/{execution_id}", get(executions::get))
-        .route(
-            "/executions/{execution_id}/callback",
-            post(executions::redeliver_callback),
-        )
-        .route("/tools", get(tools::list))
-        .route("/tools/call", post(tools::call))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(crate::routes::openapi::document))
+    let (public, authed, doc) = parts();
+    let authed = authed.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    public
         .merge(authed)
-        .nest_service("/mcp", crate::mcp::service(state.clone()))
+        .nest_service(MCP_PATH, crate::mcp::service(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(crate::openapi::Served::new(&doc)))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(middleware::from_fn(track))
         .with_state(state)
 }
 
+/// Health: the store answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Healthy", body = views::Health),
+        errors::Store
+    )
+)]
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     // A cheap read proves the store answers.
     match state.backend.api_keys.find_api_key("healthz").await {
-        Ok(_) => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Ok(_) => axum::Json(views::Health::OK).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }
 
+/// Prometheus metrics.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String,
+         content_type = "text/plain")
+    )
+)]
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     (
         [("content-type", "text/plain; version=0.0.4")],

@@ -64,6 +64,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             let backend = service::open_backend(common).await?;
             return crate::dead_letters::run(&backend, action).await.map(|_| ());
         }
+        Command::Openapi => {
+            // Needs no backend: the document comes from the code alone.
+            let doc = crate::app::openapi();
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::internal(format!("the document: {e}")))?;
+            println!("{text}");
+            return Ok(());
+        }
         Command::CallbackSecret { action } => {
             let backend = service::open_backend(common).await?;
             let secrets = crate::callback_secret::caller_secrets(&backend);

@@ -258,6 +258,8 @@ pub enum Command {
         #[command(subcommand)]
         action: CallbackSecretAction,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -12,6 +12,7 @@ pub mod enqueue;
 pub mod error;
 pub mod extract;
 pub mod mcp;
+pub mod openapi;
 pub mod routes;
 pub mod service;
 pub mod submit;

@@ -250,44 +250,52 @@ pub async fn wait_terminal(
 /// A listing's status filter: ours, or the seed's `success` (succeeded), `error` (failed) and
 /// `timeout` (timed_out). Dead letters are listed by their own name, `dead_lettered`.
 pub fn parse_status(s: &str) -> Option<ExecutionStatus> {
-    match s {
-        "success" => Some(ExecutionStatus::Succeeded),
-        "error" => Some(ExecutionStatus::Failed),
-        "timeout" => Some(ExecutionStatus::TimedOut),
-        other => ExecutionStatus::parse(other),
-    }
+    SEED_STATUSES
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, status)| *status)
+        .or_else(|| ExecutionStatus::parse(s))
+}
+
+/// The seed's names of statuses, accepted beside ours by [`parse_status`].
+pub const SEED_STATUSES: [(&str, ExecutionStatus); 3] = [
+    ("success", ExecutionStatus::Succeeded),
+    ("error", ExecutionStatus::Failed),
+    ("timeout", ExecutionStatus::TimedOut),
+];
+
+/// Every status, ours then the seed's: what [`parse_status`] accepts.
+pub fn status_names() -> Vec<&'static str> {
+    use ExecutionStatus::*;
+    [Queued, Running, Succeeded, Failed, TimedOut, DeadLettered]
+        .iter()
+        .map(|s| s.as_str())
+        .chain(SEED_STATUSES.iter().map(|(name, _)| *name))
+        .collect()
 }
 
 /// An execution as every caller sees it: our fields, plus the seed's contract — `success`
 /// (true only when succeeded), `data` (the output), `error {code, message, retryable}`,
 /// `latencyMs`, `executionId` — and, when it asked for one, its callback's delivery.
-pub fn answer(e: &Execution, callback: Option<&Callback>) -> Value {
-    let mut v = serde_json::to_value(e).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert(
-            "success".into(),
-            Value::Bool(e.status == ExecutionStatus::Succeeded),
-        );
-        if let Some(output) = &e.output {
-            obj.insert("data".into(), output.clone());
-        }
-        obj.insert("latencyMs".into(), json!(e.latency_ms.unwrap_or(0)));
-        if let Some(url) = &e.callback_url {
-            obj.insert("callback".into(), callback_view(url, callback));
-        }
-    }
-    v
+pub fn answer(e: &Execution, callback: Option<&Callback>) -> crate::openapi::views::Execution {
+    crate::openapi::views::Execution::new(e, callback)
 }
 
-/// `{url, status: pending|delivered|failed, attempts[]}`; pending until the execution finishes.
-fn callback_view(url: &str, callback: Option<&Callback>) -> Value {
-    match callback {
-        Some(c) => json!({
-            "url": c.url,
-            "status": c.status,
-            "attempts": c.attempts,
-            "nextAttemptAt": c.next_attempt_at,
-        }),
-        None => json!({"url": url, "status": "pending", "attempts": []}),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_status_names_are_exactly_what_the_filter_accepts() {
+        let names = status_names();
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        for name in &names {
+            assert!(
+                parse_status(name).is_some(),
+                "{name} is documented but refused"
+            );
+        }
+        assert!(parse_status("done").is_none());
     }
 }

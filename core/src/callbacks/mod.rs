@@ -19,7 +19,7 @@ pub mod payload;
 
 pub use payload::CallbackPayload;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackStatus {
     /// Waiting for its next attempt (or being attempted under a lease).
@@ -50,12 +50,14 @@ impl CallbackStatus {
 }
 
 /// One delivery attempt, as shown on the execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackAttempt {
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
     /// The receiver's HTTP status; None when no answer arrived (refused, timed out, blocked).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 100, maximum = 599)]
     pub status_code: Option<u16>,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -44,7 +44,7 @@ pub fn validate(validator: &Validator, instance: &Value, root: &str) -> Result<(
     Err(Error::validation(message))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionCategory {
     Read,

@@ -11,14 +11,29 @@ use serde_json::{json, Value};
 use crate::app::AppState;
 use crate::error::ApiResult;
 use crate::extract::Query;
+use crate::openapi::errors;
+use crate::openapi::views;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     category: Option<IntegrationCategory>,
     status: Option<IntegrationStatus>,
 }
 
+/// Integrations (summaries).
+#[utoipa::path(
+    get,
+    path = "/catalog",
+    operation_id = "listIntegrations",
+    tag = "catalog",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The catalog", body = views::IntegrationList),
+        errors::Common
+    )
+)]
 pub async fn list(State(state): State<Arc<AppState>>, Query(q): Query<ListQuery>) -> Json<Value> {
     let integrations: Vec<Value> = state
         .catalog
@@ -30,6 +45,18 @@ pub async fn list(State(state): State<Arc<AppState>>, Query(q): Query<ListQuery>
     Json(json!({ "integrations": integrations }))
 }
 
+/// An integration with its config and action schemas.
+#[utoipa::path(
+    get,
+    path = "/catalog/{integrationId}",
+    operation_id = "getIntegration",
+    tag = "catalog",
+    params(("integrationId" = String, Path, min_length = 1)),
+    responses(
+        (status = 200, description = "The integration", body = views::Integration),
+        errors::Lookup
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(integration_id): Path<String>,
@@ -39,6 +66,21 @@ pub async fn get(
     ))
 }
 
+/// One action with its input and output JSON Schemas.
+#[utoipa::path(
+    get,
+    path = "/catalog/{integrationId}/actions/{actionId}",
+    operation_id = "getAction",
+    tag = "catalog",
+    params(
+        ("integrationId" = String, Path, min_length = 1),
+        ("actionId" = String, Path, min_length = 1)
+    ),
+    responses(
+        (status = 200, description = "The action", body = views::Action),
+        errors::Lookup
+    )
+)]
 pub async fn action(
     State(state): State<Arc<AppState>>,
     Path((integration_id, action_id)): Path<(String, String)>,

@@ -13,32 +13,53 @@ use integrations_core::callbacks::Callback;
 use integrations_core::model::{now, Execution};
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::openapi::errors;
+use crate::openapi::views;
 use crate::submit::{self, trace_parent_for, Submission};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ExecuteRequest)]
 pub struct ExecuteBody {
     connection_id: String,
     action_id: String,
+    /// Validated against the action's inputSchema.
+    #[schema(value_type = Object)]
     input: Value,
     /// The seed sends it "for logging"; it must name the API key's own caller service, whose
     /// secret signs the callback.
     caller_service: Option<String>,
+    #[schema(min_length = 1, max_length = 256)]
     caller_ref: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     idempotency_key: Option<String>,
+    /// https and public unless the service runs with --allow-private-urls.
+    #[schema(format = "uri")]
     callback_url: Option<String>,
-    /// Wait up to this long for the result before answering.
+    /// Wait up to this long (ms) for the result before answering (at most the service's
+    /// --max-wait-ms, 30000 by default).
     #[serde(default)]
+    #[schema(maximum = 30000)]
     wait_ms: u64,
 }
 
-fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<Value>) {
+/// The headers [`trace_parent_for`] reads (from the `HeaderMap`, so this only describes them).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct TraceHeaders {
+    /// W3C trace context; the execution continues it when valid.
+    #[param(value_type = String, required = false)]
+    traceparent: Option<String>,
+}
+
+fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<views::Execution>) {
     let status = if e.status.is_terminal() {
         StatusCode::OK
     } else {
@@ -47,12 +68,38 @@ fn respond(e: &Execution, callback: Option<&Callback>) -> (StatusCode, Json<Valu
     (status, Json(submit::answer(e, callback)))
 }
 
+/// Submit an execution.
+#[utoipa::path(
+    post,
+    path = "/execute",
+    operation_id = "execute",
+    tag = "executions",
+    params(TraceHeaders),
+    request_body = ExecuteBody,
+    responses(
+        (status = 200, description = "Finished within waitMs", body = views::Execution,
+         links(
+            ("GetExecution" = (operation_id = "getExecution",
+                parameters(("executionId" = "$response.body#/executionId")))),
+            ("RedeliverCallback" = (operation_id = "redeliverCallback",
+                parameters(("executionId" = "$response.body#/executionId"))))
+        )),
+        (status = 202, description = "Accepted (queued or running)", body = views::Execution,
+         links(
+            ("GetExecution" = (operation_id = "getExecution",
+                parameters(("executionId" = "$response.body#/executionId")))),
+            ("RedeliverCallback" = (operation_id = "redeliverCallback",
+                parameters(("executionId" = "$response.body#/executionId"))))
+        )),
+        errors::Submit
+    )
+)]
 pub async fn execute(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     Body(body): Body<ExecuteBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Execution>)> {
     if let Some(named) = &body.caller_service {
         if named != &caller.caller_service {
             return Err(ApiError::new(
@@ -92,19 +139,35 @@ async fn callback_of(state: &AppState, e: &Execution) -> ApiResult<Option<Callba
         .await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
+    /// Wait up to this long (ms) until the execution is terminal (at most --max-wait-ms, 30000
+    /// by default).
     #[serde(default)]
+    #[param(maximum = 30000)]
     wait_ms: u64,
 }
 
+/// One execution, optionally waiting until it is terminal.
+#[utoipa::path(
+    get,
+    path = "/executions/{executionId}",
+    operation_id = "getExecution",
+    tag = "executions",
+    params(("executionId" = String, Path, min_length = 1), GetQuery),
+    responses(
+        (status = 200, description = "The execution", body = views::Execution),
+        errors::Lookup
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(execution_id): Path<String>,
     Query(q): Query<GetQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Execution>> {
     let wait = submit::check_wait(&state, Duration::from_millis(q.wait_ms))?;
     let found = submit::wait_terminal(&state, &caller.tenant_id, &execution_id, wait).await?;
     let execution = found.ok_or_else(|| not_found(&execution_id))?;
@@ -119,13 +182,26 @@ fn not_found(execution_id: &str) -> ApiError {
     )
 }
 
-/// `POST /executions/{id}/callback`: deliver the callback again now (a new round of the
-/// schedule when it was delivered or failed). 202 with the callback's state.
+/// Deliver the execution's callback again now.
+///
+/// A new round of the schedule when it was delivered or failed. 202 with the callback's state.
+#[utoipa::path(
+    post,
+    path = "/executions/{executionId}/callback",
+    operation_id = "redeliverCallback",
+    tag = "executions",
+    params(("executionId" = String, Path, min_length = 1)),
+    responses(
+        (status = 202, description = "The callback's delivery state",
+         body = views::CallbackDelivery),
+        errors::Redeliver
+    )
+)]
 pub async fn redeliver_callback(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(execution_id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::CallbackDelivery>)> {
     let execution = state
         .backend
         .executions
@@ -158,21 +234,47 @@ pub async fn redeliver_callback(
             )
         })?;
     tracing::info!(tenant_id = %caller.tenant_id, execution_id = %execution_id, "callback redelivery requested");
-    let view = submit::answer(&execution, Some(&callback));
-    Ok((StatusCode::ACCEPTED, Json(view["callback"].clone())))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(views::CallbackDelivery::of(&callback)),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     connection_id: Option<String>,
     integration_id: Option<String>,
+    /// Ours, or the seed's success, error, timeout.
+    #[param(value_type = Option<StatusName>, inline)]
     status: Option<String>,
+    #[param(format = DateTime)]
     start_date: Option<String>,
+    #[param(format = DateTime)]
     end_date: Option<String>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<usize>,
+    /// nextCursor of the previous page.
+    #[param(min_length = 1)]
     cursor: Option<String>,
 }
+
+/// A status in `?status=`: what [`submit::parse_status`] accepts (only described: [`list`]
+/// parses the string, to name the field when it is wrong).
+pub enum StatusName {}
+
+impl utoipa::PartialSchema for StatusName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(submit::status_names()))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StatusName {}
 
 fn parse_date(
     field: &str,
@@ -199,11 +301,23 @@ fn decode_cursor(c: String) -> Result<String, Error> {
         .ok_or_else(|| Error::validation("cursor: not a cursor from this API"))
 }
 
+/// Executions, newest first.
+#[utoipa::path(
+    get,
+    path = "/executions",
+    operation_id = "listExecutions",
+    tag = "executions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = views::ExecutionList),
+        errors::Common
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ExecutionList>> {
     let status = q
         .status
         .map(|s| {
@@ -233,12 +347,10 @@ pub async fn list(
         .executions
         .list_executions(&caller.tenant_id, &filter)
         .await?;
-    let items: Vec<Value> = page.items.iter().map(|e| submit::answer(e, None)).collect();
-    let mut out = json!({ "executions": items });
-    if let Some(c) = page.next_cursor {
-        out["nextCursor"] = Value::String(encode_cursor(c));
-    }
-    Ok(Json(out))
+    Ok(Json(views::ExecutionList {
+        executions: page.items.iter().map(|e| submit::answer(e, None)).collect(),
+        next_cursor: page.next_cursor.map(encode_cursor),
+    }))
 }
 
 #[cfg(test)]

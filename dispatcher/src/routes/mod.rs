@@ -3,5 +3,4 @@
 pub mod catalog;
 pub mod connections;
 pub mod executions;
-pub mod openapi;
 pub mod tools;

@@ -20,6 +20,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::openapi::errors;
+use crate::openapi::views;
 use crate::submit::{self, trace_parent_for, Submission};
 
 /// How long a tool call waits for its result when the caller does not say (MCP calls never
@@ -40,20 +42,51 @@ pub async fn toolbox(state: &AppState, tenant_id: &str) -> ApiResult<Toolbox> {
     Ok(Toolbox::new(&state.catalog, &connections))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Without it the answer is 400, naming the formats.
+    #[param(value_type = FormatName, inline, required = true)]
     format: Option<String>,
     integration_id: Option<String>,
     connection_id: Option<String>,
+    #[param(value_type = Option<integrations_core::catalog::ActionCategory>)]
     category: Option<String>,
 }
 
+/// The name of a [`Format`] in `?format=` (only described: [`list`] parses the string).
+pub enum FormatName {}
+
+impl utoipa::PartialSchema for FormatName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Format::ALL.map(Format::as_str)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FormatName {}
+
+/// The tenant's actions as tools for AI agents.
+#[utoipa::path(
+    get,
+    path = "/tools",
+    operation_id = "listTools",
+    tag = "tools",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Tools", body = views::ToolList),
+        errors::Common
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ToolList>> {
     let format: Format = q
         .format
         .as_deref()
@@ -74,28 +107,39 @@ pub async fn list(
     let rendered = toolbox(&state, &caller.tenant_id)
         .await?
         .render(format, &filter);
-    let mut out = json!({ "tools": rendered.tools });
-    if !rendered.skipped.is_empty() {
-        for s in &rendered.skipped {
-            tracing::warn!(tool = %s.name, %format, reason = %s.reason, "tool left out of the listing");
-        }
-        out["warnings"] = rendered
-            .skipped
-            .iter()
-            .map(|s| json!({"tool": s.name, "message": format!("not listed in {format} format: {}", s.reason)}))
-            .collect();
+    for s in &rendered.skipped {
+        tracing::warn!(tool = %s.name, %format, reason = %s.reason, "tool left out of the listing");
     }
-    Ok(Json(out))
+    let warnings: Vec<views::ToolWarning> = rendered
+        .skipped
+        .iter()
+        .map(|s| views::ToolWarning {
+            tool: s.name.clone(),
+            message: format!("not listed in {format} format: {}", s.reason),
+        })
+        .collect();
+    Ok(Json(views::ToolList {
+        tools: rendered.tools,
+        warnings: (!warnings.is_empty()).then_some(warnings),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ToolCall)]
 pub struct CallBody {
+    /// A tool name from GET /tools.
     name: String,
+    /// The model's arguments (an object).
     #[serde(default)]
+    #[schema(value_type = Value)]
     arguments: Value,
+    /// Default 20000 (or --max-wait-ms when lower).
+    #[schema(maximum = 30000)]
     wait_ms: Option<u64>,
+    #[schema(format = "uri")]
     callback_url: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
     idempotency_key: Option<String>,
 }
 
@@ -114,6 +158,20 @@ pub struct ToolOutcome {
     pub is_error: bool,
 }
 
+/// Call a tool.
+#[utoipa::path(
+    post,
+    path = "/tools/call",
+    operation_id = "callTool",
+    tag = "tools",
+    params(crate::routes::executions::TraceHeaders),
+    request_body = CallBody,
+    responses(
+        (status = 200, description = "The tool's answer (isError says whether it reports a failure)",
+         body = views::ToolAnswer),
+        errors::Submit
+    )
+)]
 pub async fn call(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
@@ -214,7 +272,7 @@ fn rejected(message: String) -> ToolOutcome {
 /// record's other fields (the echoed input, timestamps, tenant) are left out: they cost the
 /// model tokens and tell it nothing.
 pub fn tool_answer(state: &AppState, e: &Execution, poll: Poll) -> ToolOutcome {
-    let full = submit::answer(e, None);
+    let full = serde_json::to_value(submit::answer(e, None)).unwrap_or_default();
     let mut out = Map::new();
     for k in [
         "success",

@@ -7,30 +7,27 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use integrations_core::connector::{CallContext, Renewal};
 use integrations_core::model::{
     new_id, now, secret_name, Connection, ConnectionStatus, Credentials,
 };
-use integrations_core::sanitize::scrub;
 use integrations_core::{Error, ErrorKind};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
+use crate::openapi::errors;
+use crate::openapi::views;
 
-/// The API view of a connection: everything but the secret's location.
-pub fn view(c: &Connection) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.remove("credentialsRef");
-    }
-    v
-}
+pub mod probe;
 
-async fn load(state: &AppState, caller: &Caller, connection_id: &str) -> ApiResult<Connection> {
+pub(crate) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    connection_id: &str,
+) -> ApiResult<Connection> {
     state
         .backend
         .connections
@@ -44,13 +41,24 @@ async fn load(state: &AppState, caller: &Caller, connection_id: &str) -> ApiResu
         })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(
+    as = CreateConnection,
+    example = json!({"integrationId": "shipping-ghn", "name": "My GHN shop",
+                     "config": {"shopId": 885, "environment": "sandbox"},
+                     "credentials": {"apiKey": "test-token"}})
+)]
 pub struct CreateBody {
     integration_id: String,
+    /// Not only whitespace.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
+    /// Validated against the integration's configSchema (non-secret fields).
     #[serde(default)]
+    #[schema(value_type = Object)]
     config: Map<String, Value>,
+    /// The configSchema's writeOnly fields; kept in the secret store only.
     #[serde(default)]
     credentials: BTreeMap<String, String>,
 }
@@ -62,11 +70,38 @@ fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Create a connection; secrets go to the secret store only.
+#[utoipa::path(
+    post,
+    path = "/connections",
+    operation_id = "createConnection",
+    tag = "connections",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created", body = views::Connection, links(
+            ("GetConnection" = (operation_id = "getConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("UpdateConnection" = (operation_id = "updateConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("TestConnection" = (operation_id = "testConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("DeleteConnection" = (operation_id = "deleteConnection",
+                parameters(("connectionId" = "$response.body#/connectionId")))),
+            ("Execute" = (operation_id = "execute",
+                description = "A GHN connection's fee (the example connection).",
+                request_body = json!({"connectionId": "$response.body#/connectionId",
+                    "actionId": "calculate_fee",
+                    "input": {"fromDistrictId": 1442, "toDistrictId": 1485,
+                              "toWardCode": "1A0101", "weight": 500}})))
+        )),
+        errors::Write
+    )
+)]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Body(body): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Connection>)> {
     check_name(&body.name)?;
     let integration = state.catalog.integration(&body.integration_id)?;
     integration.validate_connection(&body.config, &body.credentials)?;
@@ -103,21 +138,35 @@ pub async fn create(
         return Err(e.into());
     }
     tracing::info!(tenant_id = %caller.tenant_id, connection_id = %connection.connection_id, "connection created");
-    Ok((StatusCode::CREATED, Json(view(&connection))))
+    Ok((StatusCode::CREATED, Json((&connection).into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     integration_id: Option<String>,
+    #[param(value_type = Option<ConnectionStatus>)]
     status: Option<String>,
 }
 
+/// The tenant's connections.
+#[utoipa::path(
+    get,
+    path = "/connections",
+    operation_id = "listConnections",
+    tag = "connections",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Connections", body = views::ConnectionList),
+        errors::Common
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::ConnectionList>> {
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(ConnectionStatus::parse(s).ok_or_else(|| {
@@ -133,35 +182,79 @@ pub async fn list(
         .connections
         .list_connections(&caller.tenant_id, &filter)
         .await?;
-    let connections: Vec<Value> = list.iter().map(view).collect();
-    Ok(Json(json!({ "connections": connections })))
+    let connections = list.iter().map(views::Connection::from).collect();
+    Ok(Json(views::ConnectionList { connections }))
 }
 
+/// One connection.
+#[utoipa::path(
+    get,
+    path = "/connections/{connectionId}",
+    operation_id = "getConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    responses(
+        (status = 200, description = "The connection", body = views::Connection),
+        errors::Lookup
+    )
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(view(&load(&state, &caller, &connection_id).await?)))
+) -> ApiResult<Json<views::Connection>> {
+    Ok(Json((&load(&state, &caller, &connection_id).await?).into()))
 }
 
-#[derive(Deserialize)]
+/// Every field is optional; null leaves it as it is.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UpdateConnection)]
 pub struct UpdateBody {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: Option<String>,
     /// Merged into the current config; a null value removes the field.
+    #[schema(value_type = Option<Object>)]
     config: Option<Map<String, Value>>,
     /// Rotates credentials: merged into the current secret.
     credentials: Option<BTreeMap<String, String>>,
+    /// A connection in `error` is set back by new credentials, not by hand.
+    #[schema(schema_with = settable_status)]
     status: Option<String>,
 }
 
+/// `active`, `inactive` or null (what [`update`] accepts).
+fn settable_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([
+            Value::from(ConnectionStatus::Active.as_str()),
+            Value::from(ConnectionStatus::Inactive.as_str()),
+            Value::Null,
+        ]))
+        .into()
+}
+
+/// Merge config, rotate credentials, set status active/inactive.
+#[utoipa::path(
+    patch,
+    path = "/connections/{connectionId}",
+    operation_id = "updateConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "Updated", body = views::Connection),
+        errors::Write
+    )
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
     Body(body): Body<UpdateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Connection>> {
     let mut connection = load(&state, &caller, &connection_id).await?;
     let integration = state.catalog.integration(&connection.integration_id)?;
     if let Some(name) = body.name {
@@ -217,14 +310,26 @@ pub async fn update(
             format!("connection '{connection_id}' not found"),
         ));
     }
-    Ok(Json(view(&connection)))
+    Ok(Json((&connection).into()))
 }
 
+/// Delete a connection and its secret.
+#[utoipa::path(
+    delete,
+    path = "/connections/{connectionId}",
+    operation_id = "deleteConnection",
+    tag = "connections",
+    params(("connectionId" = String, Path, min_length = 1)),
+    responses(
+        (status = 200, description = "Deleted", body = views::Deleted),
+        errors::Lookup
+    )
+)]
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
     Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Deleted>> {
     let connection = load(&state, &caller, &connection_id).await?;
     state
         .backend
@@ -236,72 +341,5 @@ pub async fn delete(
         .secrets
         .delete_secret(&connection.credentials_ref)
         .await?;
-    Ok(Json(json!({ "success": true })))
-}
-
-/// Run the connector's test and record the outcome on the connection.
-pub async fn test(
-    State(state): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(connection_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let mut connection = load(&state, &caller, &connection_id).await?;
-    let connector = state.connectors.get(&connection.integration_id)?.clone();
-    let credentials = state
-        .backend
-        .secrets
-        .get_secret(&connection.credentials_ref)
-        .await?
-        .unwrap_or_default();
-    let timeout = state.settings.connection_test_timeout;
-    let ctx = CallContext {
-        execution_id: &new_id(),
-        tenant_id: &caller.tenant_id,
-        config: &connection.config,
-        credentials: &credentials,
-        timeout,
-        renewal: Some(Renewal {
-            secret_name: &connection.credentials_ref,
-            renewer: &state.renewer,
-        }),
-    };
-    let outcome = match tokio::time::timeout(timeout, connector.test_connection(ctx)).await {
-        Ok(r) => r,
-        Err(_) => Err(Error::new(
-            ErrorKind::ProviderTimeout,
-            format!("no answer within {} s", timeout.as_secs()),
-        )),
-    };
-    let tested_at = now();
-    connection.last_tested_at = Some(tested_at);
-    connection.updated_at = tested_at;
-    let secrets: Vec<&str> = credentials.values().collect();
-    let response = match outcome {
-        Ok(message) => {
-            if connection.status == ConnectionStatus::Error {
-                connection.status = ConnectionStatus::Active;
-            }
-            connection.last_error = None;
-            json!({ "success": true, "message": message, "testedAt": tested_at })
-        }
-        Err(mut e) => {
-            e.message = scrub(&e.message, &secrets);
-            // Only rejected credentials stop executions; a provider that is down is not the
-            // connection's fault.
-            if connection.status == ConnectionStatus::Active
-                && e.kind == ErrorKind::ProviderAuthFailed
-            {
-                connection.status = ConnectionStatus::Error;
-            }
-            connection.last_error = Some(e.message.clone());
-            connection.last_error_at = Some(tested_at);
-            json!({ "success": false, "message": e.message, "testedAt": tested_at, "error": e.body() })
-        }
-    };
-    state
-        .backend
-        .connections
-        .update_connection(&connection)
-        .await?;
-    Ok(Json(response))
+    Ok(Json(views::Deleted::YES))
 }
