@@ -1,8 +1,6 @@
 //! The GHN connector against the fake GHN (in-process, 127.0.0.1:0). Happy paths check inputs
 //! and outputs against the catalog document's schemas.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, FakeProvider, Fault};
@@ -14,12 +12,13 @@ use serde_json::{json, Value};
 use super::client::GhnApi;
 use super::*;
 use crate::http::ConnectorSettings;
+use crate::testing::{self, assert_valid};
 
 const TOKEN: &str = "tok-8f3a-SECRET-91c2";
 const EXEC: &str = "01JCREATEORDEREXECUTION001";
 
 fn credentials(token: &str) -> Credentials {
-    Credentials(BTreeMap::from([("apiKey".to_string(), token.to_string())]))
+    testing::credentials(&[("apiKey", token)])
 }
 
 struct Harness {
@@ -102,32 +101,13 @@ fn assert_no_token(e: &Error) {
     assert!(!e.message.contains(TOKEN), "token leaked: {}", e.message);
 }
 
+/// GHN's document in the catalog embedded in this build.
 fn catalog() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| read_json("../schemas/integrations/shipping-ghn.json"))
-}
-
-fn read_json(relative: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    testing::document(INTEGRATION_ID)
 }
 
 fn schema(action: &str, which: &str) -> Value {
-    catalog()["actions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["actionId"] == action))
-        .map(|a| a[which].clone())
-        .unwrap_or_else(|| panic!("no action {action} in the catalog"))
-}
-
-fn assert_valid(schema: &Value, instance: &Value) {
-    let validator = jsonschema::validator_for(schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{instance} is invalid: {errors:?}");
+    testing::schema(INTEGRATION_ID, action, which)
 }
 
 fn order_input() -> Value {
@@ -155,7 +135,7 @@ fn fee_input() -> Value {
 
 #[test]
 fn catalog_document_satisfies_the_meta_schema_and_matches_the_connector() {
-    let meta = read_json("../schemas/integration.schema.json");
+    let meta = testing::schema_file("integration.schema.json");
     assert_valid(&meta, catalog());
     assert_eq!(catalog()["integrationId"], INTEGRATION_ID);
     assert_eq!(
@@ -226,7 +206,8 @@ fn environment_picks_the_base_url_unless_overridden() {
             timeout: Duration::from_secs(1),
             renewal: None,
         };
-        GhnApi::new(&client, over, &ctx).map(|api| api.base_url().to_string())
+        GhnApi::new(&client, over, &ctx, crate::kit::Auth::None)
+            .map(|api| api.base_url().to_string())
     };
     assert_eq!(
         url(json!({"shopId": 885}), None).ok().as_deref(),

@@ -12,8 +12,6 @@ pub mod zalopay;
 
 #[cfg(test)]
 mod outputs_tests;
-#[cfg(test)]
-pub(crate) mod test_support;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::Deserialize;
@@ -75,26 +73,23 @@ mod tests {
     }
 
     /// Each payment connector's action table lists exactly its catalog actions, with the
-    /// catalog's provider keys loaded.
+    /// catalog's provider keys loaded, and its auth strategy is its catalog authType.
     #[test]
     fn action_tables_match_the_catalog() {
-        let catalog = integrations_core::catalog::Catalog::embedded().expect("catalog");
+        use crate::Checked;
+        let catalog = crate::testing::catalog();
         let settings = crate::ConnectorSettings::new().expect("HTTP client");
         momo::MomoConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("MoMo");
         zalopay::ZaloPayConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("ZaloPay");
         vnpay::VnpayConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("VNPay");
         stripe::StripeConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("Stripe");
     }
 
