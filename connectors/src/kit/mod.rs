@@ -11,12 +11,14 @@
 //!   any reply into data or a classified error.
 //! - [`client`]: one provider for one call (base URL, auth, protocol, the action's deadline).
 //! - [`config`]: typed connection config and [`config::Secret`].
-//! - [`actions`]: the action table, checked against the catalog, applying its providerField.
+//! - [`actions`]: the action table, checked against the catalog, applying its providerField;
+//!   [`key`]: keys whose value has a provider format (a date prefix), declared per action.
 
 pub mod actions;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod key;
 pub mod protocol;
 pub mod request;
 pub mod sign;
@@ -28,6 +30,7 @@ pub use auth::{
 };
 pub use client::ProviderClient;
 pub use config::Secret;
+pub use key::{KeyFormat, KeyPart};
 pub use protocol::{Envelope, Match, Protocol, ResultCode};
 pub use request::{Body, Outgoing, Request};
 
@@ -37,7 +40,7 @@ pub use request::{Body, Outgoing, Request};
 /// (`$api::new(http, base_url_override, ctx, auth)`, `auth` chosen by the catalog's authType).
 #[macro_export]
 macro_rules! kit_connector {
-    ($connector:ident, $api:ty, $integration_id:expr, $table:expr, $auth:expr) => {
+    ($connector:ident, $api:ty, $integration_id:expr, $table:expr, $auth:expr $(, $formats:expr)?) => {
         pub struct $connector {
             http: reqwest::Client,
             base_url_override: Option<String>,
@@ -50,7 +53,8 @@ macro_rules! kit_connector {
                 Self {
                     http: settings.client.clone(),
                     base_url_override: settings.base_url($integration_id).map(str::to_string),
-                    actions: $crate::kit::Actions::new($integration_id, $table),
+                    actions: $crate::kit::Actions::new($integration_id, $table)
+                        $(.with_key_formats($formats))?,
                     auth: $auth,
                 }
             }

@@ -14,7 +14,9 @@ use crate::kit::auth::HmacSpec;
 use crate::kit::config::{self, Secret};
 use crate::kit::protocol::{classify, interpret};
 use crate::kit::sign::{hmac_sha256_hex, pipe_joined};
-use crate::kit::{Auth, AuthSpec, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{
+    Auth, AuthSpec, Body, Envelope, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub const SANDBOX_URL: &str = "https://sb-openapi.zalopay.vn";
 pub const PRODUCTION_URL: &str = "https://openapi.zalopay.vn";
@@ -79,16 +81,14 @@ impl ZaloPayApi {
         self.config.key1.expose()
     }
 
-    /// POST the form (with its mac appended) and return ZaloPay's answer uninterpreted: what a
-    /// `return_code` 2 means depends on the call.
-    pub(crate) async fn send(
-        &self,
-        path: &str,
-        mut form: Vec<(String, String)>,
-        mac: String,
-    ) -> Result<Value> {
-        form.push(("mac".into(), mac));
-        let reply = self.client.send(Request::post(path).form(form)).await?;
+    /// POST the form request (with its mac appended) and return ZaloPay's answer
+    /// uninterpreted: what a `return_code` 2 means depends on the call.
+    pub(crate) async fn send(&self, mut request: Request, mac: String) -> Result<Value> {
+        match &mut request.body {
+            Body::Form(form) => form.push(("mac".into(), mac)),
+            _ => return Err(Error::internal("ZaloPay requests are forms")),
+        }
+        let reply = self.client.send(request).await?;
         match reply.json(PROVIDER) {
             Ok(v) if v.get("return_code").is_some() => Ok(v),
             _ => interpret(&ZALOPAY, &reply),

@@ -20,7 +20,8 @@ crate::kit_connector!(
     ZaloPayApi,
     INTEGRATION_ID,
     actions::TABLE,
-    client::AUTH
+    client::AUTH,
+    actions::KEY_FORMATS
 );
 
 #[async_trait]

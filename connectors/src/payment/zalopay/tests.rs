@@ -234,3 +234,24 @@ async fn a_wrong_key_fails_authentication_and_the_connection_test() {
         .expect_err("unknown");
     assert_eq!(e.kind, ErrorKind::ProviderNotFound, "{e}");
 }
+
+/// ZaloPay's key formats are for the actions the catalog gives a providerField; one on any
+/// other action fails the check.
+#[test]
+fn key_formats_must_belong_to_keyed_actions() {
+    use crate::kit::{Actions, KeyFormat, KeyPart};
+    const STRAY: &[(&str, KeyFormat)] = &[("query_order", KeyFormat(&[KeyPart::ExecutionId]))];
+    let catalog = testing::catalog();
+    Actions::new(INTEGRATION_ID, super::actions::TABLE)
+        .with_key_formats(super::actions::KEY_FORMATS)
+        .check_catalog(catalog)
+        .expect("ZaloPay's formats are on keyed actions");
+    let e = Actions::new(INTEGRATION_ID, super::actions::TABLE)
+        .with_key_formats(STRAY)
+        .check_catalog(catalog)
+        .expect_err("query_order has no providerField");
+    assert_eq!(
+        e.message,
+        "payment-zalopay.query_order: a key format for an action without a providerField"
+    );
+}
