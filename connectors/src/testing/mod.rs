@@ -209,6 +209,19 @@ impl<C: Connector> Harness<C> {
         self.connector.execute(action, &input, self.ctx(exec)).await
     }
 
+    /// [`Harness::run_as`] under another time budget than the default 5 s.
+    pub(crate) async fn run_within(
+        &self,
+        exec: &str,
+        action: &str,
+        input: Value,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let mut ctx = self.ctx(exec);
+        ctx.timeout = timeout;
+        self.connector.execute(action, &input, ctx).await
+    }
+
     /// A happy path, input and output checked against the catalog.
     pub(crate) async fn ok(&self, exec: &str, action: &str, input: Value) -> Value {
         self.conn.ok(&self.connector, exec, action, input).await

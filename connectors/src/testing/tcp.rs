@@ -1,13 +1,14 @@
 //! A raw HTTP/1.1 server on 127.0.0.1 for exact wire shapes: it records every request as
 //! received (request line, headers, body bytes) and answers each with what a handler returns,
 //! so a test can be a tiny provider (a login that issues tokens, a signer's counterpart)
-//! without the kit's own HTTP stack on the other side.
+//! without the kit's own HTTP stack on the other side; or, for transport failures, with raw
+//! bytes, nothing, or never ([`serve_raw`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 /// One request as it arrived.
@@ -55,6 +56,45 @@ fn parse(buf: &[u8]) -> Option<Received> {
     })
 }
 
+/// One whole request from the stream; None if it closes first.
+async fn read_request(stream: &mut TcpStream) -> Option<Received> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(received) = parse(&buf) {
+            return Some(received);
+        }
+    }
+}
+
+/// A server that reads each request whole, then writes `reply` as it is (None: closes
+/// without answering) or, with `hang`, holds the connection open without answering.
+pub(crate) async fn serve_raw(reply: Option<Vec<u8>>, hang: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                read_request(&mut stream).await;
+                if hang {
+                    // Until the client gives up: the test's own timeout ends it.
+                    std::future::pending::<()>().await;
+                }
+                if let Some(r) = reply {
+                    let _ = stream.write_all(&r).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
 /// The status and JSON body to answer a request with.
 pub(crate) type Handler = Arc<dyn Fn(&Received) -> (u16, String) + Send + Sync>;
 
@@ -68,17 +108,8 @@ pub(crate) async fn serve(handler: Handler) -> (SocketAddr, mpsc::UnboundedRecei
         while let Ok((mut stream, _)) = listener.accept().await {
             let (tx, handler) = (tx.clone(), handler.clone());
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let received = loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(received) = parse(&buf) {
-                        break received;
-                    }
+                let Some(received) = read_request(&mut stream).await else {
+                    return;
                 };
                 let (status, body) = handler(&received);
                 let _ = tx.send(received);
