@@ -35,9 +35,10 @@ pub use protocol::{Envelope, Match, Protocol, ResultCode};
 pub use request::{Body, Outgoing, Request};
 
 /// A connector's struct and constructor, the same for every provider built on the kit: the
-/// shared HTTP client, the operator's base-URL override, the action table, the auth parameters,
-/// `check(catalog)` for the registry, and `api(ctx)` to build the provider's per-call API
-/// (`$api::new(http, base_url_override, ctx, auth)`, `auth` chosen by the catalog's authType).
+/// shared HTTP client, the operator's base-URL override, the action table (with the optional
+/// last argument's key formats), the auth parameters, `check(catalog)` for the registry, and
+/// `api(ctx)` to build the provider's per-call API (`$api::new(http, base_url_override, ctx,
+/// auth)`, `auth` chosen by the catalog's authType).
 #[macro_export]
 macro_rules! kit_connector {
     ($connector:ident, $api:ty, $integration_id:expr, $table:expr, $auth:expr $(, $formats:expr)?) => {

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::*;
-use crate::kit::{Envelope, Match, ResultCode};
+use crate::kit::{Envelope, KeyPlace, Match, Protocol, Request, ResultCode};
 use crate::testing::stores::Stores;
 use crate::testing::tcp::{serve, Received};
 use crate::testing::{credentials, ctx};
