@@ -7,20 +7,26 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::kit::config::{self, Secret};
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::config;
+use crate::kit::{
+    Auth, AuthSpec, Envelope, KeyPlace, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub const PRODUCTION_URL: &str = "https://online-gateway.ghn.vn/shiip/public-api";
 pub const SANDBOX_URL: &str = "https://dev-online-gateway.ghn.vn/shiip/public-api";
 
 const PROVIDER: &str = "GHN";
 
+/// `api_key`: the GHN Token, as the `Token` header.
+pub(crate) const AUTH: AuthSpec = AuthSpec::ApiKey {
+    field: "apiKey",
+    place: KeyPlace::Header("Token"),
+};
+
 /// The connection, as the catalog's configSchema defines it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GhnConfig {
-    /// The GHN Token.
-    api_key: Secret,
     #[serde(deserialize_with = "config::positive_id")]
     shop_id: i64,
     #[serde(default)]
@@ -63,10 +69,10 @@ impl GhnApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: GhnConfig = config::load(PROVIDER, ctx)?;
         let base_url = base_url_override.unwrap_or(config.environment.base_url());
-        let auth = Auth::header_token("Token", config.api_key);
         let client = ProviderClient::new(http, base_url, &GHN, auth, ctx.timeout)
             .with_header("ShopId", config.shop_id.to_string());
         Ok(Self {

@@ -24,7 +24,13 @@ pub fn action_ids() -> Vec<&'static str> {
     actions::TABLE.iter().map(|a| a.id).collect()
 }
 
-crate::kit_connector!(GhnConnector, GhnApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    GhnConnector,
+    GhnApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH
+);
 
 #[async_trait]
 impl Connector for GhnConnector {

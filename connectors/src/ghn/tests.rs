@@ -1,33 +1,27 @@
 //! The GHN connector against the fake GHN (in-process, 127.0.0.1:0). Happy paths check inputs
 //! and outputs against the catalog document's schemas.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use fake_provider::{FakeConfig, FakeProvider, Fault};
-use integrations_core::connector::{CallContext, Connector};
+use fake_provider::{FakeConfig, Fault};
+use integrations_core::connector::Connector;
 use integrations_core::model::Credentials;
-use integrations_core::{Error, ErrorKind, Result};
+use integrations_core::{Error, ErrorKind};
 use serde_json::{json, Value};
 
 use super::client::GhnApi;
 use super::*;
 use crate::http::ConnectorSettings;
+use crate::testing::{self, assert_valid, Conn};
 
 const TOKEN: &str = "tok-8f3a-SECRET-91c2";
 const EXEC: &str = "01JCREATEORDEREXECUTION001";
 
 fn credentials(token: &str) -> Credentials {
-    Credentials(BTreeMap::from([("apiKey".to_string(), token.to_string())]))
+    testing::credentials(&[("apiKey", token)])
 }
 
-struct Harness {
-    fake: FakeProvider,
-    connector: GhnConnector,
-    config: Value,
-    credentials: Credentials,
-}
+type Harness = testing::Harness<GhnConnector>;
 
 async fn harness() -> Harness {
     let fake = fake_provider::start(FakeConfig {
@@ -36,63 +30,18 @@ async fn harness() -> Harness {
     })
     .await
     .expect("start fake GHN");
-    let settings = ConnectorSettings::new()
-        .expect("HTTP client")
-        .with_base_url(INTEGRATION_ID, &fake.base_url());
+    let settings = testing::settings_at(INTEGRATION_ID, &fake.base_url());
+    let config = json!({ "shopId": fake.shop_id(), "environment": "sandbox" });
     Harness {
         connector: GhnConnector::new(&settings),
-        config: json!({ "shopId": fake.shop_id(), "environment": "sandbox" }),
-        credentials: credentials(TOKEN),
+        conn: Conn::new(INTEGRATION_ID, config, &[("apiKey", TOKEN)]),
         fake,
     }
 }
 
 impl Harness {
-    fn ctx<'a>(&'a self, execution_id: &'a str, timeout: Duration) -> CallContext<'a> {
-        CallContext {
-            execution_id,
-            tenant_id: "tenant-1",
-            config: &self.config,
-            credentials: &self.credentials,
-            timeout,
-            renewal: None,
-        }
-    }
-
-    async fn run_as(
-        &self,
-        exec: &str,
-        action: &str,
-        input: Value,
-        timeout: Duration,
-    ) -> Result<Value> {
-        self.connector
-            .execute(action, &input, self.ctx(exec, timeout))
-            .await
-    }
-
-    async fn run(&self, action: &str, input: Value) -> Result<Value> {
-        self.run_as(EXEC, action, input, Duration::from_secs(5))
-            .await
-    }
-
-    /// A happy path: the input must satisfy the catalog's inputSchema and the output its
-    /// outputSchema.
-    async fn ok(&self, exec: &str, action: &str, input: Value) -> Value {
-        assert_valid(&schema(action, "inputSchema"), &input);
-        let out = self
-            .run_as(exec, action, input, Duration::from_secs(5))
-            .await
-            .unwrap_or_else(|e| panic!("{action} failed: {e}"));
-        assert_valid(&schema(action, "outputSchema"), &out);
-        out
-    }
-
     async fn err(&self, action: &str, input: Value) -> Error {
-        let e = self
-            .run(action, input)
-            .await
-            .expect_err("expected an error");
+        let e = self.fails(EXEC, action, input).await;
         assert_no_token(&e);
         e
     }
@@ -102,32 +51,13 @@ fn assert_no_token(e: &Error) {
     assert!(!e.message.contains(TOKEN), "token leaked: {}", e.message);
 }
 
+/// GHN's document in the catalog embedded in this build.
 fn catalog() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| read_json("../schemas/integrations/shipping-ghn.json"))
-}
-
-fn read_json(relative: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    testing::document(INTEGRATION_ID)
 }
 
 fn schema(action: &str, which: &str) -> Value {
-    catalog()["actions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["actionId"] == action))
-        .map(|a| a[which].clone())
-        .unwrap_or_else(|| panic!("no action {action} in the catalog"))
-}
-
-fn assert_valid(schema: &Value, instance: &Value) {
-    let validator = jsonschema::validator_for(schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{instance} is invalid: {errors:?}");
+    testing::schema(INTEGRATION_ID, action, which)
 }
 
 fn order_input() -> Value {
@@ -155,7 +85,7 @@ fn fee_input() -> Value {
 
 #[test]
 fn catalog_document_satisfies_the_meta_schema_and_matches_the_connector() {
-    let meta = read_json("../schemas/integration.schema.json");
+    let meta = testing::schema_file("integration.schema.json");
     assert_valid(&meta, catalog());
     assert_eq!(catalog()["integrationId"], INTEGRATION_ID);
     assert_eq!(
@@ -218,15 +148,9 @@ fn environment_picks_the_base_url_unless_overridden() {
     let client = reqwest::Client::new();
     let creds = credentials(TOKEN);
     let url = |config: Value, over: Option<&str>| {
-        let ctx = CallContext {
-            execution_id: EXEC,
-            tenant_id: "t",
-            config: &config,
-            credentials: &creds,
-            timeout: Duration::from_secs(1),
-            renewal: None,
-        };
-        GhnApi::new(&client, over, &ctx).map(|api| api.base_url().to_string())
+        let ctx = testing::ctx(EXEC, &config, &creds);
+        GhnApi::new(&client, over, &ctx, crate::kit::Auth::None)
+            .map(|api| api.base_url().to_string())
     };
     assert_eq!(
         url(json!({"shopId": 885}), None).ok().as_deref(),
@@ -259,7 +183,7 @@ async fn missing_credential_and_unknown_action_are_caller_errors() {
     let e = h.err("teleport", json!({})).await;
     assert_eq!(e.kind, ErrorKind::ActionNotFound);
     assert!(e.message.contains("create_order"));
-    h.credentials = Credentials::default();
+    h.conn.credentials = Credentials::default();
     let e = h.err("get_provinces", json!({})).await;
     assert_eq!(e.kind, ErrorKind::ValidationFailed);
     assert_eq!(
@@ -276,16 +200,16 @@ async fn test_connection_proves_token_and_shop() {
     let mut h = harness().await;
     let msg = h
         .connector
-        .test_connection(h.ctx(EXEC, Duration::from_secs(5)))
+        .test_connection(h.ctx(EXEC))
         .await
         .expect("connection works");
     assert!(msg.contains("shop 885") && msg.contains("sandbox"), "{msg}");
     assert!(!msg.contains(TOKEN));
 
-    h.config = json!({ "shopId": 999 });
+    h.conn.config = json!({ "shopId": 999 });
     let e = h
         .connector
-        .test_connection(h.ctx(EXEC, Duration::from_secs(5)))
+        .test_connection(h.ctx(EXEC))
         .await
         .expect_err("foreign shop");
     assert_eq!(e.kind, ErrorKind::ProviderAuthFailed);
@@ -295,7 +219,7 @@ async fn test_connection_proves_token_and_shop() {
 #[tokio::test]
 async fn a_wrong_token_is_a_non_retryable_auth_failure_without_the_token() {
     let mut h = harness().await;
-    h.credentials = credentials("tok-wrong-0000");
+    h.conn.credentials = credentials("tok-wrong-0000");
     for action in ["get_provinces", "calculate_fee"] {
         let e = h.err(action, fee_input()).await;
         assert_eq!(e.kind, ErrorKind::ProviderAuthFailed, "{action}: {e}");
@@ -304,7 +228,7 @@ async fn a_wrong_token_is_a_non_retryable_auth_failure_without_the_token() {
     }
     let e = h
         .connector
-        .test_connection(h.ctx(EXEC, Duration::from_secs(5)))
+        .test_connection(h.ctx(EXEC))
         .await
         .expect_err("wrong token");
     assert_eq!(e.kind, ErrorKind::ProviderAuthFailed);
@@ -387,7 +311,7 @@ async fn a_retry_after_a_timed_out_create_finds_the_order_the_first_attempt_made
         .inject(Fault::delay(Duration::from_millis(1500)).on("/v2/shipping-order/create"))
         .expect("inject");
     let e = h
-        .run_as(
+        .run_within(
             EXEC,
             "create_order",
             order_input(),
@@ -560,7 +484,7 @@ async fn a_slow_answer_is_a_timeout_after_the_request_was_sent() {
         .inject(Fault::delay(Duration::from_secs(60)))
         .expect("inject");
     let e = h
-        .run_as(
+        .run_within(
             EXEC,
             "calculate_fee",
             fee_input(),
@@ -586,19 +510,9 @@ async fn an_unreachable_provider_is_a_network_error_before_sending() {
     let h = harness().await;
     let url = h.fake.base_url();
     h.fake.shutdown().await;
-    let settings = ConnectorSettings::new()
-        .expect("HTTP client")
-        .with_base_url(INTEGRATION_ID, &url);
-    let connector = GhnConnector::new(&settings);
+    let connector = GhnConnector::new(&testing::settings_at(INTEGRATION_ID, &url));
     let (config, creds) = (json!({ "shopId": 885 }), credentials(TOKEN));
-    let ctx = CallContext {
-        execution_id: EXEC,
-        tenant_id: "t",
-        config: &config,
-        credentials: &creds,
-        timeout: Duration::from_secs(2),
-        renewal: None,
-    };
+    let ctx = testing::ctx(EXEC, &config, &creds);
     let e = connector
         .execute("get_provinces", &json!({}), ctx)
         .await

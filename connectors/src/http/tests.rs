@@ -1,62 +1,14 @@
-//! The kit against tiny raw TCP servers, so each failure shape is exact.
+//! The kit against the shared raw TCP server, so each failure shape is exact.
 
 use std::net::SocketAddr;
 
 use chrono::TimeZone;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
 use crate::kit::Request;
-
-/// Read one request (headers and a Content-Length body) from the stream.
-async fn read_request(stream: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let Ok(n) = stream.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let len = text[..end]
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                return;
-            }
-        }
-    }
-}
-
-/// A server answering every connection with `reply` (None: close without answering, or hang
-/// when `hang`).
-async fn server(reply: Option<Vec<u8>>, hang: bool) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                read_request(&mut stream).await;
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
-                if let Some(r) = reply {
-                    let _ = stream.write_all(&r).await;
-                }
-            });
-        }
-    });
-    addr
-}
+use crate::testing::tcp::serve_raw as server;
+use tokio::net::TcpListener;
 
 fn http_reply(status: &str, headers: &str, body: &str) -> Vec<u8> {
     format!(

@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::key::KeyFormat;
 use super::request::{Body, Request};
 
 pub type ActionFuture<'a> = Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>>;
@@ -123,6 +124,7 @@ pub struct ActionCall<'a> {
     pub input: &'a Value,
     pub execution_id: &'a str,
     provider_key: Option<&'a ProviderKey>,
+    format: Option<&'a KeyFormat>,
 }
 
 impl<'a> ActionCall<'a> {
@@ -131,14 +133,44 @@ impl<'a> ActionCall<'a> {
             input,
             execution_id,
             provider_key: key,
+            format: None,
         }
+    }
+
+    /// The key's value is built by `format` instead of being the bare execution id.
+    pub fn with_format(mut self, format: Option<&'a KeyFormat>) -> Self {
+        self.format = format;
+        self
     }
 
     /// The request that creates the effect, with the execution id where the catalog's
     /// providerField says, so a retry after an unknown outcome finds the first effect.
     /// Unchanged for actions without a provider key.
     pub fn keyed(&self, request: Request) -> Result<Request> {
-        self.keyed_as(request, self.execution_id)
+        self.keyed_with(request, &[])
+    }
+
+    /// [`ActionCall::keyed`] for a key with a declared format, given its parameters.
+    pub fn keyed_with(&self, request: Request, params: &[(&str, &str)]) -> Result<Request> {
+        match self.provider_key {
+            Some(key) => key.apply(request, &self.key(params)?),
+            None => Ok(request),
+        }
+    }
+
+    /// The provider key's value (for providers that also sign or report it): the declared
+    /// format rendered, else the execution id. An action without a provider key in the
+    /// catalog has none, and asking for it is refused rather than inventing one.
+    pub fn key(&self, params: &[(&str, &str)]) -> Result<String> {
+        if self.provider_key.is_none() {
+            return Err(Error::internal(
+                "this action has no providerField in the catalog",
+            ));
+        }
+        match self.format {
+            Some(f) => f.render(self.execution_id, params),
+            None => Ok(self.execution_id.to_string()),
+        }
     }
 
     /// [`ActionCall::keyed`] with a value derived from the execution id, for providers whose
@@ -155,6 +187,8 @@ impl<'a> ActionCall<'a> {
 pub struct Actions<A: 'static> {
     integration_id: &'static str,
     table: &'static [Action<A>],
+    /// Declared by the connector: keys whose value is not the bare execution id.
+    formats: &'static [(&'static str, KeyFormat)],
     /// From the embedded catalog. An unreadable catalog fails every run rather than sending
     /// writes without their idempotency key.
     keys: Result<BTreeMap<String, ProviderKey>>,
@@ -170,8 +204,23 @@ impl<A: Sync + 'static> Actions<A> {
         Self {
             integration_id,
             table,
+            formats: &[],
             keys,
         }
+    }
+
+    /// Key formats by action id ([`KeyFormat`]); each must be for an action the catalog gives
+    /// a providerField ([`Actions::check_catalog`]).
+    pub fn with_key_formats(mut self, formats: &'static [(&'static str, KeyFormat)]) -> Self {
+        self.formats = formats;
+        self
+    }
+
+    fn format(&self, action_id: &str) -> Option<&KeyFormat> {
+        self.formats
+            .iter()
+            .find(|(id, _)| *id == action_id)
+            .map(|(_, f)| f)
     }
 
     pub fn ids(&self) -> Vec<&'static str> {
@@ -200,7 +249,8 @@ impl<A: Sync + 'static> Actions<A> {
                 ),
             ));
         };
-        let call = ActionCall::new(input, execution_id, keys.get(action_id));
+        let call = ActionCall::new(input, execution_id, keys.get(action_id))
+            .with_format(self.format(action_id));
         (action.run)(api, &call).await
     }
 
@@ -235,6 +285,14 @@ impl<A: Sync + 'static> Actions<A> {
                         self.integration_id, action.action_id
                     )));
                 }
+            }
+        }
+        for (action_id, _) in self.formats {
+            if self.provider_key(action_id).is_none() {
+                return Err(Error::internal(format!(
+                    "{}.{action_id}: a key format for an action without a providerField",
+                    self.integration_id
+                )));
             }
         }
         Ok(())

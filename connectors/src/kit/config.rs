@@ -98,14 +98,11 @@ pub fn positive_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-    use std::time::Duration;
-
-    use integrations_core::model::Credentials;
     use integrations_core::ErrorKind;
     use serde_json::json;
 
     use super::*;
+    use crate::testing;
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -116,21 +113,8 @@ mod tests {
     }
 
     fn load_demo(config: Value, creds: &[(&str, &str)]) -> Result<Demo> {
-        let credentials = Credentials(
-            creds
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-        );
-        let ctx = CallContext {
-            execution_id: "e",
-            tenant_id: "t",
-            config: &config,
-            credentials: &credentials,
-            timeout: Duration::from_secs(1),
-            renewal: None,
-        };
-        load("Demo", &ctx)
+        let credentials = testing::credentials(creds);
+        load("Demo", &testing::ctx("e", &config, &credentials))
     }
 
     #[test]

@@ -12,10 +12,8 @@ pub mod zalopay;
 
 #[cfg(test)]
 mod outputs_tests;
-#[cfg(test)]
-pub(crate) mod test_support;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -35,26 +33,7 @@ impl Environment {
     }
 }
 
-const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-/// The creation time of a ULID execution id; now for ids that are not ULIDs (tests, producers
-/// with their own ids), which only loses the cross-midnight stability.
-pub(crate) fn execution_time(execution_id: &str) -> DateTime<Utc> {
-    let head = execution_id.as_bytes().get(..10);
-    let ms = head.and_then(|h| {
-        h.iter().try_fold(0i64, |acc, c| {
-            let d = CROCKFORD
-                .iter()
-                .position(|x| x == &c.to_ascii_uppercase())?;
-            Some(acc * 32 + i64::try_from(d).ok()?)
-        })
-    });
-    ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        // A 10-character prefix of an arbitrary id can decode to a far-off date: keep only
-        // plausible ones (after 2020, not in the future by more than a day).
-        .filter(|t| t.timestamp() > 1_577_836_800 && *t < Utc::now() + Duration::days(1))
-        .unwrap_or_else(Utc::now)
-}
+pub(crate) use crate::kit::key::execution_time;
 
 /// `format` of `t` in Vietnam time (GMT+7, no daylight saving), as Vietnamese providers date
 /// things.
@@ -66,35 +45,26 @@ pub(crate) fn vietnam(t: DateTime<Utc>, format: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The 10-character Crockford time prefix of a ULID for `ms`.
-    pub(crate) fn ulid_prefix(ms: i64) -> String {
-        (0..10)
-            .rev()
-            .map(|i| CROCKFORD[usize::try_from((ms >> (5 * i)) & 31).unwrap_or(0)] as char)
-            .collect()
-    }
+    pub(crate) use crate::kit::key::ulid_prefix;
 
     /// Each payment connector's action table lists exactly its catalog actions, with the
-    /// catalog's provider keys loaded.
+    /// catalog's provider keys loaded, and its auth strategy is its catalog authType.
     #[test]
     fn action_tables_match_the_catalog() {
-        let catalog = integrations_core::catalog::Catalog::embedded().expect("catalog");
+        use crate::Checked;
+        let catalog = crate::testing::catalog();
         let settings = crate::ConnectorSettings::new().expect("HTTP client");
         momo::MomoConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("MoMo");
         zalopay::ZaloPayConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("ZaloPay");
         vnpay::VnpayConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("VNPay");
         stripe::StripeConnector::new(&settings)
-            .actions()
-            .check_catalog(&catalog)
+            .check(catalog)
             .expect("Stripe");
     }
 

@@ -7,18 +7,18 @@ use std::collections::BTreeSet;
 use fake_provider::payment::{momo, stripe, vnpay, zalopay};
 use serde_json::{json, Value};
 
-use super::test_support::{self, catalog, exec, Conn};
+use crate::testing::{self, catalog, exec, Conn};
 
 #[tokio::test]
 async fn every_payment_action_output_matches_its_schema() {
-    let fake = test_support::fake().await;
+    let fake = testing::fake().await;
     let mut covered: BTreeSet<(String, String)> = BTreeSet::new();
     let mut ok = |conn: &Conn, action: &str, out: Value| {
         assert!(out.is_object(), "{action}: {out}");
         covered.insert((conn.integration_id.to_string(), action.to_string()));
     };
 
-    let c = super::momo::MomoConnector::new(&test_support::settings(
+    let c = super::momo::MomoConnector::new(&testing::settings(
         &fake,
         super::momo::INTEGRATION_ID,
         fake_provider::MOMO_PREFIX,
@@ -58,7 +58,7 @@ async fn every_payment_action_output_matches_its_schema() {
         .expect("refund");
     ok(&m, "refund", r);
 
-    let c = super::zalopay::ZaloPayConnector::new(&test_support::settings(
+    let c = super::zalopay::ZaloPayConnector::new(&testing::settings(
         &fake,
         super::zalopay::INTEGRATION_ID,
         fake_provider::ZALOPAY_PREFIX,
@@ -110,7 +110,7 @@ async fn every_payment_action_output_matches_its_schema() {
         .expect("query_refund");
     ok(&z, "query_refund", q);
 
-    let c = super::vnpay::VnpayConnector::new(&test_support::settings(
+    let c = super::vnpay::VnpayConnector::new(&testing::settings(
         &fake,
         super::vnpay::INTEGRATION_ID,
         fake_provider::VNPAY_PREFIX,
@@ -132,7 +132,7 @@ async fn every_payment_action_output_matches_its_schema() {
     let r = v.run(&c, &exec(), "refund", refund).await.expect("refund");
     ok(&v, "refund", r);
 
-    let c = super::stripe::StripeConnector::new(&test_support::settings(
+    let c = super::stripe::StripeConnector::new(&testing::settings(
         &fake,
         super::stripe::INTEGRATION_ID,
         fake_provider::STRIPE_PREFIX,

@@ -2,6 +2,3 @@
 
 pub mod ghtk;
 pub mod viettelpost;
-
-#[cfg(test)]
-mod test_support;

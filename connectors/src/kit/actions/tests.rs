@@ -161,3 +161,36 @@ fn provider_keys_parse_and_apply_to_every_body_shape() {
         .apply(Request::post("/o").json(json!({"a": 1})), "E")
         .is_err());
 }
+
+/// A declared format builds the key's value; the kit places it and hands the same value to a
+/// connector that signs it. Without a providerField there is no key to build.
+#[test]
+fn a_declared_key_format_is_rendered_and_placed() {
+    use crate::kit::{KeyFormat, KeyPart};
+    const FORMAT: KeyFormat = KeyFormat(&[
+        KeyPart::Text("R"),
+        KeyPart::Param("app"),
+        KeyPart::Text("-"),
+        KeyPart::ExecutionId,
+    ]);
+    let key = ProviderKey::parse("m_refund_id").expect("parses");
+    let input = json!({});
+    let call = ActionCall::new(&input, "01JEXEC", Some(&key)).with_format(Some(&FORMAT));
+    let params = [("app", "7")];
+    assert_eq!(call.key(&params).ok().as_deref(), Some("R7-01JEXEC"));
+    let request = call
+        .keyed_with(Request::post("/refund").form([("amount", "1")]), &params)
+        .expect("applies");
+    assert_eq!(
+        request.body,
+        Body::Form(vec![
+            ("amount".into(), "1".into()),
+            ("m_refund_id".into(), "R7-01JEXEC".into())
+        ])
+    );
+    assert!(call.keyed(Request::post("/refund")).is_err(), "app missing");
+    let unkeyed = ActionCall::new(&input, "01JEXEC", None).with_format(Some(&FORMAT));
+    assert!(unkeyed.key(&params).is_err());
+    let plain = ActionCall::new(&input, "01JEXEC", Some(&key));
+    assert_eq!(plain.key(&[]).ok().as_deref(), Some("01JEXEC"));
+}

@@ -1,19 +1,17 @@
-//! The client end to end against a raw TCP server that records what it received: the bytes a
+//! The client end to end against the shared raw TCP server, which records what it received: the bytes a
 //! signer signed are the bytes that arrive, and errors leave without credentials.
 
 use std::net::SocketAddr;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use super::*;
 use crate::http::ConnectorSettings;
 use crate::kit::auth::{canonical, HmacAuth, SignaturePlace};
 use crate::kit::sign::{self, Encoding, HmacAlgorithm};
 use crate::kit::{Envelope, Match, ResultCode, Secret};
+use crate::testing::tcp::serve_fixed as server;
 
 const KEY: &str = "hmac-key-SECRET-77";
 
@@ -49,75 +47,6 @@ static TINY: Tiny = Tiny;
 
 const TINY_CODES: &[ResultCode] = &[ResultCode::on(Match::Any, ErrorKind::ProviderRejected)];
 
-/// What the server saw.
-#[derive(Debug)]
-struct Received {
-    request_line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parse one request from what was read so far; None until it is complete.
-fn parse(buf: &[u8]) -> Option<Received> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let len = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let body = buf.get(end + 4..end + 4 + len)?.to_vec();
-    Some(Received {
-        request_line,
-        headers,
-        body,
-    })
-}
-
-async fn server(reply_body: String) -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                if let Some(received) = parse(&buf) {
-                    let _ = tx.send(received);
-                    break;
-                }
-            }
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply_body}",
-                reply_body.len()
-            );
-            let _ = stream.write_all(reply.as_bytes()).await;
-        }
-    });
-    (addr, rx)
-}
-
 fn hmac_auth() -> Auth {
     Auth::Hmac(HmacAuth {
         key: Secret::new(KEY),
@@ -125,8 +54,8 @@ fn hmac_auth() -> Auth {
         encoding: Encoding::Hex,
         canonical: canonical::request_digest,
         place: SignaturePlace::Header {
-            name: "X-Signature".into(),
-            prefix: String::new(),
+            name: "X-Signature",
+            prefix: "",
         },
     })
 }

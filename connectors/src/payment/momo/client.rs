@@ -9,16 +9,23 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::super::Environment;
+use crate::kit::auth::HmacSpec;
 use crate::kit::config::{self, Secret};
 use crate::kit::protocol::interpret;
 use crate::kit::sign::hmac_sha256_hex;
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{Auth, AuthSpec, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
 
 pub const SANDBOX_URL: &str = "https://test-payment.momo.vn";
 /// UNCONFIRMED in providers.md.
 pub const PRODUCTION_URL: &str = "https://payment.momo.vn";
 
 const PROVIDER: &str = "MoMo";
+
+/// `hmac`: the body field `signature`, hex HMAC-SHA256 with the secretKey over `key=value&…`
+/// of each call's fields, accessKey included though it is not sent: built with the body.
+pub(crate) const AUTH: AuthSpec = AuthSpec::Hmac(HmacSpec::BodyFields {
+    key_field: "secretKey",
+});
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +75,7 @@ impl MomoApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: MomoConfig = config::load(PROVIDER, ctx)?;
         let base = base_url_override.unwrap_or(match config.environment {
@@ -75,7 +83,7 @@ impl MomoApi {
             Environment::Production => PRODUCTION_URL,
         });
         // The signature is a body field, computed while building the body: no auth header.
-        let client = ProviderClient::new(http, base, &MOMO, Auth::None, ctx.timeout);
+        let client = ProviderClient::new(http, base, &MOMO, auth, ctx.timeout);
         Ok(Self {
             client,
             environment: config.environment.name(),

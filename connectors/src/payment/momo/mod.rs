@@ -15,7 +15,13 @@ pub use client::{signature, PRODUCTION_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-momo";
 
-crate::kit_connector!(MomoConnector, MomoApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    MomoConnector,
+    MomoApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH
+);
 
 #[async_trait]
 impl Connector for MomoConnector {

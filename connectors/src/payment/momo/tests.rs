@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::actions::{CREATE_KEYS, QUERY_KEYS, REFUND_KEYS};
 use super::*;
-use crate::payment::test_support::{self, exec, Conn};
+use crate::testing::{self, exec, Conn};
 
 const SECRET: &str = "K951B6PE1waDMi640xX08PD3vg6EkVlz";
 const ACCESS: &str = "F8BBA842ECF85";
@@ -57,8 +57,8 @@ fn create_input() -> Value {
 
 #[tokio::test]
 async fn create_query_pay_and_refund_through_the_fake() {
-    let fake = test_support::fake().await;
-    let c = MomoConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = MomoConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::MOMO_PREFIX,
@@ -129,8 +129,8 @@ async fn create_query_pay_and_refund_through_the_fake() {
 
 #[tokio::test]
 async fn a_repeat_of_the_same_execution_finds_the_first_payment() {
-    let fake = test_support::fake().await;
-    let c = MomoConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = MomoConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::MOMO_PREFIX,
@@ -162,8 +162,8 @@ async fn a_repeat_of_the_same_execution_finds_the_first_payment() {
 
 #[tokio::test]
 async fn wrong_keys_fail_authentication_and_the_connection_test() {
-    let fake = test_support::fake().await;
-    let c = MomoConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = MomoConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::MOMO_PREFIX,
@@ -197,8 +197,8 @@ async fn wrong_keys_fail_authentication_and_the_connection_test() {
 /// the connector resends under a fresh requestId, the orderId still guarding the payment.
 #[tokio::test]
 async fn a_retry_after_an_unfinished_answer_still_creates_the_payment() {
-    let fake = test_support::fake().await;
-    let c = MomoConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = MomoConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::MOMO_PREFIX,

@@ -8,17 +8,24 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::kit::config::{self, Secret};
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::config;
+use crate::kit::{
+    Auth, AuthSpec, Envelope, KeyPlace, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub const BASE_URL: &str = "https://api.stripe.com";
 
 const PROVIDER: &str = "Stripe";
 
+/// `api_key`: the secret key as `Authorization: Bearer sk_…`.
+pub(crate) const AUTH: AuthSpec = AuthSpec::ApiKey {
+    field: "secretKey",
+    place: KeyPlace::Bearer,
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StripeConfig {
-    secret_key: Secret,
     #[serde(default)]
     stripe_account: Option<String>,
 }
@@ -32,16 +39,11 @@ impl StripeApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: StripeConfig = config::load(PROVIDER, ctx)?;
         let base = base_url_override.unwrap_or(BASE_URL);
-        let mut client = ProviderClient::new(
-            http,
-            base,
-            &STRIPE,
-            Auth::Bearer(config.secret_key),
-            ctx.timeout,
-        );
+        let mut client = ProviderClient::new(http, base, &STRIPE, auth, ctx.timeout);
         if let Some(account) = config.stripe_account {
             client = client.with_header("Stripe-Account", account);
         }

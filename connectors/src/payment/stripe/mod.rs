@@ -16,7 +16,13 @@ pub use client::BASE_URL;
 
 pub const INTEGRATION_ID: &str = "payment-stripe";
 
-crate::kit_connector!(StripeConnector, StripeApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    StripeConnector,
+    StripeApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH
+);
 
 #[async_trait]
 impl Connector for StripeConnector {

@@ -6,7 +6,7 @@ use integrations_core::ErrorKind;
 use serde_json::json;
 
 use super::*;
-use crate::payment::test_support::{self, exec, Conn};
+use crate::testing::{self, exec, Conn};
 
 fn conn(key: &str) -> Conn {
     Conn::new(INTEGRATION_ID, json!({}), &[("secretKey", key)])
@@ -14,8 +14,8 @@ fn conn(key: &str) -> Conn {
 
 #[tokio::test]
 async fn read_intents_and_charges_and_refund_once_per_execution() {
-    let fake = test_support::fake().await;
-    let c = StripeConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = StripeConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::STRIPE_PREFIX,
@@ -109,8 +109,8 @@ async fn read_intents_and_charges_and_refund_once_per_execution() {
 
 #[tokio::test]
 async fn a_wrong_key_fails_authentication_and_the_connection_test() {
-    let fake = test_support::fake().await;
-    let c = StripeConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = StripeConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::STRIPE_PREFIX,

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 
 use super::super::Environment;
 use crate::kit::auth::canonical;
+use crate::kit::auth::{HmacRequest, HmacSpec};
 use crate::kit::config::{self, Secret};
 use crate::kit::sign::{constant_time_eq, hmac, pipe_joined, Encoding, HmacAlgorithm};
 use crate::kit::{
-    Auth, Envelope, HmacAuth, Match, Outgoing, Protocol, ProviderClient, Request, ResultCode,
+    Auth, AuthSpec, Envelope, Match, Outgoing, Protocol, ProviderClient, Request, ResultCode,
     SignaturePlace,
 };
 
@@ -25,6 +26,17 @@ pub const PRODUCTION_PAY_URL: &str = "https://pay.vnpay.vn";
 pub const PRODUCTION_API_URL: &str = "https://merchant.vnpay.vn";
 
 const PROVIDER: &str = "VNPay";
+
+/// `hmac`: the payment URL's `vnp_SecureHash`, hex HMAC-SHA512 with the hashSecret over the
+/// sorted, form-encoded query, appended last. The merchant API signs `|`-joined body fields
+/// with the same secret ([`checksum`]).
+pub(crate) const AUTH: AuthSpec = AuthSpec::Hmac(HmacSpec::Request(HmacRequest {
+    key_field: "hashSecret",
+    algorithm: HmacAlgorithm::Sha512,
+    encoding: Encoding::Hex,
+    canonical: canonical::sorted_query,
+    place: SignaturePlace::Query("vnp_SecureHash"),
+}));
 const PAY_PATH_SANDBOX: &str = "/paymentv2/vpcpay.html";
 const PAY_PATH_PRODUCTION: &str = "/vpcpay.html";
 const API_PATH: &str = "/merchant_webapi/api/transaction";
@@ -61,6 +73,7 @@ impl VnpayApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: VnpayConfig = config::load(PROVIDER, ctx)?;
         let (pay_base, api_base, pay_path) = match (base_url_override, config.environment) {
@@ -70,14 +83,8 @@ impl VnpayApi {
                 (PRODUCTION_PAY_URL, PRODUCTION_API_URL, PAY_PATH_PRODUCTION)
             }
         };
-        let url_auth = Auth::Hmac(HmacAuth {
-            key: config.hash_secret.clone(),
-            algorithm: HmacAlgorithm::Sha512,
-            encoding: Encoding::Hex,
-            canonical: canonical::sorted_query,
-            place: SignaturePlace::Query("vnp_SecureHash".into()),
-        });
-        let pay = ProviderClient::new(http, pay_base, &VNPAY, url_auth, ctx.timeout);
+        // The kit signs payment URLs; the merchant API's checksum is a body field.
+        let pay = ProviderClient::new(http, pay_base, &VNPAY, auth, ctx.timeout);
         // The merchant API's checksum is a body field, computed while building the body.
         let api = ProviderClient::new(http, api_base, &VNPAY, Auth::None, ctx.timeout);
         Ok(Self {

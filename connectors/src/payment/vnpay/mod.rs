@@ -15,7 +15,13 @@ pub use client::{checksum, PRODUCTION_API_URL, PRODUCTION_PAY_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-vnpay";
 
-crate::kit_connector!(VnpayConnector, VnpayApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    VnpayConnector,
+    VnpayApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH
+);
 
 #[async_trait]
 impl Connector for VnpayConnector {

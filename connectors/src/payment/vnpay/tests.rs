@@ -10,7 +10,7 @@ use super::*;
 use crate::kit::auth::canonical;
 use crate::kit::sign::{hmac, Encoding, HmacAlgorithm};
 use crate::kit::Request;
-use crate::payment::test_support::{self, exec, Conn};
+use crate::testing::{self, exec, Conn};
 
 #[test]
 fn payment_url_hash_matches_the_providers_md_vector() {
@@ -52,8 +52,8 @@ fn pay_input() -> Value {
 
 #[tokio::test]
 async fn build_the_url_pay_it_query_and_refund() {
-    let fake = test_support::fake().await;
-    let c = VnpayConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = VnpayConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::VNPAY_PREFIX,
@@ -122,8 +122,8 @@ async fn build_the_url_pay_it_query_and_refund() {
 
 #[tokio::test]
 async fn a_wrong_secret_fails_authentication_and_the_connection_test() {
-    let fake = test_support::fake().await;
-    let c = VnpayConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = VnpayConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::VNPAY_PREFIX,

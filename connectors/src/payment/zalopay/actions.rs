@@ -1,16 +1,17 @@
-//! ZaloPay actions. ZaloPay's own keys must carry a date (`yymmdd_…`), so the kit cannot drop
-//! the bare execution id into them: they are built here from the execution id and its ULID
-//! creation date, the same on every attempt — `app_trans_id = yymmdd_<id>` (33 chars, ZaloPay
-//! allows 40) and `m_refund_id = yymmdd_<app_id>_<id>`. A repeated app_trans_id is refused
-//! (-68) and the order is then looked up; a repeated m_refund_id answers the first refund.
+//! ZaloPay actions. ZaloPay's own keys must carry a date (`yymmdd_…`, Vietnam time): declared
+//! as key formats ([`KEY_FORMATS`]) that the kit renders from the execution id and its ULID
+//! creation date, the same on every attempt, and places where the catalog's providerField
+//! says — `app_trans_id = yymmdd_<id>` (33 chars, ZaloPay allows 40) and
+//! `m_refund_id = yymmdd_<app_id>_<id>`. The mac covers the key, so the connector asks the kit
+//! for its value too ([`ActionCall::key`]). A repeated app_trans_id is refused (-68) and the
+//! order is then looked up; a repeated m_refund_id answers the first refund.
 
 use integrations_core::Result;
 use serde_json::{json, Value};
 
 use super::client::{mac, outcome, return_code, sub_return_code, ZaloPayApi};
 use crate::fields::{int, required_int, required_str, string};
-use crate::kit::{Action, ActionCall};
-use crate::payment::{execution_time, vietnam};
+use crate::kit::{Action, ActionCall, KeyFormat, KeyPart, Request};
 
 pub(crate) const TABLE: &[Action<ZaloPayApi>] = &[
     Action {
@@ -34,16 +35,35 @@ pub(crate) const TABLE: &[Action<ZaloPayApi>] = &[
 /// ZaloPay's answer to a repeated app_trans_id (UNCONFIRMED).
 const DUPLICATE: i64 = -68;
 
-fn date_prefix(execution_id: &str) -> String {
-    vietnam(execution_time(execution_id), "%y%m%d")
-}
+/// The date ZaloPay wants in front of its keys: the execution's, in Vietnam time (GMT+7).
+const DATE: KeyPart = KeyPart::CreatedOn {
+    format: "%y%m%d",
+    utc_offset_hours: 7,
+};
 
+const APP_TRANS_ID: KeyFormat = KeyFormat(&[DATE, KeyPart::Text("_"), KeyPart::ExecutionId]);
+
+const M_REFUND_ID: KeyFormat = KeyFormat(&[
+    DATE,
+    KeyPart::Text("_"),
+    KeyPart::Param("app_id"),
+    KeyPart::Text("_"),
+    KeyPart::ExecutionId,
+]);
+
+pub(crate) const KEY_FORMATS: &[(&str, KeyFormat)] =
+    &[("create_order", APP_TRANS_ID), ("refund", M_REFUND_ID)];
+
+#[cfg(test)]
 pub(crate) fn app_trans_id(execution_id: &str) -> String {
-    format!("{}_{execution_id}", date_prefix(execution_id))
+    APP_TRANS_ID.render(execution_id, &[]).expect("renders")
 }
 
+#[cfg(test)]
 pub(crate) fn m_refund_id(app_id: i64, execution_id: &str) -> String {
-    format!("{}_{app_id}_{execution_id}", date_prefix(execution_id))
+    M_REFUND_ID
+        .render(execution_id, &[("app_id", &app_id.to_string())])
+        .expect("renders")
 }
 
 fn now_ms() -> String {
@@ -65,7 +85,7 @@ fn status(code: i64, paid: &'static str) -> &'static str {
 
 async fn create_order(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
     let input = call.input;
-    let id = app_trans_id(call.execution_id);
+    let id = call.key(&[])?;
     let app_id = api.app_id().to_string();
     let app_user = required_str(input, "appUser")?.to_string();
     let amount = required_int(input, "amount")?.to_string();
@@ -85,9 +105,9 @@ async fn create_order(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> 
             &item,
         ],
     );
+    // app_trans_id is placed by the kit (the catalog's providerField).
     let mut form = vec![
         ("app_id".to_string(), app_id),
-        ("app_trans_id".into(), id.clone()),
         ("app_user".into(), app_user),
         ("app_time".into(), app_time),
         ("amount".into(), amount),
@@ -106,7 +126,8 @@ async fn create_order(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> 
     if let Some(s) = int(input, "expireDurationSeconds") {
         form.push(("expire_duration_seconds".into(), s.to_string()));
     }
-    let answer = api.send("/v2/create", form, signed).await?;
+    let request = call.keyed(Request::post("/v2/create").form(form))?;
+    let answer = api.send(request, signed).await?;
     if return_code(&answer) == 2 && sub_return_code(&answer) == Some(DUPLICATE) {
         // An earlier attempt created it: report the order as it stands now.
         let found = query(api, &id).await?;
@@ -140,7 +161,8 @@ pub(crate) async fn query(api: &ZaloPayApi, app_trans_id: &str) -> Result<Value>
         ("app_id".to_string(), app_id),
         ("app_trans_id".into(), app_trans_id.to_string()),
     ];
-    outcome(api.send("/v2/query", form, signed).await?, true)
+    let request = Request::post("/v2/query").form(form);
+    outcome(api.send(request, signed).await?, true)
 }
 
 fn messages(a: &Value, out: &mut Value) {
@@ -177,8 +199,9 @@ async fn query_order(api: &ZaloPayApi, input: &Value) -> Result<Value> {
 
 async fn refund(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
     let input = call.input;
-    let id = m_refund_id(api.app_id(), call.execution_id);
     let app_id = api.app_id().to_string();
+    let params = [("app_id", app_id.as_str())];
+    let id = call.key(&params)?;
     let zp = required_int(input, "zpTransId")?.to_string();
     let amount = required_int(input, "amount")?.to_string();
     let description = required_str(input, "description")?.to_string();
@@ -190,9 +213,9 @@ async fn refund(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
     }
     fields.extend([description.as_str(), timestamp.as_str()]);
     let signed = mac(api.key1(), &fields);
+    // m_refund_id is placed by the kit (the catalog's providerField).
     let mut form = vec![
         ("app_id".to_string(), app_id.clone()),
-        ("m_refund_id".into(), id.clone()),
         ("zp_trans_id".into(), zp),
         ("amount".into(), amount),
         ("timestamp".into(), timestamp),
@@ -201,7 +224,8 @@ async fn refund(api: &ZaloPayApi, call: &ActionCall<'_>) -> Result<Value> {
     if let Some(f) = fee {
         form.push(("refund_fee_amount".into(), f));
     }
-    let a = outcome(api.send("/v2/refund", form, signed).await?, false)?;
+    let request = call.keyed_with(Request::post("/v2/refund").form(form), &params)?;
+    let a = outcome(api.send(request, signed).await?, false)?;
     let code = return_code(&a);
     // Whether this attempt or an earlier one made the refund, ZaloPay answers the same.
     let mut out = json!({"mRefundId": id, "status": status(code, "succeeded"), "returnCode": code, "alreadyExisted": false});
@@ -222,7 +246,8 @@ async fn query_refund(api: &ZaloPayApi, input: &Value) -> Result<Value> {
         ("m_refund_id".into(), id.to_string()),
         ("timestamp".into(), timestamp),
     ];
-    let a = outcome(api.send("/v2/query_refund", form, signed).await?, true)?;
+    let request = Request::post("/v2/query_refund").form(form);
+    let a = outcome(api.send(request, signed).await?, true)?;
     let code = return_code(&a);
     let mut out = json!({"mRefundId": id, "status": status(code, "succeeded"), "returnCode": code});
     messages(&a, &mut out);

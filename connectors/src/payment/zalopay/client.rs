@@ -10,15 +10,22 @@ use serde_json::Value;
 
 use super::super::Environment;
 use crate::fields::as_int;
+use crate::kit::auth::HmacSpec;
 use crate::kit::config::{self, Secret};
 use crate::kit::protocol::{classify, interpret};
 use crate::kit::sign::{hmac_sha256_hex, pipe_joined};
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{
+    Auth, AuthSpec, Body, Envelope, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub const SANDBOX_URL: &str = "https://sb-openapi.zalopay.vn";
 pub const PRODUCTION_URL: &str = "https://openapi.zalopay.vn";
 
 const PROVIDER: &str = "ZaloPay";
+
+/// `hmac`: the `mac` form field, hex HMAC-SHA256 with key1 over each call's own `|`-joined
+/// fields (a query's include key1 itself), built with the body.
+pub(crate) const AUTH: AuthSpec = AuthSpec::Hmac(HmacSpec::BodyFields { key_field: "key1" });
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +57,7 @@ impl ZaloPayApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: ZaloPayConfig = config::load(PROVIDER, ctx)?;
         let base = base_url_override.unwrap_or(match config.environment {
@@ -57,7 +65,7 @@ impl ZaloPayApi {
             Environment::Production => PRODUCTION_URL,
         });
         // The mac is a body field, computed while building the body: no auth header.
-        let client = ProviderClient::new(http, base, &ZALOPAY, Auth::None, ctx.timeout);
+        let client = ProviderClient::new(http, base, &ZALOPAY, auth, ctx.timeout);
         Ok(Self {
             client,
             environment: config.environment.name(),
@@ -73,16 +81,14 @@ impl ZaloPayApi {
         self.config.key1.expose()
     }
 
-    /// POST the form (with its mac appended) and return ZaloPay's answer uninterpreted: what a
-    /// `return_code` 2 means depends on the call.
-    pub(crate) async fn send(
-        &self,
-        path: &str,
-        mut form: Vec<(String, String)>,
-        mac: String,
-    ) -> Result<Value> {
-        form.push(("mac".into(), mac));
-        let reply = self.client.send(Request::post(path).form(form)).await?;
+    /// POST the form request (with its mac appended) and return ZaloPay's answer
+    /// uninterpreted: what a `return_code` 2 means depends on the call.
+    pub(crate) async fn send(&self, mut request: Request, mac: String) -> Result<Value> {
+        match &mut request.body {
+            Body::Form(form) => form.push(("mac".into(), mac)),
+            _ => return Err(Error::internal("ZaloPay requests are forms")),
+        }
+        let reply = self.client.send(request).await?;
         match reply.json(PROVIDER) {
             Ok(v) if v.get("return_code").is_some() => Ok(v),
             _ => interpret(&ZALOPAY, &reply),

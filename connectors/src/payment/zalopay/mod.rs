@@ -15,7 +15,14 @@ pub use client::{mac, PRODUCTION_URL, SANDBOX_URL};
 
 pub const INTEGRATION_ID: &str = "payment-zalopay";
 
-crate::kit_connector!(ZaloPayConnector, ZaloPayApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    ZaloPayConnector,
+    ZaloPayApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH,
+    actions::KEY_FORMATS
+);
 
 #[async_trait]
 impl Connector for ZaloPayConnector {

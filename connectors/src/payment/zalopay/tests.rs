@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::actions::{app_trans_id, m_refund_id};
 use super::*;
-use crate::payment::test_support::{self, exec, Conn};
+use crate::testing::{self, exec, Conn};
 
 #[test]
 fn macs_match_the_providers_md_vectors() {
@@ -101,8 +101,8 @@ fn order() -> Value {
 
 #[tokio::test]
 async fn create_query_pay_refund_and_follow_the_refund() {
-    let fake = test_support::fake().await;
-    let c = ZaloPayConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = ZaloPayConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::ZALOPAY_PREFIX,
@@ -175,8 +175,8 @@ async fn create_query_pay_refund_and_follow_the_refund() {
 
 #[tokio::test]
 async fn a_repeat_of_the_same_execution_finds_the_first_order() {
-    let fake = test_support::fake().await;
-    let c = ZaloPayConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = ZaloPayConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::ZALOPAY_PREFIX,
@@ -199,8 +199,8 @@ async fn a_repeat_of_the_same_execution_finds_the_first_order() {
 
 #[tokio::test]
 async fn a_wrong_key_fails_authentication_and_the_connection_test() {
-    let fake = test_support::fake().await;
-    let c = ZaloPayConnector::new(&test_support::settings(
+    let fake = testing::fake().await;
+    let c = ZaloPayConnector::new(&testing::settings(
         &fake,
         INTEGRATION_ID,
         fake_provider::ZALOPAY_PREFIX,
@@ -233,4 +233,25 @@ async fn a_wrong_key_fails_authentication_and_the_connection_test() {
         .await
         .expect_err("unknown");
     assert_eq!(e.kind, ErrorKind::ProviderNotFound, "{e}");
+}
+
+/// ZaloPay's key formats are for the actions the catalog gives a providerField; one on any
+/// other action fails the check.
+#[test]
+fn key_formats_must_belong_to_keyed_actions() {
+    use crate::kit::{Actions, KeyFormat, KeyPart};
+    const STRAY: &[(&str, KeyFormat)] = &[("query_order", KeyFormat(&[KeyPart::ExecutionId]))];
+    let catalog = testing::catalog();
+    Actions::new(INTEGRATION_ID, super::actions::TABLE)
+        .with_key_formats(super::actions::KEY_FORMATS)
+        .check_catalog(catalog)
+        .expect("ZaloPay's formats are on keyed actions");
+    let e = Actions::new(INTEGRATION_ID, super::actions::TABLE)
+        .with_key_formats(STRAY)
+        .check_catalog(catalog)
+        .expect_err("query_order has no providerField");
+    assert_eq!(
+        e.message,
+        "payment-zalopay.query_order: a key format for an action without a providerField"
+    );
 }

@@ -9,19 +9,26 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::HttpReply;
-use crate::kit::config::{self, Secret};
+use crate::kit::config;
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{
+    Auth, AuthSpec, Envelope, KeyPlace, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub const PRODUCTION_URL: &str = "https://services.giaohangtietkiem.vn";
 pub const STAGING_URL: &str = "https://services-staging.ghtklab.com";
 
 const PROVIDER: &str = "GHTK";
 
+/// `api_key`: the API token as the `Token` header.
+pub(crate) const AUTH: AuthSpec = AuthSpec::ApiKey {
+    field: "apiToken",
+    place: KeyPlace::Header("Token"),
+};
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GhtkConfig {
-    api_token: Secret,
     #[serde(default)]
     client_source: Option<String>,
     #[serde(default)]
@@ -92,13 +99,13 @@ impl GhtkApi {
         http: &reqwest::Client,
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
+        auth: Auth,
     ) -> Result<Self> {
         let config: GhtkConfig = config::load(PROVIDER, ctx)?;
         let (environment, default_url) = match config.environment {
             Environment::Staging => ("staging", STAGING_URL),
             Environment::Production => ("production", PRODUCTION_URL),
         };
-        let auth = Auth::header_token("Token", config.api_token);
         let mut client = ProviderClient::new(
             http,
             base_url_override.unwrap_or(default_url),

@@ -15,7 +15,13 @@ pub use client::{PRODUCTION_URL, STAGING_URL};
 
 pub const INTEGRATION_ID: &str = "shipping-ghtk";
 
-crate::kit_connector!(GhtkConnector, GhtkApi, INTEGRATION_ID, actions::TABLE);
+crate::kit_connector!(
+    GhtkConnector,
+    GhtkApi,
+    INTEGRATION_ID,
+    actions::TABLE,
+    client::AUTH
+);
 
 #[async_trait]
 impl Connector for GhtkConnector {

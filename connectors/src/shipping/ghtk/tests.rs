@@ -2,70 +2,40 @@
 //! checked against the embedded catalog's schemas.
 
 use fake_provider::shipping::{ghtk as fake_ghtk, ghtk_base_url};
-use fake_provider::{FakeConfig, FakeProvider, Fault};
-use integrations_core::model::Credentials;
-use integrations_core::{Error, ErrorKind, Result};
+use fake_provider::{FakeConfig, Fault};
+use integrations_core::{Error, ErrorKind};
 use serde_json::{json, Value};
 
-use crate::ConnectorSettings;
-
 use super::*;
-use crate::shipping::test_support::{assert_valid, control, credentials, ctx, get_json, schema};
+use crate::testing::{self, control, credentials, get_json, Conn};
 
 const EXEC: &str = "01JGHTKCREATEORDER0000001";
 
-struct Harness {
-    fake: FakeProvider,
-    connector: GhtkConnector,
-    config: Value,
-    credentials: Credentials,
-}
+type Harness = testing::Harness<GhtkConnector>;
 
 async fn harness() -> Harness {
     let fake = fake_provider::start(FakeConfig::default())
         .await
         .expect("start fake");
-    let settings = ConnectorSettings::new()
-        .expect("HTTP client")
-        .with_base_url(INTEGRATION_ID, &ghtk_base_url(&fake));
+    let settings = testing::settings_at(INTEGRATION_ID, &ghtk_base_url(&fake));
+    let config = json!({
+        "environment": "staging",
+        "clientSource": "partner-1",
+        "pickup": {
+            "name": "Shop A", "phone": "0911222333", "address": "1 Tràng Tiền",
+            "province": "Hà Nội", "district": "Quận Hoàn Kiếm"
+        }
+    });
     Harness {
         connector: GhtkConnector::new(&settings),
-        config: json!({
-            "environment": "staging",
-            "clientSource": "partner-1",
-            "pickup": {
-                "name": "Shop A", "phone": "0911222333", "address": "1 Tràng Tiền",
-                "province": "Hà Nội", "district": "Quận Hoàn Kiếm"
-            }
-        }),
-        credentials: credentials(&[("apiToken", fake_ghtk::TOKEN)]),
+        conn: Conn::new(INTEGRATION_ID, config, &[("apiToken", fake_ghtk::TOKEN)]),
         fake,
     }
 }
 
 impl Harness {
-    async fn run_as(&self, exec: &str, action: &str, input: Value) -> Result<Value> {
-        let ctx = ctx(exec, &self.config, &self.credentials);
-        self.connector.execute(action, &input, ctx).await
-    }
-
-    async fn ok(&self, exec: &str, action: &str, input: Value) -> Value {
-        assert_valid(&schema(INTEGRATION_ID, action, "inputSchema"), &input);
-        let out = self
-            .run_as(exec, action, input)
-            .await
-            .unwrap_or_else(|e| panic!("{action} failed: {e}"));
-        assert_valid(&schema(INTEGRATION_ID, action, "outputSchema"), &out);
-        out
-    }
-
     async fn err(&self, action: &str, input: Value) -> Error {
-        let e = self
-            .run_as(EXEC, action, input)
-            .await
-            .expect_err("an error");
-        assert!(!e.message.contains(fake_ghtk::TOKEN), "token leaked: {e}");
-        e
+        self.fails(EXEC, action, input).await
     }
 }
 
@@ -172,11 +142,11 @@ async fn auth_business_and_validation_failures_are_classified() {
         h.err("create_order", input).await.kind,
         ErrorKind::ProviderRejected
     );
-    let pickup = std::mem::replace(&mut h.config["pickup"], json!({}));
+    let pickup = std::mem::replace(&mut h.conn.config["pickup"], json!({}));
     let e = h.err("calculate_fee", fee_input()).await;
     assert_eq!(e.kind, ErrorKind::ValidationFailed, "{e}");
-    h.config["pickup"] = pickup;
-    h.credentials = credentials(&[("apiToken", "not-the-token")]);
+    h.conn.config["pickup"] = pickup;
+    h.conn.credentials = credentials(&[("apiToken", "not-the-token")]);
     let e = h.err("calculate_fee", fee_input()).await;
     assert_eq!(
         (e.kind, e.retryable),
@@ -213,15 +183,15 @@ async fn throttling_outages_and_garbled_answers_are_retryable() {
 #[tokio::test]
 async fn the_connection_test_proves_the_token() {
     let mut h = harness().await;
-    let c = ctx(EXEC, &h.config, &h.credentials);
+    let c = h.ctx(EXEC);
     let message = h
         .connector
         .test_connection(c)
         .await
         .expect("connection test");
     assert!(message.contains("staging"), "{message}");
-    h.credentials = credentials(&[("apiToken", "wrong")]);
-    let c = ctx(EXEC, &h.config, &h.credentials);
+    h.conn.credentials = credentials(&[("apiToken", "wrong")]);
+    let c = h.ctx(EXEC);
     let e = h.connector.test_connection(c).await.expect_err("refused");
     assert_eq!(e.kind, ErrorKind::ProviderAuthFailed);
 }

@@ -1,5 +1,5 @@
-//! Viettel Post for one call, on the kit: typed config, the `Token` header carrying the
-//! long-lived token (see [`super::token`]), and VTP's protocol — `{status, error, message,
+//! Viettel Post for one call, on the kit: typed config, the auth the kit's login-then-token
+//! hands each attempt (the `Token` header, see [`super::token`]), and VTP's protocol — `{status, error, message,
 //! data}` inside HTTP 200, with `getPriceAll` answering a bare array.
 
 use std::time::Duration;
@@ -23,9 +23,10 @@ pub(crate) const PROVIDER: &str = "Viettel Post";
 #[serde(rename_all = "camelCase")]
 pub(crate) struct VtpConfig {
     pub username: String,
+    /// Checked here (present, not blank); the kit's login reads it from the credentials it is
+    /// given, which during a fleet renewal are the secret store's current ones.
+    #[allow(dead_code)]
     pub password: Secret,
-    #[serde(default)]
-    pub token: Option<Secret>,
     #[serde(default)]
     pub group_address_id: Option<i64>,
     #[serde(default)]
@@ -64,13 +65,9 @@ impl VtpApi {
         http: &reqwest::Client,
         base_url: &str,
         config: VtpConfig,
-        token: Option<&str>,
+        auth: Auth,
         budget: Duration,
     ) -> Self {
-        let auth = match token {
-            Some(t) => Auth::header_token("Token", Secret::new(t)),
-            None => Auth::None,
-        };
         Self {
             client: ProviderClient::new(http, base_url, &VTP, auth, budget),
             config,

@@ -5,67 +5,40 @@ use std::sync::Arc;
 
 use fake_provider::shipping::viettelpost::{self as fake_vtp, VtpStats};
 use fake_provider::shipping::viettelpost_base_url;
-use fake_provider::{FakeConfig, FakeProvider, Fault};
-use integrations_core::model::Credentials;
-use integrations_core::{Error, ErrorKind, Result};
+use fake_provider::{FakeConfig, Fault};
+use integrations_core::{Error, ErrorKind};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::shipping::test_support::{assert_valid, control, credentials, ctx, get_json, schema};
+use crate::testing::{self, control, credentials, get_json, Conn};
 
 const EXEC: &str = "01JVTPCREATEORDER00000001";
 
-struct Harness {
-    fake: FakeProvider,
-    connector: Arc<ViettelPostConnector>,
-    config: Value,
-    credentials: Credentials,
-}
+type Harness = testing::Harness<ViettelPostConnector>;
 
 async fn harness() -> Harness {
     let fake = fake_provider::start(FakeConfig::default())
         .await
         .expect("start fake");
-    let url = viettelpost_base_url(&fake);
-    let settings = ConnectorSettings::new()
-        .expect("HTTP client")
-        .with_base_url(INTEGRATION_ID, &url);
+    let settings = testing::settings_at(INTEGRATION_ID, &viettelpost_base_url(&fake));
+    let config = json!({
+        "username": fake_vtp::USERNAME,
+        "groupAddressId": 0,
+        "sender": {
+            "name": "Shop A", "phone": "0911222333", "address": "1 Tràng Tiền",
+            "provinceId": 1, "districtId": 4, "wardId": 31
+        }
+    });
     Harness {
-        connector: Arc::new(ViettelPostConnector::new(&settings)),
-        config: json!({
-            "username": fake_vtp::USERNAME,
-            "groupAddressId": 0,
-            "sender": {
-                "name": "Shop A", "phone": "0911222333", "address": "1 Tràng Tiền",
-                "provinceId": 1, "districtId": 4, "wardId": 31
-            }
-        }),
-        credentials: credentials(&[("password", fake_vtp::PASSWORD)]),
+        connector: ViettelPostConnector::new(&settings),
+        conn: Conn::new(INTEGRATION_ID, config, &[("password", fake_vtp::PASSWORD)]),
         fake,
     }
 }
 
 impl Harness {
-    async fn run_as(&self, exec: &str, action: &str, input: Value) -> Result<Value> {
-        let ctx = ctx(exec, &self.config, &self.credentials);
-        self.connector.execute(action, &input, ctx).await
-    }
-
-    async fn ok(&self, exec: &str, action: &str, input: Value) -> Value {
-        assert_valid(&schema(INTEGRATION_ID, action, "inputSchema"), &input);
-        let out = self
-            .run_as(exec, action, input)
-            .await
-            .unwrap_or_else(|e| panic!("{action} failed: {e}"));
-        assert_valid(&schema(INTEGRATION_ID, action, "outputSchema"), &out);
-        out
-    }
-
     async fn err(&self, action: &str, input: Value) -> Error {
-        let e = self
-            .run_as(EXEC, action, input)
-            .await
-            .expect_err("an error");
+        let e = self.fails(EXEC, action, input).await;
         assert!(
             !e.message.contains(fake_vtp::PASSWORD),
             "password leaked: {e}"
@@ -176,7 +149,7 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T
 #[tokio::test]
 async fn a_connection_token_is_used_and_renewed_when_rejected() {
     let mut h = harness().await;
-    h.credentials = credentials(&[("password", fake_vtp::PASSWORD), ("token", "stale-token")]);
+    h.conn.credentials = credentials(&[("password", fake_vtp::PASSWORD), ("token", "stale-token")]);
     h.ok(EXEC, "list_services", route()).await;
     let stats = h.stats().await;
     assert_eq!((stats.logins, stats.rejected_tokens), (1, 1));
@@ -185,7 +158,7 @@ async fn a_connection_token_is_used_and_renewed_when_rejected() {
 #[tokio::test]
 async fn a_wrong_password_is_an_auth_failure_without_the_password() {
     let mut h = harness().await;
-    h.credentials = credentials(&[("password", "wrong-password-42")]);
+    h.conn.credentials = credentials(&[("password", "wrong-password-42")]);
     let e = h.err("list_services", route()).await;
     assert_eq!(
         (e.kind, e.retryable),
@@ -193,7 +166,7 @@ async fn a_wrong_password_is_an_auth_failure_without_the_password() {
         "{e}"
     );
     assert!(!e.message.contains("wrong-password-42"), "{e}");
-    let c = ctx(EXEC, &h.config, &h.credentials);
+    let c = h.ctx(EXEC);
     let e = h.connector.test_connection(c).await.expect_err("refused");
     assert_eq!(e.kind, ErrorKind::ProviderAuthFailed);
 }
@@ -267,7 +240,7 @@ async fn business_errors_outages_and_validation_are_classified() {
         (ErrorKind::ProviderRateLimited, true),
         "{e}"
     );
-    h.config["sender"] = json!({});
+    h.conn.config["sender"] = json!({});
     let e = h.err("list_services", route()).await;
     assert_eq!(e.kind, ErrorKind::ValidationFailed, "{e}");
 }

@@ -1,5 +1,12 @@
 //! Auth strategies, a closed set: every provider authenticates with one of these, applied by
-//! the [`Signer`] hook to the request exactly as it will be sent.
+//! the [`Signer`] hook to the request exactly as it will be sent. Which one a connector uses is
+//! its catalog `authType` ([`strategy`]); login-then-token lives in [`token`].
+
+pub mod strategy;
+pub mod token;
+
+pub use strategy::{AuthSpec, HmacRequest, HmacSpec, KeyPlace};
+pub use token::{LoginInput, LoginStep, LoginTarget, TokenAuth, TokenLogin};
 
 use base64::Engine as _;
 use integrations_core::{Error, Result};
@@ -22,12 +29,15 @@ pub trait Signer: Send + Sync {
 pub type Canonical = fn(&Outgoing) -> Result<String>;
 
 /// Where the signature goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignaturePlace {
     /// A header, with an optional prefix before the signature (e.g. `"HMAC-SHA256 "`).
-    Header { name: String, prefix: String },
+    Header {
+        name: &'static str,
+        prefix: &'static str,
+    },
     /// A query parameter appended last (after signing the others, as VNPay does).
-    Query(String),
+    Query(&'static str),
 }
 
 /// An HMAC over a canonical string of the request.
@@ -107,7 +117,9 @@ impl Signer for Auth {
                     SignaturePlace::Header { name, prefix } => {
                         request.set_header(name, format!("{prefix}{signature}"))
                     }
-                    SignaturePlace::Query(name) => request.query.push((name.clone(), signature)),
+                    SignaturePlace::Query(name) => {
+                        request.query.push((name.to_string(), signature))
+                    }
                 }
             }
         }
@@ -207,7 +219,7 @@ mod tests {
             algorithm: HmacAlgorithm::Sha512,
             encoding: Encoding::Hex,
             canonical: canonical::sorted_query,
-            place: SignaturePlace::Query("sig".into()),
+            place: SignaturePlace::Query("sig"),
         });
         auth.sign(&mut out).expect("sign");
         let expected = hex::encode(sign::hmac(HmacAlgorithm::Sha512, b"Jefe", b"a=x+y&b=2"));
@@ -223,8 +235,8 @@ mod tests {
             encoding: Encoding::Base64,
             canonical: canonical::request_digest,
             place: SignaturePlace::Header {
-                name: "X-Signature".into(),
-                prefix: "v1=".into(),
+                name: "X-Signature",
+                prefix: "v1=",
             },
         });
         auth.sign(&mut out).expect("sign");
