@@ -114,7 +114,10 @@ fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Conne
     for (id, url) in &overrides {
         settings = settings.with_base_url(id, url);
     }
-    Ok(connectors::registry(&settings))
+    // A connector that disagrees with its catalog entry (auth strategy, actions) stops start-up
+    // with the reason, not a panic.
+    let catalog = integrations_core::catalog::Catalog::embedded()?;
+    connectors::try_registry(&settings, &catalog)
 }
 
 pub struct Parts {
