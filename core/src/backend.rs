@@ -375,6 +375,12 @@ pub trait CallbackStore: Send + Sync + 'static {
 pub trait ApiKeyStore: Send + Sync + 'static {
     async fn put_api_key(&self, key: &ApiKey) -> Result<()>;
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>>;
+    /// Every key, oldest first: an operator's listing (`integrations keys list`), of which
+    /// there are few.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Deletes the key with this id; false when there is none. The key stops authenticating
+    /// as soon as no process's key cache holds it any more (`dispatcher::auth::KEY_CACHE_TTL`).
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::backend::{ConnectionFilter, ConnectionStore};
+use crate::backend::{ApiKeyStore, ConnectionFilter, ConnectionStore};
 use crate::error::Result;
-use crate::model::Connection;
+use crate::model::{ApiKey, Connection};
 
 /// Values reused for `ttl` after they were read, with concurrent misses of one key sharing one
 /// read ([`LoadGates`]). The one read-cache mechanism of the core: the connection cache and the
@@ -85,6 +85,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.lock().remove(key);
     }
 
+    /// Drops every entry whose value matches.
+    pub fn remove_where(&self, matches: impl Fn(&V) -> bool) {
+        self.lock().retain(|_, (value, _)| !matches(value));
+    }
+
     /// The cached value, or `load`'s, stored for the next callers. Concurrent misses of one key
     /// wait for the first caller's load instead of each reading the source; a failed load is
     /// not cached, so the next caller tries again.
@@ -126,6 +131,54 @@ impl CachedConnections {
 
     fn key(tenant_id: &str, connection_id: &str) -> Key {
         (tenant_id.to_string(), connection_id.to_string())
+    }
+}
+
+/// API keys found by hash, reused for `ttl`: every request is authenticated, and the key
+/// behind it rarely changes. Only keys that exist are kept, so a key created by another process
+/// works at once; a revoked one keeps working in other processes for at most `ttl`.
+pub struct CachedApiKeys {
+    inner: Arc<dyn ApiKeyStore>,
+    cache: TtlCache<String, ApiKey>,
+}
+
+impl CachedApiKeys {
+    pub fn new(inner: Arc<dyn ApiKeyStore>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            cache: TtlCache::new(ttl, MAX_ENTRIES),
+        }
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for CachedApiKeys {
+    async fn put_api_key(&self, key: &ApiKey) -> Result<()> {
+        self.inner.put_api_key(key).await?;
+        self.cache.remove(&key.key_hash);
+        Ok(())
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+        let hash = key_hash.to_string();
+        if let Some(key) = self.cache.get(&hash) {
+            return Ok(Some(key));
+        }
+        let found = self.inner.find_api_key(key_hash).await?;
+        if let Some(key) = &found {
+            self.cache.insert(hash, key.clone());
+        }
+        Ok(found)
+    }
+
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.inner.list_api_keys().await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        let revoked = self.inner.revoke_api_key(key_id).await;
+        self.cache.remove_where(|k| k.key_id == key_id);
+        revoked
     }
 }
 

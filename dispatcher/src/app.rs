@@ -12,7 +12,7 @@ use integrations_core::catalog::Catalog;
 use integrations_core::connector::Connectors;
 use integrations_core::ErrorKind;
 
-use crate::auth::{authenticate, KeyCache};
+use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::openapi::errors;
 use crate::openapi::views;
@@ -66,7 +66,6 @@ pub struct AppState {
     pub connectors: Connectors,
     pub settings: ApiSettings,
     pub metrics: crate::telemetry::Metrics,
-    pub(crate) key_cache: KeyCache,
     pub(crate) enqueuer: crate::enqueue::Enqueuer,
     pub(crate) admission: crate::admission::Admission,
     pub(crate) waiters: Arc<crate::waiters::Waiters>,
@@ -76,11 +75,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        backend: Backend,
+        mut backend: Backend,
         catalog: Arc<Catalog>,
         connectors: Connectors,
         settings: ApiSettings,
     ) -> Self {
+        // Every request is authenticated: reuse found keys briefly (revocation: KEY_CACHE_TTL).
+        backend.api_keys = Arc::new(integrations_core::cache::CachedApiKeys::new(
+            backend.api_keys,
+            crate::auth::KEY_CACHE_TTL,
+        ));
         let enqueuer =
             crate::enqueue::Enqueuer::spawn(backend.queue.clone(), settings.max_enqueue_backlog);
         let admission = crate::admission::Admission::new(
@@ -101,7 +105,6 @@ impl AppState {
             connectors,
             settings,
             metrics: crate::telemetry::Metrics::install(),
-            key_cache: KeyCache::default(),
             enqueuer,
             admission,
             waiters,

@@ -2,16 +2,14 @@
 //! from `X-Tenant-Id`, which must be in the key's scope (for MCP also implied by a key scoped to
 //! exactly one tenant).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 use integrations_core::model::{new_id, now, ApiKey};
-use integrations_core::{Error, ErrorKind, Result};
+use integrations_core::{Error, ErrorKind};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -49,36 +47,9 @@ pub fn generate_key(caller_service: &str, tenants: Option<Vec<String>>) -> (Stri
     (key, record)
 }
 
-/// Recently verified keys, so that a hot path doesn't hit the store on every request.
-#[derive(Default)]
-pub struct KeyCache {
-    entries: Mutex<HashMap<String, (ApiKey, Instant)>>,
-}
-
-const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
-
-impl KeyCache {
-    async fn find(&self, state: &AppState, hash: &str) -> Result<Option<ApiKey>> {
-        if let Some((key, at)) = self.lock().get(hash) {
-            if at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(key.clone()));
-            }
-        }
-        let found = state.backend.api_keys.find_api_key(hash).await?;
-        if let Some(key) = &found {
-            let mut entries = self.lock();
-            if entries.len() > 10_000 {
-                entries.clear();
-            }
-            entries.insert(hash.to_string(), (key.clone(), Instant::now()));
-        }
-        Ok(found)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ApiKey, Instant)>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+/// How long an API process reuses a key it found: a revoked key is refused by every process of
+/// the fleet within this time (`integrations keys revoke`).
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 
 fn valid_tenant_id(t: &str) -> bool {
     !t.is_empty()
@@ -127,8 +98,9 @@ pub async fn caller_for(
             )
         })?;
     let record = state
-        .key_cache
-        .find(state, &hash_key(key))
+        .backend
+        .api_keys
+        .find_api_key(&hash_key(key))
         .await?
         .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "unknown API key"))?;
     let header = headers.get(TENANT_HEADER).and_then(|v| v.to_str().ok());

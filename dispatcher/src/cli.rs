@@ -60,6 +60,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{key}");
             return Ok(());
         }
+        Command::Keys { action } => {
+            let backend = service::open_backend(common).await?;
+            for line in crate::keys::run(backend.api_keys.as_ref(), action).await? {
+                println!("{line}");
+            }
+            return Ok(());
+        }
         Command::DeadLetters { action } => {
             let backend = service::open_backend(common).await?;
             return crate::dead_letters::run(&backend, action).await.map(|_| ());

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use backend_aws::config::env as aws_env;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod commands;
 mod quotas;
+pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction};
 pub use quotas::QuotaArgs;
 
 #[derive(Debug, Clone, Parser)]
@@ -247,6 +249,11 @@ pub enum Command {
         #[arg(long, conflicts_with = "tenants")]
         all_tenants: bool,
     },
+    /// List or revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Inspect and redrive dead-lettered messages.
     DeadLetters {
         #[command(subcommand)]
@@ -260,50 +267,6 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
     Openapi,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum CallbackSecretAction {
-    /// Print the current secret and, during a rotation, the next one: one per line.
-    Show {
-        #[arg(long)]
-        caller_service: String,
-    },
-    /// Start a rotation: print the new secret, which signs alongside the current one until
-    /// --finish (during a rotation, the same one again). A service without a secret gets its
-    /// first one.
-    Rotate {
-        #[arg(long)]
-        caller_service: String,
-        /// End the rotation: the new secret becomes the only one; print it.
-        #[arg(long)]
-        finish: bool,
-    },
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum DeadLetterAction {
-    /// Print dead letters as JSON lines (and mark their executions `dead_lettered`).
-    List {
-        #[arg(long, default_value_t = 100)]
-        max: usize,
-    },
-    /// Move dead letters back to the work queue and reopen their executions.
-    Redrive {
-        /// Only these messages (default: every dead letter, up to --max).
-        #[arg(long = "message-id")]
-        message_ids: Vec<String>,
-        /// Replace the message body with this file's content (a corrected request).
-        #[arg(long, requires = "message_ids")]
-        body_file: Option<PathBuf>,
-        #[arg(long, default_value_t = 100)]
-        max: usize,
-    },
-    /// Delete dead letters for good.
-    Delete {
-        #[arg(long = "message-id", required = true)]
-        message_ids: Vec<String>,
-    },
 }
 
 #[derive(Debug, Clone, Args)]

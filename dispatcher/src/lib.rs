@@ -11,6 +11,7 @@ pub mod dead_letters;
 pub mod enqueue;
 pub mod error;
 pub mod extract;
+pub mod keys;
 pub mod mcp;
 pub mod openapi;
 pub mod routes;

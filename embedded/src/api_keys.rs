@@ -6,6 +6,7 @@ use integrations_core::model::ApiKey;
 use integrations_core::Result;
 use rusqlite::{params, OptionalExtension};
 
+use crate::db::DbResult;
 use crate::values::{ms, opt_from_json, opt_json, ts};
 use crate::EmbeddedBackend;
 
@@ -35,30 +36,63 @@ impl ApiKeyStore for EmbeddedBackend {
             .await
     }
 
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.db()
+            .read(|conn| {
+                let rows: Vec<Row> = conn
+                    .prepare_cached(
+                        "SELECT key_id, key_hash, caller_service, tenants, created_at
+                         FROM api_keys ORDER BY created_at, key_id",
+                    )?
+                    .query_map([], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                rows.into_iter().map(api_key).collect()
+            })
+            .await
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        let key_id = key_id.to_string();
+        self.db()
+            .write(move |conn| {
+                let deleted = conn
+                    .prepare_cached("DELETE FROM api_keys WHERE key_id = ?1")?
+                    .execute([&key_id])?;
+                Ok(deleted > 0)
+            })
+            .await
+    }
+
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         let key_hash = key_hash.to_string();
         self.db()
             .read(move |conn| {
-                let row: Option<(String, String, Option<String>, i64)> = conn
+                let row: Option<Row> = conn
                     .prepare_cached(
-                        "SELECT key_id, caller_service, tenants, created_at FROM api_keys
-                         WHERE key_hash = ?1",
+                        "SELECT key_id, key_hash, caller_service, tenants, created_at
+                         FROM api_keys WHERE key_hash = ?1",
                     )?
                     .query_row([&key_hash], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .optional()?;
-                let Some((key_id, caller_service, tenants, created_at)) = row else {
-                    return Ok(None);
-                };
-                Ok(Some(ApiKey {
-                    key_id,
-                    key_hash,
-                    caller_service,
-                    tenants: opt_from_json(tenants)?,
-                    created_at: ts(created_at)?,
-                }))
+                row.map(api_key).transpose()
             })
             .await
     }
+}
+
+/// `key_id, key_hash, caller_service, tenants, created_at`.
+type Row = (String, String, String, Option<String>, i64);
+
+fn api_key((key_id, key_hash, caller_service, tenants, created_at): Row) -> DbResult<ApiKey> {
+    Ok(ApiKey {
+        key_id,
+        key_hash,
+        caller_service,
+        tenants: opt_from_json(tenants)?,
+        created_at: ts(created_at)?,
+    })
 }

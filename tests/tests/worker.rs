@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dispatcher::config::DeadLetterAction;
 use fake_provider::FakeConfig;
+use futures::StreamExt;
 use integration_tests::{capture_logs, fee_input, Harness, LogBuffer};
 use integrations_core::backend::OutgoingMessage;
 use integrations_core::model::{new_id, now, ExecutionRequest};
@@ -278,9 +279,9 @@ async fn rate_limits_delay_without_failing_or_counting_attempts() {
         .1["rateLimit"]
         .as_u64()
         .expect("get_provinces has a rate limit");
-    // One more than the burst: the last one has to wait for the bucket.
-    let mut ids = Vec::new();
-    for _ in 0..=limit {
+    // Five more than the burst, submitted at once: the bucket refills one token a second, so
+    // unless the first 60 take seconds to run (a loaded machine), some have to wait for it.
+    let submit = || async {
         let (s, b) = h
             .execute(
                 "t1",
@@ -288,8 +289,13 @@ async fn rate_limits_delay_without_failing_or_counting_attempts() {
             )
             .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{b}");
-        ids.push(b["executionId"].as_str().expect("id").to_string());
-    }
+        b["executionId"].as_str().expect("id").to_string()
+    };
+    let ids: Vec<String> = futures::stream::iter(0..limit + 5)
+        .map(|_| submit())
+        .buffer_unordered(16)
+        .collect()
+        .await;
     for id in &ids {
         let done = h.wait_terminal("t1", id).await;
         assert_eq!(done["status"], "succeeded", "{done}");

@@ -59,4 +59,64 @@ impl ApiKeyStore for DynamoApiKeys {
             .map_err(|e| sdk_error("DynamoDB GetItem (API key)", e))?;
         out.item.map(|i| get_json(&i, DATA)).transpose()
     }
+
+    /// A paged Scan: the table holds API keys only, and an operator lists them rarely.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>> {
+        let mut keys: Vec<ApiKey> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(PK, :prefix)")
+                .expression_attribute_values(":prefix", s("APIKEY#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DynamoDB Scan (API keys)", e))?;
+            for item in out.items() {
+                keys.push(get_json(item, DATA)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        keys.sort_by(|a, b| (a.created_at, &a.key_id).cmp(&(b.created_at, &b.key_id)));
+        Ok(keys)
+    }
+
+    /// Found by id through the listing (items are keyed by hash), then deleted on the condition
+    /// that the item still holds that id.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        let Some(found) = self
+            .list_api_keys()
+            .await?
+            .into_iter()
+            .find(|k| k.key_id == key_id)
+        else {
+            return Ok(false);
+        };
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&found.key_hash)))
+            .condition_expression("keyId = :id")
+            .expression_attribute_values(":id", s(key_id))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error("DynamoDB DeleteItem (API key)", e)),
+        }
+    }
 }

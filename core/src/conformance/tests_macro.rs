@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             executions_outbox => |b| executions::outbox(b.executions);
 
             api_keys_put_find => |b| api_keys::put_find(b.api_keys);
+            api_keys_list_and_revoke => |b| api_keys::list_and_revoke(b.api_keys);
             events_publish => |b| events::publish(b.events);
             secrets_put_get_rotate_delete => |b| secrets::put_get_rotate_delete(b.secrets);
             secrets_missing => |b| secrets::missing_secrets(b.secrets);
