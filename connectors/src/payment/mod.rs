@@ -13,6 +13,8 @@ pub mod zalopay;
 #[cfg(test)]
 mod outputs_tests;
 #[cfg(test)]
+mod signing_proptests;
+#[cfg(test)]
 pub(crate) mod test_support;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
