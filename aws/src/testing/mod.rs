@@ -241,3 +241,34 @@ pub async fn send_raw(endpoint: &str, queue_url: &str, body: &str) {
         .await
         .expect("send");
 }
+
+/// Every item of every DynamoDB table whose name starts with `prefix`, one line each (their
+/// Debug text: strings appear verbatim), for tests that scan what a run stored.
+pub async fn dump_tables(endpoint: &str, prefix: &str) -> Vec<String> {
+    let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
+    let ddb = aws_sdk_dynamodb::Client::new(&crate::sdk_config(&config).await);
+    let tables = ddb.list_tables().send().await.expect("list tables");
+    let mut lines = Vec::new();
+    for table in tables
+        .table_names()
+        .iter()
+        .filter(|t| t.starts_with(prefix))
+    {
+        let mut start = None;
+        loop {
+            let page = ddb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scan {table}: {e}"));
+            lines.extend(page.items().iter().map(|item| format!("{table}: {item:?}")));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    lines
+}
