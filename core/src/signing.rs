@@ -101,6 +101,9 @@ pub fn sign(secrets: &[CallbackSecret], msg_id: &str, timestamp: i64, body: &[u8
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use reqwest::header::{HeaderMap, HeaderValue};
     use standardwebhooks::Webhook;

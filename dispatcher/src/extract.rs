@@ -1,6 +1,6 @@
 //! Extractors whose rejections use the API's error format and name the failing field.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use integrations_core::{Error, ErrorKind};
@@ -32,6 +32,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 e.body_text()
             )))),
         }
+    }
+}
+
+/// Path parameters. Axum's own rejection (a percent-escape that is not UTF-8, such as
+/// `/connections/%FF`) is plain text; this one is the error envelope like every other 4xx.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e: PathRejection| {
+                ApiError(Error::validation(format!("path: {}", e.body_text())))
+            })
     }
 }
 

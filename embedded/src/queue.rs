@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use integrations_core::backend::{Delivery, OutgoingMessage, Queue};
+use integrations_core::engine::MAX_MESSAGE_BYTES;
 use integrations_core::model::{new_id, now};
 use integrations_core::{Error, ErrorKind, Result};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -38,6 +39,20 @@ impl Queue for EmbeddedBackend {
     async fn send(&self, messages: &[OutgoingMessage]) -> Result<()> {
         if messages.is_empty() {
             return Ok(());
+        }
+        // The workers refuse larger bodies (as SQS does): refuse them here, before anything is
+        // sent, so that the API answers 413 for them on both backends instead of accepting an
+        // execution that could only be dead-lettered.
+        if let Some(m) = messages.iter().find(|m| m.body.len() > MAX_MESSAGE_BYTES) {
+            return Err(Error::new(
+                ErrorKind::PayloadTooLarge,
+                format!(
+                    "the queue message for execution {} is {} bytes; at most {MAX_MESSAGE_BYTES} \
+                     are accepted",
+                    m.execution_id,
+                    m.body.len()
+                ),
+            ));
         }
         let messages = messages.to_vec();
         self.db()

@@ -1,20 +1,58 @@
-//! No credential in any API response, log line or stored execution of a full run; PII masked in
-//! what is stored.
+//! No credential in any API response, callback body, log line or stored record of a full run,
+//! on the embedded backend (every file of its data directory) and on AWS (every DynamoDB item
+//! of the run's tables on moto); PII masked in what is stored. The credentials: the
+//! connection's provider tokens (the first and a rotated one), the API key, and the caller
+//! service's callback signing secret.
 
-use integration_tests::{capture_logs, fee_input, order_input, Harness, TOKEN};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fake_provider::FakeConfig;
+use integration_tests::{caller_secrets, capture_logs, fee_input, order_input, Harness, TOKEN};
+use integrations_core::model::new_id;
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn no_credential_anywhere_after_a_full_run() {
-    let logs = capture_logs();
-    let h = Harness::start().await;
-    let conn = h.create_connection("t1").await;
-    let rotated = "ghn-rotated-secret-31337";
+const ROTATED: &str = "ghn-rotated-secret-31337";
 
-    // Successes, a provider failure, a test failure, a rotation.
+/// A callback receiver keeping every body it gets.
+async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("sink").push(body);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+/// What a run left behind to scan besides the store.
+struct Run {
+    responses: String,
+    callbacks: String,
+    /// Every credential the run used.
+    secrets: Vec<String>,
+}
+
+/// Successes, a provider failure, a test failure, a rotation, callbacks of a success and of a
+/// failure; then checks that stored executions keep masked PII only.
+async fn full_run(h: &Harness) -> Run {
+    let (callback_url, callbacks) = receiver().await;
+    let conn = h.create_connection("t1").await;
+
     let (_, fee) = h
-        .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000}))
+        .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000, "callbackUrl": callback_url}))
         .await;
     assert_eq!(fee["status"], "succeeded", "{fee}");
     let (_, order) = h
@@ -25,11 +63,11 @@ async fn no_credential_anywhere_after_a_full_run() {
         Method::PATCH,
         &format!("/connections/{conn}"),
         "t1",
-        Some(json!({"credentials": {"apiKey": rotated}})),
+        Some(json!({"credentials": {"apiKey": ROTATED}})),
     )
     .await;
     let (_, failed) = h
-        .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000}))
+        .execute("t1", json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input(), "waitMs": 10_000, "callbackUrl": callback_url}))
         .await;
     assert_eq!(failed["status"], "failed", "{failed}");
     h.call(
@@ -47,7 +85,6 @@ async fn no_credential_anywhere_after_a_full_run() {
         refused["error"]["code"], "CONNECTION_CREDENTIALS_REJECTED",
         "{refused}"
     );
-    h.call(Method::GET, "/executions", "t1", None).await;
     h.call(Method::GET, &format!("/connections/{conn}"), "t1", None)
         .await;
     h.call(Method::GET, "/connections", "t1", None).await;
@@ -70,29 +107,102 @@ async fn no_credential_anywhere_after_a_full_run() {
         "masked phone keeps its tail"
     );
 
-    let responses = h.responses.lock().expect("responses").join("\n");
-    let dir = h.stop().await;
-    let data_dir = dir.path().to_path_buf();
+    // Both callbacks (the success's and the failure's) arrive.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while callbacks.lock().expect("callbacks").len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "callbacks not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let callbacks = callbacks.lock().expect("callbacks").join("\n");
+    assert!(callbacks.contains("PROVIDER_AUTH_FAILED"), "{callbacks}");
 
-    let log_text = logs.contents();
-    assert!(
-        log_text.contains("execution finished"),
-        "logs were captured"
-    );
-    for secret in [TOKEN, rotated] {
-        assert!(!responses.contains(secret), "a response carries {secret}");
-        assert!(!log_text.contains(secret), "a log line carries {secret}");
-        for entry in std::fs::read_dir(&data_dir).expect("data dir") {
-            let path = entry.expect("entry").path();
-            // SQLite's -wal/-shm files vanish when the last connection (closed on the database
-            // threads, just after stop) checkpoints into the main file, which is read too.
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => panic!("read {}: {e}", path.display()),
-            };
+    let signing = caller_secrets(&h.backend)
+        .signing_keys("flows")
+        .await
+        .expect("signing keys");
+    let mut secrets = vec![TOKEN.to_string(), ROTATED.to_string(), h.key.clone()];
+    secrets.extend(signing.iter().map(|s| s.to_string()));
+    Run {
+        responses: h.responses.lock().expect("responses").join("\n"),
+        callbacks,
+        secrets,
+    }
+}
+
+/// Responses, callbacks, logs and the stored `records` hold none of the run's credentials.
+fn assert_no_credential(run: &Run, logs: &str, records: &[(String, Vec<u8>)]) {
+    assert!(logs.contains("execution finished"), "logs were captured");
+    assert!(!records.is_empty(), "nothing stored was scanned");
+    for secret in &run.secrets {
+        assert!(
+            !run.responses.contains(secret),
+            "a response carries {secret}"
+        );
+        assert!(
+            !run.callbacks.contains(secret),
+            "a callback carries {secret}"
+        );
+        assert!(!logs.contains(secret), "a log line carries {secret}");
+        for (name, bytes) in records {
             let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-            assert!(!found, "{} holds {secret} in clear", path.display());
+            assert!(!found, "{name} holds {secret} in clear");
         }
     }
+}
+
+#[tokio::test]
+async fn no_credential_anywhere_after_a_full_run() {
+    let logs = capture_logs();
+    let h = Harness::start().await;
+    let run = full_run(&h).await;
+    let dir = h.stop().await;
+
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("data dir") {
+        let path = entry.expect("entry").path();
+        // SQLite's -wal/-shm files vanish when the last connection (closed on the database
+        // threads, just after stop) checkpoints into the main file, which is read too.
+        match std::fs::read(&path) {
+            Ok(b) => files.push((path.display().to_string(), b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("read {}: {e}", path.display()),
+        }
+    }
+    assert_no_credential(&run, &logs.contents(), &files);
+}
+
+#[tokio::test]
+async fn no_credential_anywhere_after_a_full_run_on_aws() {
+    let logs = capture_logs();
+    let moto = backend_aws::testing::moto().await;
+    let prefix = format!("creds-{}", new_id().to_lowercase());
+    let flags = [
+        "--backend",
+        "aws",
+        "--aws-prefix",
+        &prefix,
+        "--aws-emulator-endpoint",
+        moto.url(),
+        "--aws-provision",
+    ];
+    let h = Harness::start_with(FakeConfig::default(), &flags).await;
+    let run = full_run(&h).await;
+    h.stop().await;
+    // Every item of the run's tables: executions, outbox, callbacks, connections, API keys.
+    // (Secrets Manager is where the credentials belong, encrypted by KMS in AWS.)
+    let items: Vec<(String, Vec<u8>)> = backend_aws::testing::dump_tables(moto.url(), &prefix)
+        .await
+        .into_iter()
+        .map(|line| ("a DynamoDB item".to_string(), line.into_bytes()))
+        .collect();
+    assert!(
+        items
+            .iter()
+            .any(|(_, i)| String::from_utf8_lossy(i).contains("succeeded")),
+        "the executions table was scanned"
+    );
+    assert_no_credential(&run, &logs.contents(), &items);
 }

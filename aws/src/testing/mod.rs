@@ -216,7 +216,21 @@ pub async fn receive_raw(endpoint: &str, queue_url: &str) -> Vec<String> {
         .collect()
 }
 
-/// Put a raw body on a queue (a producer that sends garbage).
+/// The URL of the queue named `name` (for [`send_raw`] to a queue the service provisioned).
+pub async fn queue_url(endpoint: &str, name: &str) -> String {
+    let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
+    let sqs = aws_sdk_sqs::Client::new(&crate::sdk_config(&config).await);
+    let got = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("no queue {name}: {e}"));
+    got.queue_url().unwrap_or_default().to_string()
+}
+
+/// Put a raw body on a queue (a producer that sends garbage, or more than our own client
+/// would send: it refuses bodies over 256 KiB, while SQS and moto take up to 1 MiB).
 pub async fn send_raw(endpoint: &str, queue_url: &str, body: &str) {
     let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
     let sqs = aws_sdk_sqs::Client::new(&crate::sdk_config(&config).await);
@@ -226,4 +240,35 @@ pub async fn send_raw(endpoint: &str, queue_url: &str, body: &str) {
         .send()
         .await
         .expect("send");
+}
+
+/// Every item of every DynamoDB table whose name starts with `prefix`, one line each (their
+/// Debug text: strings appear verbatim), for tests that scan what a run stored.
+pub async fn dump_tables(endpoint: &str, prefix: &str) -> Vec<String> {
+    let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
+    let ddb = aws_sdk_dynamodb::Client::new(&crate::sdk_config(&config).await);
+    let tables = ddb.list_tables().send().await.expect("list tables");
+    let mut lines = Vec::new();
+    for table in tables
+        .table_names()
+        .iter()
+        .filter(|t| t.starts_with(prefix))
+    {
+        let mut start = None;
+        loop {
+            let page = ddb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scan {table}: {e}"));
+            lines.extend(page.items().iter().map(|item| format!("{table}: {item:?}")));
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    lines
 }

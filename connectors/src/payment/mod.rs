@@ -12,6 +12,8 @@ pub mod zalopay;
 
 #[cfg(test)]
 mod outputs_tests;
+#[cfg(test)]
+mod signing_proptests;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;

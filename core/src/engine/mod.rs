@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tracing::{info, warn, Instrument};
 
@@ -24,9 +23,12 @@ use crate::renewal::Renewer;
 use crate::sanitize::{sanitize, scrub};
 use crate::trace::parse_trace_parent;
 
+mod decode;
 mod outcome;
 mod record;
 mod tenants;
+
+pub use decode::{decode_request, MAX_MESSAGE_BYTES};
 
 pub use record::{chrono_duration, new_execution};
 pub use tenants::{Quota, TenantQuotas};
@@ -244,14 +246,7 @@ impl Engine {
     }
 
     fn parse(&self, body: &str) -> Result<ExecutionRequest> {
-        let value: Value =
-            serde_json::from_str(body).map_err(|e| Error::validation(format!("not JSON: {e}")))?;
-        crate::catalog::validate(
-            self.catalog.message_schema("execution-request")?,
-            &value,
-            "message",
-        )?;
-        serde_json::from_value(value).map_err(|e| Error::validation(e.to_string()))
+        decode_request(&self.catalog, body)
     }
 
     async fn run(&self, delivery: &Delivery, request: &ExecutionRequest) -> Result<Disposition> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use integrations_core::catalog::{IntegrationCategory, IntegrationStatus};
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::error::ApiResult;
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 use crate::openapi::errors;
 use crate::openapi::views;
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use base64::Engine as _;
@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Query};
+use crate::extract::{Body, Path, Query};
 use crate::openapi::errors;
 use crate::openapi::views;
 use crate::submit::{self, trace_parent_for, Submission};
