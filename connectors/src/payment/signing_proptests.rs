@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use serde_json::{json, Map, Value};
 
-use crate::testing::{self as test_support, exec, Conn};
 use super::{momo, vnpay, zalopay};
+use crate::testing::{self as test_support, exec, Conn};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {

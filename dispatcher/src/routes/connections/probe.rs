@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use integrations_core::connector::{CallContext, Renewal};
 use integrations_core::model::{new_id, now, ConnectionStatus};
@@ -14,6 +14,7 @@ use super::load;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::openapi::{errors, views};
 
 /// Run the connector's test; records lastTestedAt, lastError, status.
