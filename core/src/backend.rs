@@ -288,8 +288,21 @@ pub trait ExecutionStore: Send + Sync + 'static {
     /// for a redriven dead letter. False if the execution is missing or not `dead_lettered`.
     async fn reopen_execution(&self, tenant_id: &str, execution_id: &str) -> Result<bool>;
 
-    /// Outbox events not yet published, oldest first.
+    /// Outbox events not yet published, oldest first, claimed or not (a read: relays publish
+    /// what [`ExecutionStore::outbox_claim`] gives them).
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>>;
+
+    /// Claim for `lease.owner` until `lease.until` up to `limit` outbox events that nobody holds
+    /// at `now` (never claimed, or under an expired claim), oldest first, and return them: one
+    /// claimer wins each event, so relays of different processes never publish the same event
+    /// at once. An event written with [`Completion::event_claim`] is born held by that claim.
+    /// Removed events are never returned, even where the outbox is read through a lagging index.
+    async fn outbox_claim(
+        &self,
+        now: Timestamp,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<ResultEvent>>;
 
     /// Forget published outbox events.
     async fn outbox_remove(&self, event_ids: &[String]) -> Result<()>;

@@ -16,6 +16,10 @@ pub struct Completion {
     pub execution: Execution,
     pub event: ResultEvent,
     pub callback: Option<Callback>,
+    /// The outbox claim the event is born with: the relay of the process that finishes the
+    /// execution, which publishes it at once (so no other relay's sweep takes it meanwhile).
+    /// None: any relay's sweep may claim it now.
+    pub event_claim: Option<Lease>,
 }
 
 impl Completion {
@@ -66,6 +70,15 @@ impl Completion {
             execution,
             event,
             callback,
+            event_claim: None,
+        }
+    }
+
+    /// The same, its event born claimed by `claim` (see [`Completion::event_claim`]).
+    pub fn with_event_claim(self, claim: Option<Lease>) -> Self {
+        Self {
+            event_claim: claim,
+            ..self
         }
     }
 
@@ -75,6 +88,7 @@ impl Completion {
             execution,
             event,
             callback: None,
+            event_claim: None,
         }
     }
 

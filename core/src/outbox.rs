@@ -1,58 +1,76 @@
 //! The outbox relay: publishes result events written with terminal states (callbacks have their
-//! own deliverer, [`crate::callbacks::deliver`]), then forgets them. Events are delivered at least once: a crash after publishing and
-//! before removal publishes again, and consumers deduplicate on `eventId` / `executionId`.
+//! own deliverer, [`crate::callbacks::deliver`]), then forgets them. Events are delivered at least
+//! once: a crash after publishing and before removal publishes again, and consumers deduplicate on
+//! `eventId` / `executionId`.
+//!
+//! Relays of different processes never publish the same event at once: every event is held by a
+//! claim while it is published. An event of an execution this process finished is born claimed
+//! by its relay ([`born_claim`]) and comes through the feed; a sweep claims what nobody holds
+//! (events of processes that died, or written without a relay: dead letters, failed callbacks)
+//! before publishing it ([`crate::backend::ExecutionStore::outbox_claim`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
-use crate::backend::{EventBus, ExecutionStore};
+use crate::backend::{EventBus, ExecutionStore, Lease};
 use crate::batch::Batches;
 use crate::error::Result;
-use crate::model::ResultEvent;
+use crate::model::{now, ResultEvent, Timestamp};
+
+/// An event the engine just wrote, born claimed by this process's relay until `claimed_until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FedEvent {
+    pub event: ResultEvent,
+    pub claimed_until: Timestamp,
+}
 
 pub struct OutboxRelay {
+    /// Whose claims this relay takes (the engine's worker id: its events are born claimed by it).
+    owner: String,
     executions: Arc<dyn ExecutionStore>,
     bus: Arc<dyn EventBus>,
     /// Events as the engine writes them, in batches that linger (a remote bus bills per
     /// request): published without reading the outbox back.
-    feed: Option<Batches<ResultEvent>>,
-    /// How often the outbox itself is read, for events left by processes that died before
-    /// publishing them.
+    feed: Option<Batches<FedEvent>>,
+    /// How often the outbox itself is swept for events nobody holds.
     sweep_every: Duration,
-    /// Events the feed delivered late (old enough for a sweep to take them), and when: an outbox
-    /// read through a lagging index (a DynamoDB GSI) may still list them after their removal.
-    /// Empty while the feed keeps up.
-    late: HashMap<String, Instant>,
 }
 
 const BATCH: usize = 100;
 
-/// Events younger than this are left to the feed by the sweep: they are being published.
-const SWEEP_MIN_AGE: chrono::Duration = chrono::Duration::seconds(5);
-/// How long a late delivery is remembered: well beyond an index's lag.
-const LATE_MEMORY: Duration = Duration::from_secs(30);
-/// A bound on that memory (a bus slower than the executions for a long time); beyond it the
-/// oldest half is forgotten, at the price of possible duplicates, which consumers tolerate.
-const MAX_LATE: usize = 100_000;
+/// How long a claim holds an event: far longer than one publication and removal take.
+pub const CLAIM: Duration = Duration::from_secs(30);
+/// A fed event is published only while its born claim has at least this long to run (a
+/// publication takes far less); a feed lagging beyond it leaves the event to a sweep, which
+/// claims it anew once the born claim has expired.
+const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
+
+/// The claim an event of `owner`'s relay is born with.
+pub fn born_claim(owner: &str) -> Lease {
+    Lease {
+        owner: owner.to_string(),
+        until: now() + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+    }
+}
 
 impl OutboxRelay {
     pub fn new(
+        owner: String,
         executions: Arc<dyn ExecutionStore>,
         bus: Arc<dyn EventBus>,
-        feed: Option<mpsc::UnboundedReceiver<ResultEvent>>,
+        feed: Option<mpsc::UnboundedReceiver<FedEvent>>,
         sweep_every: Duration,
         linger: Duration,
     ) -> Self {
         Self {
+            owner,
             executions,
             bus,
             feed: feed.map(|rx| Batches::new(rx, BATCH, linger)),
             sweep_every,
-            late: HashMap::new(),
         }
     }
 
@@ -73,9 +91,9 @@ impl OutboxRelay {
                         self.feed = None;
                         continue;
                     }
-                    let events = std::mem::take(&mut batch);
-                    if let Err(e) = self.deliver(&events).await {
-                        warn!(error = %e, "publishing events failed; the sweep will retry");
+                    let fed = std::mem::take(&mut batch);
+                    if let Err(e) = self.deliver_fed(fed).await {
+                        warn!(error = %e, "publishing events failed; a sweep will retry");
                     }
                 }
                 _ = sweep.tick() => {
@@ -92,78 +110,76 @@ impl OutboxRelay {
         }
     }
 
-    /// Publish everything left in the outbox (older than a few seconds); returns how many.
+    /// Claim and publish everything in the outbox that nobody holds; returns how many were
+    /// published.
     pub async fn sweep(&mut self) -> Result<usize> {
-        // A feed that fell behind holds events old enough for the sweep: deliver them through
-        // the feed first, or they would be published twice.
-        let mut published = self.drain_feed().await?;
-        self.late.retain(|_, at| at.elapsed() < LATE_MEMORY);
-        let cutoff = crate::model::now() - SWEEP_MIN_AGE;
+        let mut published = 0;
         loop {
-            let pending = self.executions.outbox_pending(BATCH).await?;
-            let full = pending.len() == BATCH;
-            let old: Vec<ResultEvent> = pending
-                .into_iter()
-                .filter(|e| e.occurred_at <= cutoff && !self.late.contains_key(&e.event_id))
-                .collect();
-            if old.is_empty() {
-                return Ok(published);
-            }
-            published += self.deliver(&old).await?;
+            let t = now();
+            let lease = Lease {
+                owner: self.owner.clone(),
+                until: t + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+            };
+            let claimed = self.executions.outbox_claim(t, &lease, BATCH).await?;
+            let full = claimed.len() == BATCH;
+            // Events that fail to publish stay claimed until the claim expires, so the next
+            // round does not take them again at once: this loop ends.
+            published += self.deliver(&claimed).await?;
             if !full {
                 return Ok(published);
             }
         }
     }
 
-    /// Fill `batch` up to `BATCH` with what waits in the feed, without waiting.
-    fn take_waiting(&mut self, batch: &mut Vec<ResultEvent>) {
-        if let Some(feed) = self.feed.as_mut() {
-            feed.take_waiting(batch);
-        }
-    }
-
     /// Deliver what the feed holds now; returns how many were published.
-    async fn drain_feed(&mut self) -> Result<usize> {
+    pub async fn drain_feed(&mut self) -> Result<usize> {
         let mut published = 0;
         loop {
             let mut batch = Vec::new();
-            self.take_waiting(&mut batch);
+            if let Some(feed) = self.feed.as_mut() {
+                feed.take_waiting(&mut batch);
+            }
             if batch.is_empty() {
                 return Ok(published);
             }
-            published += self.deliver(&batch).await?;
+            published += self.deliver_fed(batch).await?;
         }
     }
 
-    /// Publish and forget `events`; returns how many were published.
+    /// Publish the fed events whose born claim still holds long enough; the others are left to a
+    /// sweep (another relay may be claiming them now).
+    async fn deliver_fed(&mut self, fed: Vec<FedEvent>) -> Result<usize> {
+        let deadline = now() + chrono::Duration::from_std(PUBLISH_MARGIN).unwrap_or_default();
+        let (fresh, stale): (Vec<FedEvent>, Vec<FedEvent>) =
+            fed.into_iter().partition(|f| f.claimed_until > deadline);
+        if !stale.is_empty() {
+            metrics::counter!("outbox_left_to_sweep_total").increment(stale.len() as u64);
+            warn!(
+                events = stale.len(),
+                "the outbox feed fell behind its claims; a sweep publishes these events"
+            );
+        }
+        let events: Vec<ResultEvent> = fresh.into_iter().map(|f| f.event).collect();
+        self.deliver(&events).await
+    }
+
+    /// Publish and forget `events` (held by this relay's claim); returns how many were published.
     async fn deliver(&mut self, events: &[ResultEvent]) -> Result<usize> {
         if events.is_empty() {
             return Ok(0);
         }
         let failed = self.bus.publish(events).await?;
-        let done: Vec<&ResultEvent> = events
+        let ids: Vec<String> = events
             .iter()
             .filter(|e| !failed.contains(&e.event_id))
+            .map(|e| e.event_id.clone())
             .collect();
-        let ids: Vec<String> = done.iter().map(|e| e.event_id.clone()).collect();
         self.executions.outbox_remove(&ids).await?;
-        let late = crate::model::now() - SWEEP_MIN_AGE / 2;
-        let removed_at = Instant::now();
-        for event in done.iter().filter(|e| e.occurred_at <= late) {
-            self.late.insert(event.event_id.clone(), removed_at);
-        }
-        if self.late.len() > MAX_LATE {
-            let mut ages: Vec<Instant> = self.late.values().copied().collect();
-            let (_, median, _) = ages.select_nth_unstable(MAX_LATE / 2);
-            let median = *median;
-            self.late.retain(|_, at| *at > median);
-        }
         metrics::counter!("outbox_published_total").increment(ids.len() as u64);
         if !failed.is_empty() {
             warn!(
                 failed = failed.len(),
-                "some events were not published; the sweep retries them"
+                "some events were not published; a sweep retries them once their claim expires"
             );
         }
         Ok(ids.len())

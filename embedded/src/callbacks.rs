@@ -133,7 +133,7 @@ fn record(conn: &Connection, r: &AttemptRecord) -> DbResult<bool> {
         return Ok(false);
     }
     if let (AttemptOutcome::Failed, Some(event)) = (&r.outcome, &r.failed_event) {
-        crate::outbox::insert(conn, event)?;
+        crate::outbox::insert(conn, event, None)?;
     }
     Ok(true)
 }

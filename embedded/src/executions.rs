@@ -8,7 +8,7 @@ use integrations_core::backend::{
     Release,
 };
 use integrations_core::completion::Completion;
-use integrations_core::model::{Execution, ExecutionStatus, ResultEvent};
+use integrations_core::model::{Execution, ExecutionStatus, ResultEvent, Timestamp};
 use integrations_core::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::broadcast;
@@ -107,6 +107,15 @@ impl ExecutionStore for EmbeddedBackend {
 
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
         outbox::pending(self.db(), limit).await
+    }
+
+    async fn outbox_claim(
+        &self,
+        now: Timestamp,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<ResultEvent>> {
+        outbox::claim(self.db(), now, lease, limit).await
     }
 
     async fn outbox_remove(&self, event_ids: &[String]) -> Result<()> {

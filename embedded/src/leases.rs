@@ -191,7 +191,7 @@ pub(crate) async fn complete(
         if changed == 0 {
             return Ok(false);
         }
-        crate::outbox::insert(conn, &c.event)?;
+        crate::outbox::insert(conn, &c.event, c.event_claim.as_ref())?;
         if let Some(callback) = &c.callback {
             crate::callbacks::insert(conn, callback)?;
         }

@@ -1,21 +1,64 @@
 //! The outbox: result events written with terminal states (see [`crate::leases::complete`]),
-//! read oldest first by the relay and removed once published.
+//! claimed oldest first by relays (one claimer per event, in one `UPDATE … RETURNING` through the
+//! writer) and removed once published.
 
-use integrations_core::model::ResultEvent;
+use integrations_core::backend::Lease;
+use integrations_core::model::{ResultEvent, Timestamp};
 use integrations_core::Result;
 use rusqlite::params;
 
 use crate::db::{Db, DbResult};
-use crate::values::{from_json, to_json};
+use crate::values::{from_json, ms, to_json};
 
-/// Put an event into the outbox, inside the caller's transaction (the write it belongs to).
-pub(crate) fn insert(conn: &rusqlite::Connection, event: &ResultEvent) -> DbResult<()> {
+/// Put an event into the outbox, inside the caller's transaction (the write it belongs to),
+/// born held by `claim` if given.
+pub(crate) fn insert(
+    conn: &rusqlite::Connection,
+    event: &ResultEvent,
+    claim: Option<&Lease>,
+) -> DbResult<()> {
     conn.prepare_cached(
-        "INSERT INTO outbox (event_id, event) VALUES (?1, ?2)
+        "INSERT INTO outbox (event_id, event, claim_owner, claimable_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (event_id) DO NOTHING",
     )?
-    .execute(params![event.event_id, to_json(event)?])?;
+    .execute(params![
+        event.event_id,
+        to_json(event)?,
+        claim.map(|c| c.owner.as_str()),
+        claim.map_or(0, |c| ms(c.until)),
+    ])?;
     Ok(())
+}
+
+/// Claim up to `limit` events nobody holds at `now`, oldest first. One statement through the
+/// writer: atomic against every other relay sharing the file.
+pub(crate) async fn claim(
+    db: &Db,
+    now: Timestamp,
+    lease: &Lease,
+    limit: usize,
+) -> Result<Vec<ResultEvent>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let lease = lease.clone();
+    db.write(move |conn| {
+        // The outbox holds only what is being published (or left by a dead process): a scan
+        // in `seq` order is short.
+        let mut stmt = conn.prepare_cached(
+            "UPDATE outbox SET claim_owner = ?1, claimable_at = ?2
+             WHERE seq IN (SELECT seq FROM outbox WHERE claimable_at <= ?3 ORDER BY seq LIMIT ?4)
+             RETURNING seq, event",
+        )?;
+        let mut rows = stmt.query(params![lease.owner, ms(lease.until), ms(now), limit])?;
+        let mut claimed = Vec::new();
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            claimed.push((seq, from_json(&row.get::<_, String>(1)?)?));
+        }
+        // RETURNING promises no order.
+        claimed.sort_by_key(|(seq, _)| *seq);
+        Ok(claimed.into_iter().map(|(_, e)| e).collect())
+    })
+    .await
 }
 
 pub(crate) async fn pending(db: &Db, limit: usize) -> Result<Vec<ResultEvent>> {

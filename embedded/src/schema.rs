@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -209,6 +209,14 @@ CREATE TABLE queue_groups (
     fair_group TEXT NOT NULL UNIQUE,
     next_rank  INTEGER NOT NULL
 );
+"#;
+
+/// Outbox claims: a relay holds an event (`claim_owner`) until `claimable_at` (ms) while it
+/// publishes it, so that relays of other processes sharing the file do not publish it too.
+/// Existing events are claimable at once.
+const V7: &str = r#"
+ALTER TABLE outbox ADD COLUMN claim_owner TEXT;
+ALTER TABLE outbox ADD COLUMN claimable_at INTEGER NOT NULL DEFAULT 0;
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

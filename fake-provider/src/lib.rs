@@ -39,7 +39,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultKind};
-pub use state::Stats;
+pub use state::{KeyWrites, Stats};
 
 /// The path prefix of GHN's public API; [`FakeProvider::base_url`] ends with it.
 pub const GHN_PREFIX: &str = "/shiip/public-api";

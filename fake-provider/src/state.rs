@@ -20,8 +20,18 @@ pub struct Stats {
     pub calls: BTreeMap<String, u64>,
     /// Orders currently known (created since start or the last reset).
     pub orders_created: u64,
+    /// Per idempotency key (GHN's client_order_code): create requests that reached the fake,
+    /// refused repeats included, and the side effects (orders created: at most one per key).
+    #[serde(default)]
+    pub writes_by_key: BTreeMap<String, KeyWrites>,
     pub faults_pending: usize,
     pub faults_served: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyWrites {
+    pub requests: u64,
+    pub effects: u64,
 }
 
 impl Stats {
@@ -71,6 +81,12 @@ impl State {
         Stats {
             calls,
             orders_created: self.orders.count(),
+            writes_by_key: self
+                .orders
+                .per_key()
+                .into_iter()
+                .map(|(k, (requests, effects))| (k, KeyWrites { requests, effects }))
+                .collect(),
             faults_pending: self.faults.pending().len(),
             faults_served: self.faults.served(),
         }

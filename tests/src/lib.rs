@@ -2,8 +2,6 @@
 //! same code path as the `integrations serve` command) against the fake GHN server, with helpers
 //! to call the API as a client would.
 
-pub mod fleet;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +12,9 @@ use fake_provider::{FakeConfig, FakeProvider};
 use integrations_core::backend::Backend;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+
+pub mod fleet;
+mod receiver;
 
 pub const TOKEN: &str = "ghn-token-7c1f0e9a4b";
 pub const SHOP_ID: i64 = 885;
@@ -445,35 +446,10 @@ impl ApiClient {
 /// A callback receiver that never answers its first request (the deliverer is killed while it
 /// waits) and answers 204 afterwards; it records every request's webhook-id.
 pub async fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::sync::{Arc, Mutex};
-    let got: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = got.clone();
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(move |headers: axum::http::HeaderMap| {
-            let sink = sink.clone();
-            async move {
-                let id = headers
-                    .get("webhook-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                let first = {
-                    let mut got = sink.lock().expect("sink");
-                    got.push(id);
-                    got.len() == 1
-                };
-                if first {
-                    std::future::pending::<()>().await;
-                }
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, got)
+    receiver::start(true).await
+}
+
+/// A callback receiver answering 204 at once; it records every request's webhook-id.
+pub async fn recording_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    receiver::start(false).await
 }

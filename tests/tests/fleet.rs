@@ -2,13 +2,11 @@
 //! queue, the DynamoDB tables, the event bus and Secrets Manager.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, Fault};
-use integration_tests::{
-    fee_input, spawn_reading_first_line, ApiClient, KillOnDrop, SHOP_ID, TOKEN,
-};
+use integration_tests::fleet::Fleet;
+use integration_tests::{fee_input, ApiClient, KillOnDrop, SHOP_ID, TOKEN};
 use integrations_core::backend::OutgoingMessage;
 use integrations_core::model::{new_id, now, ExecutionRequest};
 use reqwest::Method;
@@ -17,84 +15,12 @@ use serde_json::{json, Value};
 const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
 const FEE: &str = "/v2/shipping-order/fee";
 
-struct Fleet {
-    common: Vec<String>,
-    /// The resource name prefix of the fleet's stack.
-    prefix: String,
-}
-
-impl Fleet {
-    /// The common flags of every process of a fleet on moto under a fresh prefix.
-    fn on_moto(moto: &str, provider: &str, dir: &std::path::Path, extra: &[&str]) -> Self {
-        let prefix = format!("fleet-{}", new_id().to_lowercase());
-        let data_dir = dir.display().to_string();
-        let ghn = format!("shipping-ghn={provider}");
-        let mut common: Vec<String> = [
-            "--backend",
-            "aws",
-            "--aws-prefix",
-            &prefix,
-            "--aws-emulator-endpoint",
-            moto,
-            "--data-dir",
-            &data_dir,
-            "--provider-base-url",
-            &ghn,
-        ]
-        .map(String::from)
-        .to_vec();
-        common.extend(extra.iter().map(|s| s.to_string()));
-        Self { common, prefix }
-    }
-
-    /// Provision the stack and create a key for `flows` on `t1`: a one-off command, as an
-    /// operator would.
-    fn provision_key(&self) -> String {
-        self.run(&[
-            "--aws-provision",
-            "create-key",
-            "--caller-service",
-            "flows",
-            "--tenants",
-            "t1",
-        ])
-        .trim()
-        .to_string()
-    }
-
-    /// Start `integrations api`; returns it with its base URL.
-    fn start_api(&self) -> (KillOnDrop, String) {
-        let (api, line) = self.spawn(&["api", "--listen", "127.0.0.1:0"]);
-        let base = line
-            .strip_prefix("integrations listening on ")
-            .expect("address line")
-            .to_string();
-        (api, base)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(&self.common)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::inherit());
-        c
-    }
-
-    /// Start a long-running role and read its first stdout line.
-    fn spawn(&self, args: &[&str]) -> (KillOnDrop, String) {
-        spawn_reading_first_line(&mut self.command(args))
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().expect("run");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf8")
-    }
+/// Where the fleet's processes find the fake GHN.
+fn ghn(fake: &fake_provider::FakeProvider) -> Vec<String> {
+    vec![
+        "--provider-base-url".to_string(),
+        format!("shipping-ghn={}", fake.base_url()),
+    ]
 }
 
 #[tokio::test]
@@ -109,8 +35,9 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
     .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
     let fleet = Fleet::on_moto(
+        BIN,
         moto.url(),
-        &fake.base_url(),
+        &ghn(&fake),
         dir.path(),
         &["--max-receive-count", "3"],
     );
@@ -185,7 +112,8 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
 
     // A poison message lands in the DLQ through the redrive policy; the redrive command brings
     // back a corrected one, which then runs.
-    let config = backend_aws::AwsConfig::with_prefix(&fleet.prefix).for_emulator(moto.url());
+    let config = backend_aws::AwsConfig::with_prefix(fleet.prefix.as_deref().expect("on moto"))
+        .for_emulator(moto.url());
     let (backend, _) = backend_aws::open(&config).await.expect("open");
     backend
         .queue
@@ -281,8 +209,9 @@ async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on
     .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
     let fleet = Fleet::on_moto(
+        BIN,
         moto.url(),
-        &fake.base_url(),
+        &ghn(&fake),
         dir.path(),
         &["--allow-private-urls"],
     );

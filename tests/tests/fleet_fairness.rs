@@ -63,15 +63,11 @@ async fn a_ten_thousand_execution_flood_delays_another_tenant_by_one_slot_across
     .await
     .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
-    let fleet = Fleet {
-        bin: BIN,
-        common: vec![
-            "--data-dir".into(),
-            dir.path().display().to_string(),
-            "--provider-base-url".into(),
-            format!("shipping-ghn={}", fake.base_url()),
-        ],
-    };
+    let providers = [
+        "--provider-base-url".into(),
+        format!("shipping-ghn={}", fake.base_url()),
+    ];
+    let fleet = Fleet::embedded(BIN, &providers, dir.path(), &[]);
     let key = fleet
         .run(&[
             "create-key",

@@ -13,10 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
 #[tokio::test]
 async fn a_revoked_key_is_refused_by_the_running_api_and_listings_show_no_secret() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fleet = Fleet {
-        bin: BIN,
-        common: vec!["--data-dir".into(), dir.path().display().to_string()],
-    };
+    let fleet = Fleet::embedded(BIN, &[], dir.path(), &[]);
     let create = |service: &str| {
         fleet
             .run(&["create-key", "--caller-service", service, "--tenants", "t1"])

@@ -8,7 +8,6 @@ use fake_provider::shipping::viettelpost_base_url;
 use fake_provider::{FakeConfig, FakeProvider};
 use integration_tests::fleet::Fleet;
 use integration_tests::ApiClient;
-use integrations_core::model::new_id;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -78,10 +77,8 @@ async fn one_login_renews_for_the_fleet(fleet: &Fleet, fake: &FakeProvider) {
     assert_eq!((s.logins, s.token_exchanges), (2, 2), "one renewal: {s:?}");
 }
 
-fn common(dir: &tempfile::TempDir, fake: &FakeProvider) -> Vec<String> {
+fn provider_args(fake: &FakeProvider) -> Vec<String> {
     vec![
-        "--data-dir".into(),
-        dir.path().display().to_string(),
         "--provider-base-url".into(),
         format!("shipping-viettelpost={}", viettelpost_base_url(fake)),
     ]
@@ -93,34 +90,18 @@ async fn two_workers_on_one_embedded_file_log_in_once() {
         .await
         .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
-    let fleet = Fleet {
-        bin: BIN,
-        common: common(&dir, &fake),
-    };
+    let fleet = Fleet::embedded(BIN, &provider_args(&fake), dir.path(), &[]);
     one_login_renews_for_the_fleet(&fleet, &fake).await;
 }
 
 #[tokio::test]
 async fn two_workers_on_moto_log_in_once() {
     let moto = backend_aws::testing::moto().await;
-    let prefix = format!("vtp-{}", new_id().to_lowercase());
     let fake = fake_provider::start(FakeConfig::default())
         .await
         .expect("fake");
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut common = common(&dir, &fake);
-    common.extend(
-        [
-            "--backend",
-            "aws",
-            "--aws-prefix",
-            &prefix,
-            "--aws-emulator-endpoint",
-            moto.url(),
-        ]
-        .map(String::from),
-    );
-    let fleet = Fleet { bin: BIN, common };
+    let fleet = Fleet::on_moto(BIN, moto.url(), &provider_args(&fake), dir.path(), &[]);
     // Provision the stack once, as an operator would.
     fleet.run(&[
         "--aws-provision",

@@ -8,12 +8,14 @@
 //!   (`request_hash` is `Some`);
 //! - a create that fails on its execution id reserves nothing: its idempotency key stays free.
 
+mod claims;
 mod lease;
 mod list;
 mod outcome;
 
 use std::sync::Arc;
 
+pub use claims::{outbox_claim_race, outbox_expired_claim_taken_over};
 pub use lease::{claim, claim_expired_lease, claim_race, extend_lease, release};
 pub use list::{list_cursor_isolation, list_filters, list_invalid_cursor, list_pagination};
 pub use outcome::{complete, complete_without_owner, outbox, reopen};
@@ -23,6 +25,8 @@ use serde_json::json;
 use super::{fresh_id, fresh_tenant, full_execution, sample_execution};
 use crate::backend::{CreateOutcome, ExecutionStore, IdempotencyClaim, Lease};
 use crate::model::{now, Execution};
+
+use outcome::{dead_lettered, event_for, pending_becomes};
 
 /// Every execution case, one after another.
 pub async fn executions_suite(store: Arc<dyn ExecutionStore>) {
@@ -41,7 +45,9 @@ pub async fn executions_suite(store: Arc<dyn ExecutionStore>) {
     complete(store.clone()).await;
     complete_without_owner(store.clone()).await;
     reopen(store.clone()).await;
-    outbox(store).await;
+    outbox(store.clone()).await;
+    outbox_claim_race(store.clone()).await;
+    outbox_expired_claim_taken_over(store).await;
 }
 
 /// Records round-trip exactly, optional fields empty or set; unknown ids and other tenants' ids

@@ -43,6 +43,9 @@ macro_rules! conformance_tests {
             executions_complete_without_owner => |b| executions::complete_without_owner(b.executions);
             executions_reopen => |b| executions::reopen(b.executions);
             executions_outbox => |b| executions::outbox(b.executions);
+            executions_outbox_claim_race => |b| executions::outbox_claim_race(b.executions);
+            executions_outbox_expired_claim_taken_over =>
+                |b| executions::outbox_expired_claim_taken_over(b.executions);
 
             api_keys_put_find => |b| api_keys::put_find(b.api_keys);
             api_keys_list_and_revoke => |b| api_keys::list_and_revoke(b.api_keys);

@@ -18,7 +18,8 @@ use crate::catalog::{Action, Catalog};
 use crate::connector::{CallContext, Connectors, Renewal};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{BreakerConfig, Breakers, FleetLimits};
-use crate::model::{now, Connection, Execution, ExecutionRequest, ResultEvent};
+use crate::model::{now, Connection, Execution, ExecutionRequest};
+use crate::outbox::FedEvent;
 use crate::renewal::Renewer;
 use crate::sanitize::{sanitize, scrub};
 use crate::trace::parse_trace_parent;
@@ -102,9 +103,10 @@ pub struct Engine {
     limits: FleetLimits,
     breakers: Breakers,
     config: EngineConfig,
-    /// Events just written to the outbox, for the relay to publish without reading them back.
-    published: mpsc::UnboundedSender<ResultEvent>,
-    published_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<ResultEvent>>>,
+    /// Events just written to the outbox, born claimed by this process's relay (once one took
+    /// the feed), for it to publish without reading them back.
+    published: mpsc::UnboundedSender<FedEvent>,
+    published_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<FedEvent>>>,
     /// Callbacks of executions this engine finished, born leased to this process's deliverer
     /// (when one took the feed) so that they go out at once without another store write.
     callback_feed: mpsc::UnboundedSender<Callback>,
@@ -183,12 +185,24 @@ impl Engine {
     }
 
     /// The events this engine writes to the outbox, as they are written (for the relay; the
-    /// first caller takes it).
-    pub fn take_outbox_feed(&self) -> Option<mpsc::UnboundedReceiver<ResultEvent>> {
+    /// first caller takes it). From then on they are born claimed by the relay, whose owner is
+    /// this engine's worker id.
+    pub fn take_outbox_feed(&self) -> Option<mpsc::UnboundedReceiver<FedEvent>> {
         self.published_rx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
+    }
+
+    /// The claim a new event is born with: this process's relay's, while it listens.
+    fn event_claim(&self) -> Option<Lease> {
+        let taken = self
+            .published_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none();
+        (taken && !self.published.is_closed())
+            .then(|| crate::outbox::born_claim(&self.config.worker_id))
     }
 
     pub fn config(&self) -> &EngineConfig {

@@ -13,6 +13,7 @@ use crate::catalog::Action;
 use crate::completion::Completion;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::now;
+use crate::outbox::FedEvent;
 
 impl Engine {
     pub(super) async fn retry_or_give_up(
@@ -83,7 +84,8 @@ impl Engine {
         outcome: std::result::Result<Value, Error>,
     ) -> Result<Disposition> {
         job.execution.latency_ms = Some(job.started.elapsed().as_millis() as u64);
-        let completion = Completion::new(job.execution.clone(), outcome, self.callback_lease());
+        let completion = Completion::new(job.execution.clone(), outcome, self.callback_lease())
+            .with_event_claim(self.event_claim());
         let stored = completion
             .store(
                 self.backend.executions.as_ref(),
@@ -98,9 +100,15 @@ impl Engine {
             execution,
             event,
             callback,
+            event_claim,
         } = completion;
         // Nobody listening (no relay, no deliverer) is fine: sweeps find both in the store.
-        let _ = self.published.send(event);
+        if let Some(claim) = event_claim {
+            let _ = self.published.send(FedEvent {
+                event,
+                claimed_until: claim.until,
+            });
+        }
         if let Some(callback) = callback.filter(|c| c.lease.is_some()) {
             let _ = self.callback_feed.send(callback);
         }

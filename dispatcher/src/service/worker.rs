@@ -40,6 +40,7 @@ pub(super) fn start(
         engine_config(w, quotas),
     ));
     let relay = OutboxRelay::new(
+        engine.config().worker_id.clone(),
         parts.backend.executions.clone(),
         parts.backend.events.clone(),
         engine.take_outbox_feed(),

@@ -91,6 +91,9 @@ pub(crate) fn now() -> String {
 struct Orders {
     by_code: HashMap<String, Order>,
     by_client: HashMap<String, String>,
+    /// Create requests that reached the store per client_order_code, refused repeats included:
+    /// how often a write with that idempotency key reached the provider.
+    requests_by_client: HashMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -122,6 +125,7 @@ impl OrderStore {
     pub(crate) fn insert(&self, order: Order) -> Result<(), Box<Order>> {
         let mut orders = lock(&self.inner);
         if let Some(client) = &order.client_order_code {
+            *orders.requests_by_client.entry(client.clone()).or_insert(0) += 1;
             if orders.by_client.contains_key(client) {
                 return Err(Box::new(order));
             }
@@ -182,10 +186,21 @@ impl OrderStore {
         lock(&self.inner).by_code.len() as u64
     }
 
+    /// Per client_order_code: (create requests that reached the store, orders created).
+    pub(crate) fn per_key(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        let orders = lock(&self.inner);
+        orders
+            .requests_by_client
+            .iter()
+            .map(|(k, n)| (k.clone(), (*n, u64::from(orders.by_client.contains_key(k)))))
+            .collect()
+    }
+
     pub(crate) fn clear(&self) {
         let mut orders = lock(&self.inner);
         orders.by_code.clear();
         orders.by_client.clear();
+        orders.requests_by_client.clear();
     }
 }
 

@@ -15,7 +15,7 @@ use integrations_core::backend::{
     Release,
 };
 use integrations_core::completion::Completion;
-use integrations_core::model::{Execution, ResultEvent};
+use integrations_core::model::{Execution, ResultEvent, Timestamp};
 use integrations_core::Result;
 
 use super::exec_item::{exec_key, execution_from_item, execution_item};
@@ -180,6 +180,15 @@ impl ExecutionStore for DynamoExecutions {
 
     async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
         self.pending(limit).await
+    }
+
+    async fn outbox_claim(
+        &self,
+        now: Timestamp,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<ResultEvent>> {
+        self.claim_events(now, lease, limit).await
     }
 
     async fn outbox_remove(&self, event_ids: &[String]) -> Result<()> {

@@ -7,30 +7,42 @@
 //! (`outboxShard` = `OUTBOX#<0..shards>`, `outboxKey` = `<written at>#<eventId>`), so pending
 //! events are found without scanning, and removing published ones is a BatchWriteItem of
 //! deletes by key (25 per request), with no read first.
+//!
+//! Relays claim events before publishing them: `claimOwner` / `claimableAt` on the outbox item,
+//! set by one conditional UpdateItem per event (the item still exists and nobody holds it), after
+//! a query of the index for candidates; the index may still list removed events, which the
+//! condition refuses. An event of the engine is born claimed by its relay (in the completion's
+//! Put).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update, WriteRequest,
+    AttributeValue, DeleteRequest, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
+use integrations_core::backend::Lease;
 use integrations_core::completion::Completion;
-use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
+use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent, Timestamp};
 use integrations_core::{Error, Result};
 use tokio::task::JoinSet;
 
-use super::DynamoExecutions;
+use super::{Change, DynamoExecutions};
 use crate::dynamo::callbacks::callback_item;
 use crate::dynamo::exec_item::{
     event_from_item, exec_key, execution_item, outbox_item, outbox_key, outbox_shard, ATTEMPTS,
     ERROR, NEXT_ATTEMPT_AT, OUTBOX_KEY, OUTBOX_SHARD, OUTPUT_TRUNCATED, STATUS, UPDATED_AT,
 };
-use crate::dynamo::{query_pages, s, PENDING_EVENTS};
+use crate::dynamo::{query_pages, s, ts, PENDING_EVENTS};
 use crate::error::{built, sdk_error};
 
+/// Who holds an outbox event, and until when (a timestamp, compared as text).
+const CLAIM_OWNER: &str = "claimOwner";
+const CLAIMABLE_AT: &str = "claimableAt";
+/// Claims sent at once by a sweep.
+const CLAIMS_IN_FLIGHT: usize = 16;
 /// BatchWriteItem's limit.
 const WRITE_BATCH: usize = 25;
 const REMOVE_ATTEMPTS: u32 = 5;
@@ -58,13 +70,19 @@ impl DynamoExecutions {
             execution,
             event,
             callback,
+            event_claim,
         } = completion;
         let state = self.terminal_update(execution, owner)?;
+        let mut item = outbox_item(event, self.outbox_shards, &now())?;
+        if let Some(claim) = event_claim {
+            item.insert(CLAIM_OWNER.into(), s(&claim.owner));
+            item.insert(CLAIMABLE_AT.into(), s(ts(&claim.until)));
+        }
         let outbox = built(
             "DynamoDB Put",
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(outbox_item(event, self.outbox_shards, &now())?))
+                .set_item(Some(item))
                 .condition_expression("attribute_not_exists(PK)")
                 .build(),
         )?;
@@ -169,6 +187,16 @@ impl DynamoExecutions {
     }
 
     pub(super) async fn pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
+        self.listed(limit, None).await
+    }
+
+    /// The oldest `limit` events the index lists (with `claimable_at`, only those nobody holds
+    /// then, as far as the index knows).
+    async fn listed(
+        &self,
+        limit: usize,
+        claimable_at: Option<&Timestamp>,
+    ) -> Result<Vec<ResultEvent>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -177,7 +205,8 @@ impl DynamoExecutions {
         let mut queries = JoinSet::new();
         for shard in 0..self.outbox_shards {
             let (client, table) = (self.client.clone(), self.table.clone());
-            queries.spawn(query_shard(client, table, shard, limit));
+            let at = claimable_at.map(ts);
+            queries.spawn(query_shard(client, table, shard, limit, at));
         }
         let mut events = Vec::new();
         while let Some(joined) = queries.join_next().await {
@@ -185,6 +214,48 @@ impl DynamoExecutions {
         }
         events.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(events.into_iter().take(limit).map(|(_, e)| e).collect())
+    }
+
+    pub(super) async fn claim_events(
+        &self,
+        now: Timestamp,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<ResultEvent>> {
+        let candidates = self.listed(limit, Some(&now)).await?;
+        let (now, until) = (ts(&now), ts(&lease.until));
+        // In parallel, a few at a time; answered oldest first, as the trait promises.
+        let mut claims = JoinSet::new();
+        let mut claimed = Vec::new();
+        for (i, event) in candidates.into_iter().enumerate() {
+            if claims.len() >= CLAIMS_IN_FLIGHT {
+                claimed.extend(joined(claims.join_next().await)?);
+            }
+            let (store, owner, until, now) = (
+                self.clone(),
+                lease.owner.clone(),
+                until.clone(),
+                now.clone(),
+            );
+            claims.spawn(async move {
+                let change = Change {
+                    what: "DynamoDB UpdateItem (outbox claim)",
+                    update: "SET #owner = :owner, #at = :until",
+                    condition: "attribute_exists(PK) AND \
+                                (attribute_not_exists(#at) OR #at <= :now)",
+                    names: &[("#owner", CLAIM_OWNER), ("#at", CLAIMABLE_AT)],
+                    values: vec![(":owner", s(owner)), (":until", s(until)), (":now", s(now))],
+                    returns: ReturnValue::None,
+                };
+                let won = store.update(outbox_key(&event.event_id), change).await?;
+                Ok(won.is_ok().then_some((i, event)))
+            });
+        }
+        while let Some(done) = claims.join_next().await {
+            claimed.extend(joined(Some(done))?);
+        }
+        claimed.sort_by_key(|(i, _)| *i);
+        Ok(claimed.into_iter().map(|(_, e)| e).collect())
     }
 
     pub(super) async fn remove(&self, event_ids: &[String]) -> Result<()> {
@@ -231,14 +302,28 @@ impl DynamoExecutions {
     }
 }
 
-/// The oldest `limit` pending events of one shard, with their sort keys.
+type ClaimAnswer = Result<Option<(usize, ResultEvent)>>;
+
+/// The answer of one claim task (None: no task was left).
+fn joined(
+    done: Option<std::result::Result<ClaimAnswer, tokio::task::JoinError>>,
+) -> Result<Option<(usize, ResultEvent)>> {
+    match done {
+        Some(answer) => answer.map_err(|e| Error::internal(format!("outbox claim: {e}")))?,
+        None => Ok(None),
+    }
+}
+
+/// The oldest `limit` pending events of one shard (with `claimable_at`, those nobody holds
+/// then), with their sort keys.
 async fn query_shard(
     client: Client,
     table: String,
     shard: u8,
     limit: usize,
+    claimable_at: Option<String>,
 ) -> Result<Vec<(String, ResultEvent)>> {
-    let req = client
+    let mut req = client
         .query()
         .table_name(table)
         .index_name(PENDING_EVENTS)
@@ -246,6 +331,12 @@ async fn query_shard(
         .expression_attribute_names("#shard", OUTBOX_SHARD)
         .expression_attribute_values(":shard", s(outbox_shard(shard)))
         .scan_index_forward(true);
+    if let Some(at) = claimable_at {
+        req = req
+            .filter_expression("attribute_not_exists(#at) OR #at <= :now")
+            .expression_attribute_names("#at", CLAIMABLE_AT)
+            .expression_attribute_values(":now", s(at));
+    }
     query_pages(
         req,
         OUTBOX_KEY,

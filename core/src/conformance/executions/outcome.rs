@@ -237,7 +237,7 @@ pub async fn outbox(store: Arc<dyn ExecutionStore>) {
     pending_becomes(&store, &refs, &[], "all removed").await;
 }
 
-fn dead_lettered(e: &Execution) -> Execution {
+pub(super) fn dead_lettered(e: &Execution) -> Execution {
     let t = now();
     Execution {
         status: ExecutionStatus::DeadLettered,
@@ -252,13 +252,13 @@ fn dead_lettered(e: &Execution) -> Execution {
     }
 }
 
-fn event_for(e: &Execution) -> ResultEvent {
+pub(super) fn event_for(e: &Execution) -> ResultEvent {
     ResultEvent::for_execution(e).expect("a terminal execution has an event")
 }
 
 /// Poll until the pending outbox events among `events` are `expected`: the outbox is read through
 /// an index that may lag behind the writes (a DynamoDB GSI).
-async fn pending_becomes(
+pub(super) async fn pending_becomes(
     store: &Arc<dyn ExecutionStore>,
     events: &[&ResultEvent],
     expected: &[ResultEvent],

@@ -1,0 +1,37 @@
+//! Callback receivers on 127.0.0.1 that record each request's webhook-id.
+
+use std::sync::{Arc, Mutex};
+
+/// Serve `POST /cb`; with `hang_first`, the first request is never answered.
+pub(crate) async fn start(hang_first: bool) -> (String, Arc<Mutex<Vec<String>>>) {
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let sink = sink.clone();
+            async move {
+                let id = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let first = {
+                    let mut got = sink.lock().expect("sink");
+                    got.push(id);
+                    got.len() == 1
+                };
+                if first && hang_first {
+                    std::future::pending::<()>().await;
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}

@@ -1,0 +1,292 @@
+//! Chaos (issue 10): executions — reads and writes, each with a callback — run while two worker
+//! processes are SIGKILLed at random moments and restarted. Every execution ends terminal
+//! exactly once (one result event id), no write takes effect twice at the provider (the fake
+//! counts side effects per idempotency key), no callback and no event is lost; repeated
+//! deliveries are counted and printed. `CHAOS_SEED` replays a run, `CHAOS_EXECUTIONS` resizes it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use backend_embedded::{EmbeddedBackend, EmbeddedConfig, SecretKeySource};
+use fake_provider::{FakeConfig, FakeProvider};
+use integration_tests::fleet::Fleet;
+use integration_tests::{fee_input, order_input, ApiClient, KillOnDrop, SHOP_ID, TOKEN};
+use integrations_core::model::EventType;
+use reqwest::Method;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
+const WORKER: &[&str] = &[
+    "worker",
+    "--concurrency",
+    "32",
+    // Short, so that a killed worker's executions are taken over soon.
+    "--lease-ms",
+    "2000",
+    "--backoff-base-ms",
+    "50",
+    "--backoff-max-ms",
+    "1000",
+    // Room for an execution killed under several times in a row.
+    "--max-attempts",
+    "10",
+    // A killed deliverer's callback leases (twice this) end soon.
+    "--callback-timeout-ms",
+    "1000",
+    "--no-catalog-rate-limits",
+];
+
+/// SplitMix64: a seeded, reproducible choice of kill moments and victims.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn fake() -> FakeProvider {
+    fake_provider::start(FakeConfig {
+        latency: Duration::from_millis(20),
+        token: TOKEN.into(),
+        shop_id: SHOP_ID,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake")
+}
+
+fn ghn(fake: &FakeProvider) -> Vec<String> {
+    vec![
+        "--provider-base-url".to_string(),
+        format!("shipping-ghn={}", fake.base_url()),
+    ]
+}
+
+/// What a chaos run left to check.
+struct Run {
+    /// Execution id → whether it is a write (create_order).
+    executions: BTreeMap<String, bool>,
+    callbacks: Arc<Mutex<Vec<String>>>,
+    kills: usize,
+}
+
+/// Submit `n` executions through the API while the chaos loop kills and restarts the workers;
+/// returns once every execution is terminal and succeeded, with the workers still running.
+async fn run_chaos(fleet: Arc<Fleet>, n: usize) -> (Run, Vec<KillOnDrop>, KillOnDrop) {
+    let seed = env_or("CHAOS_SEED", rand_seed());
+    println!("chaos seed: {seed} (CHAOS_SEED={seed} replays the kills)");
+    let key = fleet.provision_key();
+    let (api_proc, base) = fleet.start_api();
+    let api = ApiClient {
+        http: reqwest::Client::new(),
+        base,
+        key,
+    };
+    let conn = api
+        .call(
+            Method::POST,
+            "/connections",
+            Some(json!({"integrationId": "shipping-ghn", "name": "chaos",
+                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
+        )
+        .await["connectionId"]
+        .as_str()
+        .expect("connection")
+        .to_string();
+    let (url, callbacks) = integration_tests::recording_receiver().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let chaos = {
+        let (fleet, stop) = (fleet.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut rng = Rng(seed);
+            let mut workers: Vec<KillOnDrop> = (0..2).map(|_| fleet.spawn(WORKER).0).collect();
+            let mut kills = 0;
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(100 + rng.below(600))).await;
+                let victim = rng.below(2) as usize;
+                workers[victim].kill();
+                kills += 1;
+                let fleet = fleet.clone();
+                workers[victim] = tokio::task::spawn_blocking(move || fleet.spawn(WORKER).0)
+                    .await
+                    .expect("restart");
+            }
+            (workers, kills)
+        })
+    };
+
+    let mut executions = BTreeMap::new();
+    for chunk in 0..n.div_ceil(50) {
+        let submits = (chunk * 50..n.min(chunk * 50 + 50)).map(|i| {
+            let write = i % 2 == 1;
+            let (action, input) = if write {
+                ("create_order", order_input())
+            } else {
+                ("calculate_fee", fee_input())
+            };
+            let api = &api;
+            let body = json!({"connectionId": conn, "actionId": action, "input": input,
+                              "callbackUrl": url});
+            async move { (write, api.call(Method::POST, "/execute", Some(body)).await) }
+        });
+        for (write, b) in futures::future::join_all(submits).await {
+            let id = b["executionId"].as_str().unwrap_or_else(|| panic!("{b}"));
+            executions.insert(id.to_string(), write);
+        }
+    }
+    for id in executions.keys() {
+        let e = api.terminal(id).await;
+        assert_eq!(e["status"], "succeeded", "{e}");
+    }
+    stop.store(true, Ordering::SeqCst);
+    let (workers, kills) = chaos.await.expect("chaos loop");
+    let run = Run {
+        executions,
+        callbacks,
+        kills,
+    };
+    (run, workers, api_proc)
+}
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+}
+
+/// Each write took effect once at the provider; prints how many reached it more than once.
+fn check_writes(fake: &FakeProvider, run: &Run) {
+    let stats = fake.stats();
+    let mut repeated = 0;
+    for (id, _) in run.executions.iter().filter(|(_, write)| **write) {
+        let w = stats
+            .writes_by_key
+            .get(id)
+            .unwrap_or_else(|| panic!("write {id} never reached the provider"));
+        assert_eq!(w.effects, 1, "write {id}: {w:?}");
+        repeated += usize::from(w.requests > 1);
+    }
+    println!(
+        "writes whose request reached the provider again (refused as a duplicate key): {repeated}"
+    );
+}
+
+/// Wait until every execution's callback arrived; returns how many arrived more than once.
+async fn callbacks_delivered(run: &Run) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let counts = counts(run.callbacks.lock().expect("callbacks").iter().cloned());
+        let missing: Vec<&String> = run
+            .executions
+            .keys()
+            .filter(|id| !counts.contains_key(&format!("msg_{id}")))
+            .collect();
+        if missing.is_empty() {
+            return counts.values().filter(|n| **n > 1).count();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} callbacks never delivered, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn counts(items: impl Iterator<Item = String>) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for item in items {
+        *counts.entry(item).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_killed_at_random_on_one_embedded_file_lose_and_repeat_nothing() {
+    let started = Instant::now();
+    let fake = fake().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = Arc::new(Fleet::embedded(
+        BIN,
+        &ghn(&fake),
+        dir.path(),
+        &["--allow-private-urls"],
+    ));
+    let n = env_or("CHAOS_EXECUTIONS", 1000);
+    let (run, _workers, _api) = run_chaos(fleet, n).await;
+    check_writes(&fake, &run);
+    let repeated_callbacks = callbacks_delivered(&run).await;
+
+    // The published events, from the event log in the shared file.
+    let store = EmbeddedBackend::open(&EmbeddedConfig {
+        path: dir.path().join("integrations.db"),
+        secret_key: SecretKeySource::File(dir.path().join("secret.key")),
+        max_receive_count: 10,
+    })
+    .await
+    .expect("open the fleet's file");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (by_execution, publications) = loop {
+        let mut log = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.published_events(after, 1000).await.expect("log");
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            log.extend(page);
+        }
+        let mut by_execution: HashMap<String, Vec<String>> = HashMap::new();
+        for p in log
+            .iter()
+            .filter(|p| p.event.event_type != EventType::CallbackFailed)
+        {
+            by_execution
+                .entry(p.event.execution_id.clone())
+                .or_default()
+                .push(p.event.event_id.clone());
+        }
+        let missing = run
+            .executions
+            .keys()
+            .filter(|id| !by_execution.contains_key(*id))
+            .count();
+        if missing == 0 {
+            break (by_execution, log.len());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} executions' result events never published"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut duplicated = 0;
+    for id in run.executions.keys() {
+        let ids = &by_execution[id];
+        let distinct = counts(ids.iter().cloned());
+        assert_eq!(distinct.len(), 1, "{id} ended more than once: {ids:?}");
+        duplicated += usize::from(ids.len() > 1);
+    }
+    println!(
+        "embedded: {n} executions, {} kills, {publications} events published, {duplicated} \
+         executions with a duplicated event, {repeated_callbacks} with a repeated callback, {:?}",
+        run.kills,
+        started.elapsed()
+    );
+}
