@@ -397,6 +397,21 @@ impl ApiClient {
         self.call_as("t1", method, path, body).await
     }
 
+    /// A GHN connection of `tenant` against the fake (its token and shop), named `name`.
+    pub async fn create_ghn_connection(&self, tenant: &str, name: &str) -> String {
+        let body = json!({
+            "integrationId": "shipping-ghn", "name": name,
+            "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}
+        });
+        let b = self
+            .call_as(tenant, Method::POST, "/connections", Some(body))
+            .await;
+        b["connectionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no connection: {b}"))
+            .to_string()
+    }
+
     /// As [`ApiClient::call`], for `tenant` (the key must cover it).
     pub async fn call_as(
         &self,

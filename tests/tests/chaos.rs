@@ -96,17 +96,7 @@ async fn run_chaos(fleet: Arc<Fleet>, n: usize) -> (Run, Vec<KillOnDrop>, KillOn
         base,
         key,
     };
-    let conn = api
-        .call(
-            Method::POST,
-            "/connections",
-            Some(json!({"integrationId": "shipping-ghn", "name": "chaos",
-                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
-        )
-        .await["connectionId"]
-        .as_str()
-        .expect("connection")
-        .to_string();
+    let conn = api.create_ghn_connection("t1", "chaos").await;
     let (url, callbacks) = integration_tests::recording_receiver().await;
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -50,7 +50,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
         "--lease-ms",
         // Long enough for moto, which applies DynamoDB requests one at a time, to keep up with
         // every other test of the suite; the kill below then waits this long for a takeover.
-        "8000",
+        "15000",
         "--backoff-base-ms",
         "200",
         "--poison-delay-ms",
@@ -63,17 +63,7 @@ async fn api_and_two_workers_on_moto_run_everything_exactly_once() {
         base,
         key,
     };
-    let conn = api
-        .call(
-            Method::POST,
-            "/connections",
-            Some(json!({"integrationId": "shipping-ghn", "name": "fleet",
-                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
-        )
-        .await["connectionId"]
-        .as_str()
-        .expect("connection")
-        .to_string();
+    let conn = api.create_ghn_connection("t1", "fleet").await;
 
     // 200 executions through the API, 20 at a time.
     let mut ids = Vec::new();
@@ -231,17 +221,7 @@ async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on
         base,
         key,
     };
-    let conn = api
-        .call(
-            Method::POST,
-            "/connections",
-            Some(json!({"integrationId": "shipping-ghn", "name": "fleet",
-                "config": {"shopId": SHOP_ID}, "credentials": {"apiKey": TOKEN}})),
-        )
-        .await["connectionId"]
-        .as_str()
-        .expect("connection")
-        .to_string();
+    let conn = api.create_ghn_connection("t1", "fleet").await;
     let (url, got) = integration_tests::hanging_receiver().await;
     let b = api
         .call(

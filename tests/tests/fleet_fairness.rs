@@ -21,21 +21,6 @@ const WORKERS: usize = 2;
 const SLOTS_PER_WORKER: usize = 8;
 const FEE_PATH: &str = "/v2/shipping-order/fee";
 
-async fn connection(api: &ApiClient, tenant: &str) -> String {
-    let body = json!({
-        "integrationId": "shipping-ghn", "name": "flood",
-        "config": {"shopId": SHOP_ID, "environment": "sandbox"},
-        "credentials": {"apiKey": TOKEN}
-    });
-    let b = api
-        .call_as(tenant, Method::POST, "/connections", Some(body))
-        .await;
-    b["connectionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{b}"))
-        .to_string()
-}
-
 async fn submit(api: &ApiClient, tenant: &str, conn: &str) -> String {
     let body = json!({"connectionId": conn, "actionId": "calculate_fee", "input": fee_input()});
     let b = api
@@ -81,8 +66,8 @@ async fn a_ten_thousand_execution_flood_delays_another_tenant_by_one_slot_across
     let slots = SLOTS_PER_WORKER.to_string();
     let worker = ["--concurrency", &slots, "--no-catalog-rate-limits"];
     let (_processes, api) = fleet.start(key, WORKERS, &worker);
-    let flooding = connection(&api, "t1").await;
-    let quiet = connection(&api, "t2").await;
+    let flooding = api.create_ghn_connection("t1", "flood").await;
+    let quiet = api.create_ghn_connection("t2", "quiet").await;
 
     let flood: Vec<String> = futures::stream::iter(0..FLOOD)
         .map(|_| submit(&api, "t1", &flooding))
