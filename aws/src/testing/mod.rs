@@ -247,13 +247,24 @@ pub async fn send_raw(endpoint: &str, queue_url: &str, body: &str) {
 pub async fn dump_tables(endpoint: &str, prefix: &str) -> Vec<String> {
     let config = AwsConfig::with_prefix("raw").for_emulator(endpoint);
     let ddb = aws_sdk_dynamodb::Client::new(&crate::sdk_config(&config).await);
-    let tables = ddb.list_tables().send().await.expect("list tables");
+    // ListTables answers 100 names a page, and a whole suite on one moto makes many more.
+    let mut tables = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ddb
+            .list_tables()
+            .set_exclusive_start_table_name(after)
+            .send()
+            .await
+            .expect("list tables");
+        tables.extend(page.table_names().iter().cloned());
+        after = page.last_evaluated_table_name().map(str::to_string);
+        if after.is_none() {
+            break;
+        }
+    }
     let mut lines = Vec::new();
-    for table in tables
-        .table_names()
-        .iter()
-        .filter(|t| t.starts_with(prefix))
-    {
+    for table in tables.iter().filter(|t| t.starts_with(prefix)) {
         let mut start = None;
         loop {
             let page = ddb
