@@ -36,6 +36,12 @@ pub struct AwsConfig {
     /// Partitions of the pending-events index: spreads the outbox's index writes so that no
     /// single index partition takes every completion of the fleet.
     pub outbox_shards: u8,
+    /// Partitions of each listing index per tenant (`ExecutionsByTenantShard`,
+    /// `ExecutionsByConnectionShard`): a tenant's creations, claims and completions spread over
+    /// this many index partitions, and a listing queries them all. Raise it for a tenant that
+    /// writes more than ~300 executions/s; never lower it (items keep the shard they were
+    /// written with, and readers query shards `0..listing_shards`).
+    pub listing_shards: u16,
     /// The KMS key (id, ARN or alias) that new connection and callback secrets are encrypted
     /// with. None: Secrets Manager's default key (`aws/secretsmanager`).
     pub secrets_kms_key_id: Option<String>,
@@ -84,6 +90,7 @@ impl fmt::Debug for AwsConfig {
             .field("max_receive_count", &self.max_receive_count)
             .field("visibility_timeout", &self.visibility_timeout)
             .field("outbox_shards", &self.outbox_shards)
+            .field("listing_shards", &self.listing_shards)
             .field("secrets_kms_key_id", &self.secrets_kms_key_id)
             .finish()
     }
@@ -168,7 +175,7 @@ impl Default for AwsConfig {
 impl AwsConfig {
     /// Every resource named `<prefix>-…`, as `infra/template.yaml` names them for its `Prefix`
     /// parameter: queue `<prefix>-work` and `<prefix>-work-dlq`, tables `<prefix>-connections`,
-    /// `<prefix>-executions`, `<prefix>-api-keys`, bus `<prefix>-events`.
+    /// `<prefix>-executions-v2`, `<prefix>-api-keys`, bus `<prefix>-events`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             region: None,
@@ -178,13 +185,15 @@ impl AwsConfig {
             queue_url: None,
             dlq_name: format!("{prefix}-work-dlq"),
             connections_table: format!("{prefix}-connections"),
-            executions_table: format!("{prefix}-executions"),
+            // `-v2`: the spread layout; `<prefix>-executions` held the one-partition-per-tenant one.
+            executions_table: format!("{prefix}-executions-v2"),
             api_keys_table: format!("{prefix}-api-keys"),
             event_bus_name: format!("{prefix}-events"),
             secret_cache_ttl: Duration::from_secs(30),
             max_receive_count: 5,
             visibility_timeout: Duration::from_secs(60),
             outbox_shards: 4,
+            listing_shards: 16,
             secrets_kms_key_id: None,
         }
     }
@@ -229,7 +238,7 @@ mod tests {
         let c = AwsConfig::with_prefix("acme");
         assert_eq!(c.queue_name, "acme-work");
         assert_eq!(c.dlq_name, "acme-work-dlq");
-        assert_eq!(c.executions_table, "acme-executions");
+        assert_eq!(c.executions_table, "acme-executions-v2");
         assert_eq!(c.event_bus_name, "acme-events");
         assert_eq!(c.region, None);
     }

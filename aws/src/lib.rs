@@ -87,11 +87,14 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             clients.dynamodb.clone(),
             &config.connections_table,
         )),
-        executions: Arc::new(DynamoExecutions::new(
-            clients.dynamodb.clone(),
-            &config.executions_table,
-            config.outbox_shards,
-        )),
+        executions: Arc::new(
+            DynamoExecutions::new(
+                clients.dynamodb.clone(),
+                &config.executions_table,
+                config.outbox_shards,
+            )
+            .with_listing_shards(config.listing_shards),
+        ),
         api_keys: Arc::new(DynamoApiKeys::new(
             clients.dynamodb.clone(),
             &config.api_keys_table,

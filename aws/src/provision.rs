@@ -16,8 +16,9 @@ use crate::accounting::RequestCounter;
 use crate::clients::Clients;
 use crate::config::AwsConfig;
 use crate::dynamo::{
-    CONNECTIONS_BY_INTEGRATION, DUE_CALLBACKS, EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT,
-    PENDING_EVENTS, TTL_ATTRIBUTE,
+    CONNECTIONS_BY_INTEGRATION, CONNECTION_SHARD, CREATED_KEY, DUE_CALLBACKS,
+    EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT, LISTED_ATTRIBUTES, PENDING_EVENTS,
+    TENANT_SHARD, TTL_ATTRIBUTE,
 };
 use crate::error::{built, sdk_error};
 
@@ -124,18 +125,35 @@ async fn set_attributes(
 struct TableSpec {
     /// (partition, sort) of the table.
     key: (&'static str, Option<&'static str>),
-    /// (name, partition, sort) of each index, all projecting every attribute.
-    indexes: Vec<(&'static str, &'static str, &'static str)>,
+    /// (name, partition, sort, projected attributes besides the keys; None: every one).
+    indexes: Vec<Index>,
 }
+
+type Index = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static [&'static str]>,
+);
 
 fn executions_table_spec() -> TableSpec {
     TableSpec {
         key: ("PK", Some("SK")),
         indexes: vec![
-            (EXECUTIONS_BY_TENANT, "PK", "createdKey"),
-            (EXECUTIONS_BY_CONNECTION, "connectionKey", "createdKey"),
-            (PENDING_EVENTS, "outboxShard", "outboxKey"),
-            (DUE_CALLBACKS, "cbShard", "cbDue"),
+            (
+                EXECUTIONS_BY_TENANT,
+                TENANT_SHARD,
+                CREATED_KEY,
+                Some(LISTED_ATTRIBUTES),
+            ),
+            (
+                EXECUTIONS_BY_CONNECTION,
+                CONNECTION_SHARD,
+                CREATED_KEY,
+                Some(LISTED_ATTRIBUTES),
+            ),
+            (PENDING_EVENTS, "outboxShard", "outboxKey", None),
+            (DUE_CALLBACKS, "cbShard", "cbDue", None),
         ],
     }
 }
@@ -143,7 +161,12 @@ fn executions_table_spec() -> TableSpec {
 fn connections_table_spec() -> TableSpec {
     TableSpec {
         key: ("PK", Some("SK")),
-        indexes: vec![(CONNECTIONS_BY_INTEGRATION, "integrationKey", "createdKey")],
+        indexes: vec![(
+            CONNECTIONS_BY_INTEGRATION,
+            "integrationKey",
+            "createdKey",
+            None,
+        )],
     }
 }
 
@@ -167,7 +190,7 @@ fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
 async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec) -> Result<()> {
     let mut attributes = vec![spec.key.0];
     attributes.extend(spec.key.1);
-    for (_, pk, sk) in &spec.indexes {
+    for (_, pk, sk, _) in &spec.indexes {
         attributes.extend([*pk, *sk]);
     }
     attributes.sort_unstable();
@@ -189,18 +212,20 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec)
                 .build(),
         )?);
     }
-    for (index, pk, sk) in spec.indexes {
+    for (index, pk, sk, projected) in spec.indexes {
+        let projection = match projected {
+            Some(attributes) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect())),
+            None => Projection::builder().projection_type(ProjectionType::All),
+        };
         req = req.global_secondary_indexes(built(
             "DynamoDB GlobalSecondaryIndex",
             GlobalSecondaryIndex::builder()
                 .index_name(index)
                 .key_schema(key_element(pk, KeyType::Hash)?)
                 .key_schema(key_element(sk, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(projection.build())
                 .build(),
         )?);
     }

@@ -64,7 +64,7 @@ pub(crate) fn callback_key(tenant_id: &str, execution_id: &str) -> Item {
     ])
 }
 
-pub(crate) fn due_shard(shard: u8) -> String {
+pub(crate) fn due_shard(shard: u16) -> String {
     format!("CBDUE#{shard}")
 }
 
@@ -157,7 +157,7 @@ fn callback_item_raw(c: &Callback, shards: u8) -> Result<Item> {
     if let Some(due) = c.due_at() {
         item.insert(
             CALLBACK_SHARD.into(),
-            s(due_shard(shard_of(&c.execution_id, shards))),
+            s(due_shard(shard_of(&c.execution_id, u16::from(shards)))),
         );
         item.insert(CALLBACK_DUE.into(), s(ts(&due)));
     }
@@ -326,7 +326,7 @@ impl DynamoCallbacks {
 async fn query_due(
     client: Client,
     table: String,
-    shard: u8,
+    shard: u16,
     now: String,
     limit: usize,
 ) -> Result<Vec<(String, Callback)>> {
@@ -381,7 +381,7 @@ impl CallbackStore for DynamoCallbacks {
         }
         // One query per shard, in parallel; each shard's soonest `limit` are enough.
         let mut queries = JoinSet::new();
-        for shard in 0..self.shards {
+        for shard in 0..u16::from(self.shards) {
             let (client, table) = (self.client.clone(), self.table.clone());
             queries.spawn(query_due(client, table, shard, ts(&now), limit));
         }
