@@ -72,7 +72,7 @@ pub(crate) fn due_shard(shard: u16) -> String {
 /// cut as the execution's output is (`truncate::fit_callback_body`), leaving room for the
 /// attempts to come; should the attempts outgrow that room, the oldest recorded ones go. Only a
 /// callback too large without any output or attempt (a huge URL) is refused.
-pub(crate) fn callback_item(c: &Callback, shards: u8) -> Result<Item> {
+pub(crate) fn callback_item(c: &Callback, shards: u16) -> Result<Item> {
     let item = callback_item_raw(c, shards)?;
     let size = item_size(&item);
     if size <= ITEM_BUDGET {
@@ -139,7 +139,7 @@ fn escaped_len(text: &str) -> usize {
     serde_json::to_string(text).map_or(text.len(), |t| t.len())
 }
 
-fn callback_item_raw(c: &Callback, shards: u8) -> Result<Item> {
+fn callback_item_raw(c: &Callback, shards: u16) -> Result<Item> {
     let mut item = callback_key(&c.tenant_id, &c.execution_id);
     item.extend([
         ("type".into(), s("callback")),
@@ -157,7 +157,7 @@ fn callback_item_raw(c: &Callback, shards: u8) -> Result<Item> {
     if let Some(due) = c.due_at() {
         item.insert(
             CALLBACK_SHARD.into(),
-            s(due_shard(shard_of(&c.execution_id, u16::from(shards)))),
+            s(due_shard(shard_of(&c.execution_id, shards))),
         );
         item.insert(CALLBACK_DUE.into(), s(ts(&due)));
     }
@@ -182,12 +182,12 @@ const NAMES: &[(&str, &str)] = &[("#version", VERSION), ("#created", CREATED_AT)
 pub struct DynamoCallbacks {
     client: Client,
     table: String,
-    shards: u8,
+    shards: u16,
 }
 
 impl DynamoCallbacks {
     /// `shards`: partitions of the DueCallbacks index (the outbox's count, `outbox_shards`).
-    pub fn new(client: Client, table: impl Into<String>, shards: u8) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, shards: u16) -> Self {
         Self {
             client,
             table: table.into(),
@@ -381,7 +381,7 @@ impl CallbackStore for DynamoCallbacks {
         }
         // One query per shard, in parallel; each shard's soonest `limit` are enough.
         let mut queries = JoinSet::new();
-        for shard in 0..u16::from(self.shards) {
+        for shard in 0..self.shards {
             let (client, table) = (self.client.clone(), self.table.clone());
             queries.spawn(query_due(client, table, shard, ts(&now), limit));
         }

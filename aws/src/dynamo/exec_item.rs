@@ -254,14 +254,18 @@ pub(crate) fn outbox_key(event_id: &str) -> Item {
     ])
 }
 
-pub(crate) fn outbox_item(event: &ResultEvent, shards: u8, written_at: &Timestamp) -> Result<Item> {
+pub(crate) fn outbox_item(
+    event: &ResultEvent,
+    shards: u16,
+    written_at: &Timestamp,
+) -> Result<Item> {
     let event = truncate::fit_event(event);
     let mut item = outbox_key(&event.event_id);
     item.insert("type".into(), s("outbox"));
     item.insert(EVENT.into(), s(to_json(&event)?));
     item.insert(
         OUTBOX_SHARD.into(),
-        s(outbox_shard(shard_of(&event.event_id, u16::from(shards)))),
+        s(outbox_shard(shard_of(&event.event_id, shards))),
     );
     item.insert(
         OUTBOX_KEY.into(),

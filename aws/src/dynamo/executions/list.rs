@@ -36,6 +36,8 @@ const MAX_PAGE: usize = 1000;
 /// Items a shard reads at least per query when a filter may drop some (Limit counts items
 /// before filtering).
 const FILTERED_READ: usize = 25;
+/// Shard queries sent at once: a listing of many shards must not open hundreds of connections.
+const QUERIES_IN_FLIGHT: usize = 32;
 
 /// One shard's progress within a page.
 struct Shard {
@@ -113,34 +115,39 @@ impl DynamoExecutions {
             if wanted.is_empty() {
                 break;
             }
-            let mut queries = JoinSet::new();
-            for &i in &wanted {
-                let sh = &shards[i];
-                let req = query
-                    .clone()
-                    .expression_attribute_values(":pk", s(self.partition(tenant_id, filter, sh.id)))
-                    .limit(i32::try_from(sh.read).unwrap_or(i32::MAX))
-                    .set_exclusive_start_key(sh.next.clone());
-                queries.spawn(async move { (i, req.send().await) });
-            }
-            while let Some(joined) = queries.join_next().await {
-                let (i, out) = joined.map_err(|e| Error::internal(format!("listing: {e}")))?;
-                let out = out.map_err(|e| sdk_error("DynamoDB Query (executions)", e))?;
-                let sh = &mut shards[i];
-                for item in out.items() {
-                    let key = get_s(item, CREATED_KEY).unwrap_or_default().to_string();
-                    if upper.as_ref() == Some(&key) {
-                        continue; // BETWEEN is inclusive; the upper bound is not.
-                    }
-                    found.push((key, sh.id, execution_from_item(item)?));
+            for wave in wanted.chunks(QUERIES_IN_FLIGHT) {
+                let mut queries = JoinSet::new();
+                for &i in wave {
+                    let sh = &shards[i];
+                    let req = query
+                        .clone()
+                        .expression_attribute_values(
+                            ":pk",
+                            s(self.partition(tenant_id, filter, sh.id)),
+                        )
+                        .limit(i32::try_from(sh.read).unwrap_or(i32::MAX))
+                        .set_exclusive_start_key(sh.next.clone());
+                    queries.spawn(async move { (i, req.send().await) });
                 }
-                sh.frontier = out
-                    .last_evaluated_key()
-                    .and_then(|k| get_s(k, CREATED_KEY))
-                    .map(str::to_string);
-                sh.exhausted = out.last_evaluated_key.is_none();
-                sh.next = out.last_evaluated_key;
-                sh.read = (sh.read * 2).min(MAX_PAGE + 1);
+                while let Some(joined) = queries.join_next().await {
+                    let (i, out) = joined.map_err(|e| Error::internal(format!("listing: {e}")))?;
+                    let out = out.map_err(|e| sdk_error("DynamoDB Query (executions)", e))?;
+                    let sh = &mut shards[i];
+                    for item in out.items() {
+                        let key = get_s(item, CREATED_KEY).unwrap_or_default().to_string();
+                        if upper.as_ref() == Some(&key) {
+                            continue; // BETWEEN is inclusive; the upper bound is not.
+                        }
+                        found.push((key, sh.id, execution_from_item(item)?));
+                    }
+                    sh.frontier = out
+                        .last_evaluated_key()
+                        .and_then(|k| get_s(k, CREATED_KEY))
+                        .map(str::to_string);
+                    sh.exhausted = out.last_evaluated_key.is_none();
+                    sh.next = out.last_evaluated_key;
+                    sh.read = (sh.read * 2).min(MAX_PAGE + 1);
+                }
             }
         }
         found.sort_by(|a, b| b.0.cmp(&a.0));

@@ -26,7 +26,7 @@ use crate::error::sdk_error;
 pub struct DynamoExecutions {
     client: Client,
     table: String,
-    outbox_shards: u8,
+    outbox_shards: u16,
     /// Shards of the listing indexes per tenant (`AwsConfig::listing_shards`).
     listing_shards: u16,
 }
@@ -49,7 +49,7 @@ struct Change<'a> {
 }
 
 impl DynamoExecutions {
-    pub fn new(client: Client, table: impl Into<String>, outbox_shards: u8) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, outbox_shards: u16) -> Self {
         Self {
             client,
             table: table.into(),

@@ -203,7 +203,7 @@ impl DynamoExecutions {
         // One query per shard, in parallel; each shard's oldest `limit` are enough to find the
         // overall oldest `limit`.
         let mut queries = JoinSet::new();
-        for shard in 0..u16::from(self.outbox_shards) {
+        for shard in 0..self.outbox_shards {
             let (client, table) = (self.client.clone(), self.table.clone());
             let at = claimable_at.map(ts);
             queries.spawn(query_shard(client, table, shard, limit, at));
