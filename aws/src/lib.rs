@@ -13,6 +13,7 @@ pub mod config;
 pub mod dynamo;
 mod error;
 pub mod events;
+pub mod migrate;
 mod provision;
 pub mod secrets;
 pub mod sqs;

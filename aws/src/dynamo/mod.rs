@@ -22,7 +22,10 @@ pub use api_keys::DynamoApiKeys;
 pub use buckets::DynamoBuckets;
 pub use callbacks::DynamoCallbacks;
 pub use connections::DynamoConnections;
-pub(crate) use exec_item::{CONNECTION_SHARD, CREATED_KEY, LISTED_ATTRIBUTES, TENANT_SHARD};
+pub(crate) use exec_item::{
+    connection_shard, shard_of, tenant_shard, CONNECTION_SHARD, CREATED_KEY, LISTED_ATTRIBUTES,
+    TENANT_SHARD,
+};
 pub use executions::DynamoExecutions;
 pub use leases::DynamoLeases;
 
