@@ -120,6 +120,17 @@ impl CapacityMeter {
         output: Option<&Output>,
     ) {
         let applied = output.is_some();
+        // This crate's UpdateItems ask for ALL_OLD or nothing: an old image tells the model
+        // about an item another process wrote.
+        if let Some(old) = output
+            .and_then(|o| o.downcast_ref::<UpdateItemOutput>())
+            .and_then(|o| o.attributes())
+        {
+            if let (Some(model), Some((table, ..))) = (state.model.as_mut(), pending.writes.first())
+            {
+                model.learn(table, old);
+            }
+        }
         for (table, change, transactional) in &pending.writes {
             let Some(model) = state.model.as_mut() else {
                 return;

@@ -98,6 +98,16 @@ impl Model {
         )
     }
 
+    /// Learns an item's image from an answer (an UpdateItem's ALL_OLD) when the model has none:
+    /// the item was written by another process (the API creates, a worker claims).
+    pub(crate) fn learn(&mut self, table: &str, old: &Item) {
+        let Some(spec) = self.tables.get(table) else {
+            return;
+        };
+        let key = self.key_of(spec, table, old);
+        self.items.entry(key).or_insert_with(|| old.clone());
+    }
+
     /// The cost of `change` on `table`; with `applied` the model's image is updated (the write
     /// succeeded), without it only the table is billed (a refused conditional write).
     pub(crate) fn write(
