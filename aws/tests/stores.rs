@@ -362,3 +362,38 @@ async fn the_old_layout_migrates_idempotently() {
         .await
         .is_err());
 }
+
+/// Listing partitions are text: tenant `t#CONNECTION#c` with connection `x` and tenant `t` with
+/// connection `c#CONNECTION#x` name the same one for the same execution id. Each listing still
+/// returns its own tenant's execution only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_whose_ids_collide_as_text_list_apart() {
+    use integrations_core::backend::ExecutionFilter;
+
+    let stack = common::stack().await;
+    let store = &stack.backend.executions;
+    let base = fresh_tenant();
+    let pairs = [
+        (format!("{base}#CONNECTION#c"), "x".to_string()),
+        (base.clone(), "c#CONNECTION#x".to_string()),
+    ];
+    let id = ulid::Ulid::new().to_string();
+    for (tenant, connection) in &pairs {
+        let e = Execution {
+            execution_id: id.clone(),
+            connection_id: connection.clone(),
+            ..sample_execution(tenant, now())
+        };
+        let created = store.create_execution(&e, None).await.expect("create");
+        assert_eq!(created, CreateOutcome::Created);
+    }
+    for (tenant, connection) in &pairs {
+        let filter = ExecutionFilter {
+            connection_id: Some(connection.clone()),
+            ..Default::default()
+        };
+        let page = store.list_executions(tenant, &filter).await.expect("list");
+        let owners: Vec<_> = page.items.iter().map(|e| e.tenant_id.clone()).collect();
+        assert_eq!(owners, vec![tenant.clone()]);
+    }
+}

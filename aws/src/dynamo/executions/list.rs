@@ -79,7 +79,7 @@ impl DynamoExecutions {
                 return Ok(empty());
             }
         }
-        let query = self.query(filter, lower.as_deref(), upper.as_deref());
+        let query = self.query(tenant_id, filter, lower.as_deref(), upper.as_deref());
         let filtered = filter.status.is_some() || filter.integration_id.is_some();
         let done: BTreeSet<u16> = position.done.iter().copied().collect();
         let first_read = ((limit + 1) * 2)
@@ -181,6 +181,7 @@ impl DynamoExecutions {
     /// The query of every shard of the listing, but the partition (`:pk`) and paging.
     fn query(
         &self,
+        tenant_id: &str,
         filter: &ExecutionFilter,
         lower: Option<&str>,
         upper: Option<&str>,
@@ -212,7 +213,12 @@ impl DynamoExecutions {
         if let Some(hi) = upper {
             req = req.expression_attribute_values(":hi", s(hi));
         }
-        let mut filters = Vec::new();
+        // The partition names the tenant already; the filter makes sure of it whatever the ids
+        // contain (a tenant id with `#CONNECTION#` in it must not reach another's partition).
+        let mut filters = vec!["#tenant = :tenant"];
+        req = req
+            .expression_attribute_names("#tenant", "tenantId")
+            .expression_attribute_values(":tenant", s(tenant_id));
         if let Some(status) = filter.status {
             filters.push("#status = :status");
             req = req
@@ -225,10 +231,7 @@ impl DynamoExecutions {
                 .expression_attribute_names("#integration", INTEGRATION_ID)
                 .expression_attribute_values(":integration", s(integration));
         }
-        if !filters.is_empty() {
-            req = req.filter_expression(filters.join(" AND "));
-        }
-        req
+        req.filter_expression(filters.join(" AND "))
     }
 
     /// The index partition of one shard of the listing.
