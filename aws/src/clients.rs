@@ -1,5 +1,6 @@
 //! The four SDK clients, built from the standard configuration chain plus [`AwsConfig`]'s
-//! overrides, each with the request-counting interceptor.
+//! overrides, each with the request-counting interceptor
+//! (and DynamoDB's with the capacity meter).
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::Credentials;
 
 use crate::accounting::RequestCounter;
+use crate::capacity::CapacityMeter;
 use crate::config::AwsConfig;
 
 /// Connecting to a live endpoint takes milliseconds; a longer wait means it is gone, and the
@@ -54,12 +56,20 @@ pub(crate) async fn sdk_config(config: &AwsConfig) -> SdkConfig {
 }
 
 impl Clients {
-    pub(crate) async fn new(config: &AwsConfig, counter: &RequestCounter) -> Self {
+    pub(crate) async fn new(
+        config: &AwsConfig,
+        counter: &RequestCounter,
+        meter: &CapacityMeter,
+    ) -> Self {
         let sdk = sdk_config(config).await;
-        Self::from_sdk_config(&sdk, counter)
+        Self::from_sdk_config(&sdk, counter, meter)
     }
 
-    pub(crate) fn from_sdk_config(sdk: &SdkConfig, counter: &RequestCounter) -> Self {
+    pub(crate) fn from_sdk_config(
+        sdk: &SdkConfig,
+        counter: &RequestCounter,
+        meter: &CapacityMeter,
+    ) -> Self {
         Self {
             sqs: aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(sdk)
@@ -69,6 +79,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(sdk)
                     .interceptor(counter.clone())
+                    .interceptor(meter.clone())
                     .build(),
             ),
             eventbridge: aws_sdk_eventbridge::Client::from_conf(

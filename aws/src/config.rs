@@ -35,7 +35,17 @@ pub struct AwsConfig {
     pub visibility_timeout: Duration,
     /// Partitions of the pending-events index: spreads the outbox's index writes so that no
     /// single index partition takes every completion of the fleet.
-    pub outbox_shards: u8,
+    pub outbox_shards: u16,
+    /// Partitions of each listing index per tenant (`ExecutionsByTenantShard`,
+    /// `ExecutionsByConnectionShard`): a tenant's creations, claims and completions spread over
+    /// this many index partitions, and a listing queries them all. Raise it for a tenant that
+    /// writes more than ~300 executions/s; never lower it (items keep the shard they were
+    /// written with, and readers query shards `0..listing_shards`).
+    pub listing_shards: u16,
+    /// Compute DynamoDB capacity from item sizes instead of reading what DynamoDB reports
+    /// (emulators report none that is real); keeps every written item's image in memory, so
+    /// for emulators only. Set by [`AwsConfig::for_emulator`].
+    pub capacity_from_item_sizes: bool,
     /// The KMS key (id, ARN or alias) that new connection and callback secrets are encrypted
     /// with. None: Secrets Manager's default key (`aws/secretsmanager`).
     pub secrets_kms_key_id: Option<String>,
@@ -84,6 +94,8 @@ impl fmt::Debug for AwsConfig {
             .field("max_receive_count", &self.max_receive_count)
             .field("visibility_timeout", &self.visibility_timeout)
             .field("outbox_shards", &self.outbox_shards)
+            .field("listing_shards", &self.listing_shards)
+            .field("capacity_from_item_sizes", &self.capacity_from_item_sizes)
             .field("secrets_kms_key_id", &self.secrets_kms_key_id)
             .finish()
     }
@@ -168,7 +180,7 @@ impl Default for AwsConfig {
 impl AwsConfig {
     /// Every resource named `<prefix>-…`, as `infra/template.yaml` names them for its `Prefix`
     /// parameter: queue `<prefix>-work` and `<prefix>-work-dlq`, tables `<prefix>-connections`,
-    /// `<prefix>-executions`, `<prefix>-api-keys`, bus `<prefix>-events`.
+    /// `<prefix>-executions-v2`, `<prefix>-api-keys`, bus `<prefix>-events`.
     pub fn with_prefix(prefix: &str) -> Self {
         Self {
             region: None,
@@ -178,13 +190,16 @@ impl AwsConfig {
             queue_url: None,
             dlq_name: format!("{prefix}-work-dlq"),
             connections_table: format!("{prefix}-connections"),
-            executions_table: format!("{prefix}-executions"),
+            // `-v2`: the spread layout; `<prefix>-executions` held the one-partition-per-tenant one.
+            executions_table: format!("{prefix}-executions-v2"),
             api_keys_table: format!("{prefix}-api-keys"),
             event_bus_name: format!("{prefix}-events"),
             secret_cache_ttl: Duration::from_secs(30),
             max_receive_count: 5,
             visibility_timeout: Duration::from_secs(60),
             outbox_shards: 4,
+            listing_shards: 16,
+            capacity_from_item_sizes: false,
             secrets_kms_key_id: None,
         }
     }
@@ -215,6 +230,7 @@ impl AwsConfig {
     pub fn for_emulator(mut self, endpoint_url: &str) -> Self {
         self.endpoint_url = Some(endpoint_url.to_string());
         self.static_credentials = Some(StaticCredentials::test());
+        self.capacity_from_item_sizes = true;
         self.region = Some(self.region.unwrap_or_else(|| "us-east-1".into()));
         self
     }
@@ -229,7 +245,7 @@ mod tests {
         let c = AwsConfig::with_prefix("acme");
         assert_eq!(c.queue_name, "acme-work");
         assert_eq!(c.dlq_name, "acme-work-dlq");
-        assert_eq!(c.executions_table, "acme-executions");
+        assert_eq!(c.executions_table, "acme-executions-v2");
         assert_eq!(c.event_bus_name, "acme-events");
         assert_eq!(c.region, None);
     }

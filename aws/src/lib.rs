@@ -7,11 +7,13 @@
 //! cache (see [`secrets`]). `aws/DESIGN.md` explains the key design and the request budget.
 
 pub mod accounting;
+pub mod capacity;
 mod clients;
 pub mod config;
 pub mod dynamo;
 mod error;
 pub mod events;
+pub mod migrate;
 mod provision;
 pub mod secrets;
 pub mod sqs;
@@ -25,6 +27,7 @@ use integrations_core::backend::Backend;
 use integrations_core::Result;
 
 pub use accounting::{RequestCounter, RequestCounts};
+pub use capacity::{CapacityMeter, CapacitySnapshot};
 pub use config::{AwsConfig, ResourceNames, StaticCredentials};
 pub use provision::provision;
 pub use sqs::{QueueCheck, RedrivePolicy};
@@ -42,6 +45,7 @@ use sqs::SqsQueue;
 #[derive(Debug, Clone)]
 pub struct AwsHandle {
     counter: RequestCounter,
+    meter: CapacityMeter,
     queue_check: QueueCheck,
 }
 
@@ -56,6 +60,13 @@ impl AwsHandle {
     /// The sum of [`AwsHandle::request_counts`].
     pub fn total_requests(&self) -> u64 {
         self.counter.total()
+    }
+
+    /// DynamoDB capacity units consumed so far, by (table, index, operation), as DynamoDB
+    /// reported them, or computed from item sizes on an emulator
+    /// (`AwsConfig::capacity_from_item_sizes`), which also counts the writes per partition key.
+    pub fn capacity(&self) -> CapacitySnapshot {
+        self.meter.snapshot()
     }
 
     /// The queues found at start-up and their RedrivePolicy (None: missing, warned about).
@@ -73,7 +84,12 @@ impl AwsHandle {
 /// `infra/template.yaml`) and checks the work queue's RedrivePolicy.
 pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
     let counter = RequestCounter::default();
-    let clients = Clients::new(config, &counter).await;
+    let meter = if config.capacity_from_item_sizes {
+        CapacityMeter::modelled(provision::table_specs(config))
+    } else {
+        CapacityMeter::default()
+    };
+    let clients = Clients::new(config, &counter, &meter).await;
     let (queue, queue_check) = SqsQueue::connect(
         clients.sqs.clone(),
         config.queue_url.as_deref(),
@@ -87,11 +103,14 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             clients.dynamodb.clone(),
             &config.connections_table,
         )),
-        executions: Arc::new(DynamoExecutions::new(
-            clients.dynamodb.clone(),
-            &config.executions_table,
-            config.outbox_shards,
-        )),
+        executions: Arc::new(
+            DynamoExecutions::new(
+                clients.dynamodb.clone(),
+                &config.executions_table,
+                config.outbox_shards,
+            )
+            .with_listing_shards(config.listing_shards),
+        ),
         api_keys: Arc::new(DynamoApiKeys::new(
             clients.dynamodb.clone(),
             &config.api_keys_table,
@@ -122,6 +141,7 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
         backend,
         AwsHandle {
             counter,
+            meter,
             queue_check,
         },
     ))

@@ -2,6 +2,7 @@
 //! `infra/template.yaml`, which defines the same resources). Idempotent: existing resources are
 //! kept, and the queues' attributes are set again.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -13,11 +14,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use integrations_core::{Error, Result};
 
 use crate::accounting::RequestCounter;
+use crate::capacity::{CapacityMeter, IndexSpec, TableSpec};
 use crate::clients::Clients;
 use crate::config::AwsConfig;
 use crate::dynamo::{
-    CONNECTIONS_BY_INTEGRATION, DUE_CALLBACKS, EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT,
-    PENDING_EVENTS, TTL_ATTRIBUTE,
+    CONNECTIONS_BY_INTEGRATION, CONNECTION_SHARD, CREATED_KEY, DUE_CALLBACKS,
+    EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT, LISTED_ATTRIBUTES, PENDING_EVENTS,
+    TENANT_SHARD, TTL_ATTRIBUTE,
 };
 use crate::error::{built, sdk_error};
 
@@ -29,7 +32,12 @@ const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Creates the queues (the work queue with a RedrivePolicy to the dead-letter queue after
 /// `max_receive_count` receives), the three tables with their indexes and TTL, and the bus.
 pub async fn provision(config: &AwsConfig) -> Result<()> {
-    let clients = Clients::new(config, &RequestCounter::default()).await;
+    let clients = Clients::new(
+        config,
+        &RequestCounter::default(),
+        &CapacityMeter::default(),
+    )
+    .await;
     provision_queues(&clients.sqs, config).await?;
     let d = &clients.dynamodb;
     create_table(d, &config.executions_table, executions_table_spec()).await?;
@@ -121,37 +129,65 @@ async fn set_attributes(
         .map_err(|e| sdk_error("SQS SetQueueAttributes", e))
 }
 
-struct TableSpec {
-    /// (partition, sort) of the table.
-    key: (&'static str, Option<&'static str>),
-    /// (name, partition, sort) of each index, all projecting every attribute.
-    indexes: Vec<(&'static str, &'static str, &'static str)>,
-}
-
-fn executions_table_spec() -> TableSpec {
+/// The executions table: executions, idempotency records, outbox events, callbacks, leases and
+/// buckets, with the listing, outbox and callback indexes (infra/template.yaml has the same).
+pub(crate) fn executions_table_spec() -> TableSpec {
+    let index = |name, partition, sort, projected| IndexSpec {
+        name,
+        partition,
+        sort,
+        projected,
+    };
     TableSpec {
-        key: ("PK", Some("SK")),
+        partition: "PK",
+        sort: Some("SK"),
         indexes: vec![
-            (EXECUTIONS_BY_TENANT, "PK", "createdKey"),
-            (EXECUTIONS_BY_CONNECTION, "connectionKey", "createdKey"),
-            (PENDING_EVENTS, "outboxShard", "outboxKey"),
-            (DUE_CALLBACKS, "cbShard", "cbDue"),
+            index(
+                EXECUTIONS_BY_TENANT,
+                TENANT_SHARD,
+                CREATED_KEY,
+                Some(LISTED_ATTRIBUTES),
+            ),
+            index(
+                EXECUTIONS_BY_CONNECTION,
+                CONNECTION_SHARD,
+                CREATED_KEY,
+                Some(LISTED_ATTRIBUTES),
+            ),
+            index(PENDING_EVENTS, "outboxShard", "outboxKey", None),
+            index(DUE_CALLBACKS, "cbShard", "cbDue", None),
         ],
     }
 }
 
-fn connections_table_spec() -> TableSpec {
+pub(crate) fn connections_table_spec() -> TableSpec {
     TableSpec {
-        key: ("PK", Some("SK")),
-        indexes: vec![(CONNECTIONS_BY_INTEGRATION, "integrationKey", "createdKey")],
+        partition: "PK",
+        sort: Some("SK"),
+        indexes: vec![IndexSpec {
+            name: CONNECTIONS_BY_INTEGRATION,
+            partition: "integrationKey",
+            sort: "createdKey",
+            projected: None,
+        }],
     }
 }
 
-fn api_keys_table_spec() -> TableSpec {
+pub(crate) fn api_keys_table_spec() -> TableSpec {
     TableSpec {
-        key: ("PK", None),
+        partition: "PK",
+        sort: None,
         indexes: Vec::new(),
     }
+}
+
+/// Every table of `config` with its keys and indexes, for the capacity model.
+pub(crate) fn table_specs(config: &AwsConfig) -> HashMap<String, TableSpec> {
+    HashMap::from([
+        (config.executions_table.clone(), executions_table_spec()),
+        (config.connections_table.clone(), connections_table_spec()),
+        (config.api_keys_table.clone(), api_keys_table_spec()),
+    ])
 }
 
 fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
@@ -165,10 +201,10 @@ fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
 }
 
 async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec) -> Result<()> {
-    let mut attributes = vec![spec.key.0];
-    attributes.extend(spec.key.1);
-    for (_, pk, sk) in &spec.indexes {
-        attributes.extend([*pk, *sk]);
+    let mut attributes = vec![spec.partition];
+    attributes.extend(spec.sort);
+    for index in &spec.indexes {
+        attributes.extend([index.partition, index.sort]);
     }
     attributes.sort_unstable();
     attributes.dedup();
@@ -176,8 +212,8 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec)
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key_element(spec.key.0, KeyType::Hash)?);
-    if let Some(sk) = spec.key.1 {
+        .key_schema(key_element(spec.partition, KeyType::Hash)?);
+    if let Some(sk) = spec.sort {
         req = req.key_schema(key_element(sk, KeyType::Range)?);
     }
     for a in attributes {
@@ -189,18 +225,20 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec)
                 .build(),
         )?);
     }
-    for (index, pk, sk) in spec.indexes {
+    for index in spec.indexes {
+        let projection = match index.projected {
+            Some(attributes) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect())),
+            None => Projection::builder().projection_type(ProjectionType::All),
+        };
         req = req.global_secondary_indexes(built(
             "DynamoDB GlobalSecondaryIndex",
             GlobalSecondaryIndex::builder()
-                .index_name(index)
-                .key_schema(key_element(pk, KeyType::Hash)?)
-                .key_schema(key_element(sk, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .index_name(index.name)
+                .key_schema(key_element(index.partition, KeyType::Hash)?)
+                .key_schema(key_element(index.sort, KeyType::Range)?)
+                .projection(projection.build())
                 .build(),
         )?);
     }

@@ -8,6 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use integrations_core::backend::{ClaimOutcome, CreateOutcome, Lease, OutgoingMessage};
 use integrations_core::callbacks::{AttemptOutcome, CallbackAttempt};
 use integrations_core::completion::Completion;
@@ -111,6 +113,13 @@ async fn a_successful_execution_costs_at_most_five_requests() {
         );
     }
     eprintln!("  total {total}: {per_execution:.2} per execution");
+    let (writes, reads) = units_per_execution(&stack, EXECUTIONS);
+    eprintln!(
+        "capacity (from item sizes): {writes:.2} write units, {reads:.2} read units per execution"
+    );
+    // aws/DESIGN.md's count for items under 1 KB: create 1 + 2 index writes, claim 1 + 2,
+    // complete 2 + 2 plus the outbox Put 2 + 1, removal 1 + 1.
+    assert_eq!(writes, 15.0, "{:?}", stack.handle.capacity().units);
     assert!(
         per_execution <= BUDGET,
         "{per_execution:.2} requests per execution: {used:?}"
@@ -128,6 +137,18 @@ fn used_since(stack: &common::Stack, before: &Counts) -> Counts {
         }
     }
     used
+}
+
+/// Write and read units per execution, summed over the backend's DynamoDB requests.
+fn units_per_execution(stack: &common::Stack, executions: usize) -> (f64, f64) {
+    let (mut writes, mut reads) = (0.0, 0.0);
+    for ((_, _, operation), units) in &stack.handle.capacity().units {
+        match operation.as_str() {
+            "GetItem" | "Query" | "Scan" => reads += units,
+            _ => writes += units,
+        }
+    }
+    (writes / executions as f64, reads / executions as f64)
 }
 
 fn dynamo(used: &Counts, operation: &str) -> u64 {
@@ -231,4 +252,112 @@ async fn a_callback_delivered_from_the_feed_costs_one_put_per_attempt() {
         4 * N,
         "a callback adds one request per execution: {all:?}"
     );
+}
+
+/// One tenant's burst spreads: its executions are created, claimed and completed (with the
+/// outbox removal) through the store, and the writes the capacity model counted per partition
+/// key of the table and of each index show no key above 1 % of them, for a stack whose shard
+/// counts are sized for the burst (aws/DESIGN.md, "Scale model"). 1,000 executions (about 30 s
+/// on moto) over 1,024 shards, so that the hottest key's expected share stays far below the
+/// bound whatever the random ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenants_burst_spreads_over_partitions() {
+    burst(1_000, 1024, 1024).await;
+}
+
+/// The figure: 10,000 executions of one tenant (several minutes on moto: run it with
+/// `--run-ignored only`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "minutes on moto; run on demand"]
+async fn ten_thousand_executions_of_one_tenant_spread_over_partitions() {
+    burst(10_000, 256, 256).await;
+}
+
+async fn burst(executions: usize, listing_shards: u16, outbox_shards: u16) {
+    const IN_FLIGHT: usize = 16;
+    let stack = common::stack_with(|c| backend_aws::AwsConfig {
+        listing_shards,
+        outbox_shards,
+        ..c
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let tenant = fresh_tenant();
+    let store = stack.backend.executions.clone();
+    let batches: Vec<Vec<Execution>> = (0..executions)
+        .map(|_| sample_execution(&tenant, now()))
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(<[Execution]>::to_vec)
+        .collect();
+    futures::stream::iter(batches)
+        .for_each_concurrent(IN_FLIGHT, |batch| {
+            let store = store.clone();
+            async move {
+                let mut ids = Vec::new();
+                for e in batch {
+                    let created = store.create_execution(&e, None).await.expect("create");
+                    assert_eq!(created, CreateOutcome::Created);
+                    let lease = Lease {
+                        owner: "worker-1".into(),
+                        until: now() + chrono::Duration::seconds(60),
+                    };
+                    let claimed = match store
+                        .claim_execution(&e.tenant_id, &e.execution_id, &lease)
+                        .await
+                    {
+                        Ok(ClaimOutcome::Claimed { execution, .. }) => *execution,
+                        other => panic!("claim: {other:?}"),
+                    };
+                    let done = Completion::new(claimed, Ok(json!({"ok": true})), None);
+                    ids.push(done.event.event_id.clone());
+                    assert!(store
+                        .complete_execution(&done, Some("worker-1"))
+                        .await
+                        .expect("complete"));
+                }
+                store.outbox_remove(&ids).await.expect("outbox remove");
+            }
+        })
+        .await;
+    eprintln!(
+        "{executions} executions through the store in {:?}",
+        started.elapsed()
+    );
+
+    let capacity = stack.handle.capacity();
+    let table = &stack.config.executions_table;
+    let mut totals: BTreeMap<&str, (u64, u64, &str)> = BTreeMap::new();
+    for ((t, index, key), n) in &capacity.partition_writes {
+        if t != table {
+            continue;
+        }
+        let entry = totals.entry(index.as_str()).or_insert((0, 0, ""));
+        entry.0 += n;
+        if *n > entry.1 {
+            (entry.1, entry.2) = (*n, key.as_str());
+        }
+    }
+    for index in [
+        "",
+        "ExecutionsByTenantShard",
+        "ExecutionsByConnectionShard",
+        "PendingEvents",
+    ] {
+        let (total, hottest, key) = totals.get(index).copied().unwrap_or_default();
+        let share = hottest as f64 / total.max(1) as f64;
+        eprintln!(
+            "{:<28} {total:>6} writes, hottest key {key} {hottest} ({:.2} %)",
+            if index.is_empty() { "table" } else { index },
+            share * 100.0
+        );
+        assert!(
+            total >= executions as u64,
+            "{index}: {total} writes counted"
+        );
+        assert!(
+            share <= 0.01,
+            "{index}: {key} took {hottest} of {total} writes"
+        );
+    }
 }

@@ -236,10 +236,46 @@ fn api_requests(
             )
         })
         .unwrap_or_default();
+    let capacity = counters(after)
+        .remove("aws_consumed_capacity_total")
+        .map(|after| {
+            prom::delta(
+                before
+                    .get("aws_consumed_capacity_total")
+                    .unwrap_or(&BTreeMap::new()),
+                &after,
+            )
+        });
     Some(report::ApiRequests {
         requests,
         per_queued_execution: requests / executions.max(1) as f64,
         by_operation,
+        capacity: capacity_per_execution(capacity.as_ref(), executions),
+    })
+}
+
+/// DynamoDB write and read units per succeeded execution, from the moves of
+/// `aws_consumed_capacity_total` during the phase (reads: GetItem, Query, Scan).
+fn capacity_per_execution(
+    moved: Option<&BTreeMap<String, f64>>,
+    succeeded: usize,
+) -> Option<report::Capacity> {
+    let moved = moved.filter(|m| !m.is_empty())?;
+    let (mut write, mut read) = (0.0, 0.0);
+    for (labels, units) in moved {
+        let is_read = ["GetItem", "Query", "Scan"]
+            .iter()
+            .any(|op| labels.contains(&format!("operation={op}")));
+        if is_read {
+            read += units;
+        } else {
+            write += units;
+        }
+    }
+    let n = succeeded.max(1) as f64;
+    Some(report::Capacity {
+        write_units_per_execution: write / n,
+        read_units_per_execution: read / n,
     })
 }
 
@@ -330,6 +366,7 @@ const COUNTERS: &[&str] = &[
     "outbox_published_total",
     "http_requests_total",
     "aws_requests_total",
+    "aws_consumed_capacity_total",
 ];
 
 fn counters(series: &[prom::Series]) -> BTreeMap<String, BTreeMap<String, f64>> {
@@ -855,6 +892,10 @@ async fn bench(
                             .get("aws_requests_total")
                             .cloned()
                             .unwrap_or_default(),
+                        capacity: capacity_per_execution(
+                            service_counters.get("aws_consumed_capacity_total"),
+                            service.succeeded,
+                        ),
                         api: api_requests.clone(),
                         note: "every SDK request attempt during the measured phase (idle polling included), over succeeded executions".into(),
                     }

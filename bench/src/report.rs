@@ -216,6 +216,9 @@ pub struct AwsReport {
     pub requests: Option<f64>,
     pub requests_per_succeeded_execution: Option<f64>,
     pub by_operation: BTreeMap<String, f64>,
+    /// DynamoDB units of the service process (`aws_consumed_capacity_total`); on moto computed
+    /// by the backend from item sizes, as moto reports no real capacity.
+    pub capacity: Option<Capacity>,
     /// `--backlog`: the API process's requests while it queued the executions (per queued
     /// execution), so that both sides of an execution are counted, each at full load.
     pub api: Option<ApiRequests>,
@@ -223,10 +226,18 @@ pub struct AwsReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+pub struct Capacity {
+    pub write_units_per_execution: f64,
+    pub read_units_per_execution: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ApiRequests {
     pub requests: f64,
     pub per_queued_execution: f64,
     pub by_operation: BTreeMap<String, f64>,
+    /// DynamoDB units of the API process per queued execution.
+    pub capacity: Option<Capacity>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -505,6 +516,13 @@ pub fn text(r: &Report) -> String {
         for (k, v) in &aws.by_operation {
             let _ = writeln!(out, "  {k}: {v}");
         }
+        if let Some(c) = &aws.capacity {
+            let _ = writeln!(
+                out,
+                "DynamoDB units per succeeded execution: {:.2} write, {:.2} read",
+                c.write_units_per_execution, c.read_units_per_execution
+            );
+        }
         if !aws.note.is_empty() {
             let _ = writeln!(out, "  {}", aws.note);
         }
@@ -516,6 +534,21 @@ pub fn text(r: &Report) -> String {
             );
             for (k, v) in &api.by_operation {
                 let _ = writeln!(out, "  {k}: {v}");
+            }
+            if let Some(c) = &api.capacity {
+                let _ = writeln!(
+                    out,
+                    "DynamoDB units of the API process per queued execution: {:.2} write, {:.2} read",
+                    c.write_units_per_execution, c.read_units_per_execution
+                );
+                if let Some(w) = &aws.capacity {
+                    let _ = writeln!(
+                        out,
+                        "DynamoDB units per execution, API + worker: {:.2} write, {:.2} read",
+                        w.write_units_per_execution + c.write_units_per_execution,
+                        w.read_units_per_execution + c.read_units_per_execution
+                    );
+                }
             }
             if let Some(worker) = aws.requests_per_succeeded_execution {
                 let _ = writeln!(

@@ -79,6 +79,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("{text}");
             return Ok(());
         }
+        Command::MigrateLayout { args } => {
+            return crate::migrate_layout::run(common, args).await;
+        }
         Command::CallbackSecret { action } => {
             let backend = service::open_backend(common).await?;
             let secrets = crate::callback_secret::caller_secrets(&backend);

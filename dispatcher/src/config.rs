@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod commands;
 mod quotas;
-pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction};
+pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction, MigrateLayoutArgs};
 pub use quotas::QuotaArgs;
 
 #[derive(Debug, Clone, Parser)]
@@ -187,6 +187,29 @@ pub struct AwsArgs {
         global = true
     )]
     pub connection_cache_ms: u64,
+
+    /// Listing shards per tenant of the executions table (aws/DESIGN.md, "Scale model"): raise
+    /// it for tenants that write more than a few hundred executions per second; never lower it.
+    #[arg(
+        long = "aws-listing-shards",
+        env = "INTEGRATIONS_AWS_LISTING_SHARDS",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u16).range(1..),
+        global = true
+    )]
+    pub listing_shards: u16,
+
+    /// Partitions of the pending-events and due-callbacks indexes, fleet-wide: about 2 index
+    /// writes per execution each; 32 at 10,000 executions/s, 256 at 100,000/s. Every process
+    /// of the fleet must use the same value or more; never lower it.
+    #[arg(
+        long = "aws-outbox-shards",
+        env = "INTEGRATIONS_AWS_OUTBOX_SHARDS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..),
+        global = true
+    )]
+    pub outbox_shards: u16,
 }
 
 impl AwsArgs {
@@ -267,6 +290,13 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
     Openapi,
+    /// Copy an executions table of the one-partition-per-tenant layout into the configured
+    /// one (AWS backend; docs/upgrading.md). Idempotent; prints a JSON line per page with the
+    /// counts and the position to --resume from.
+    MigrateLayout {
+        #[command(flatten)]
+        args: MigrateLayoutArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

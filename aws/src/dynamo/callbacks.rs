@@ -64,7 +64,7 @@ pub(crate) fn callback_key(tenant_id: &str, execution_id: &str) -> Item {
     ])
 }
 
-pub(crate) fn due_shard(shard: u8) -> String {
+pub(crate) fn due_shard(shard: u16) -> String {
     format!("CBDUE#{shard}")
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn due_shard(shard: u8) -> String {
 /// cut as the execution's output is (`truncate::fit_callback_body`), leaving room for the
 /// attempts to come; should the attempts outgrow that room, the oldest recorded ones go. Only a
 /// callback too large without any output or attempt (a huge URL) is refused.
-pub(crate) fn callback_item(c: &Callback, shards: u8) -> Result<Item> {
+pub(crate) fn callback_item(c: &Callback, shards: u16) -> Result<Item> {
     let item = callback_item_raw(c, shards)?;
     let size = item_size(&item);
     if size <= ITEM_BUDGET {
@@ -139,7 +139,7 @@ fn escaped_len(text: &str) -> usize {
     serde_json::to_string(text).map_or(text.len(), |t| t.len())
 }
 
-fn callback_item_raw(c: &Callback, shards: u8) -> Result<Item> {
+fn callback_item_raw(c: &Callback, shards: u16) -> Result<Item> {
     let mut item = callback_key(&c.tenant_id, &c.execution_id);
     item.extend([
         ("type".into(), s("callback")),
@@ -182,12 +182,12 @@ const NAMES: &[(&str, &str)] = &[("#version", VERSION), ("#created", CREATED_AT)
 pub struct DynamoCallbacks {
     client: Client,
     table: String,
-    shards: u8,
+    shards: u16,
 }
 
 impl DynamoCallbacks {
     /// `shards`: partitions of the DueCallbacks index (the outbox's count, `outbox_shards`).
-    pub fn new(client: Client, table: impl Into<String>, shards: u8) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, shards: u16) -> Self {
         Self {
             client,
             table: table.into(),
@@ -326,7 +326,7 @@ impl DynamoCallbacks {
 async fn query_due(
     client: Client,
     table: String,
-    shard: u8,
+    shard: u16,
     now: String,
     limit: usize,
 ) -> Result<Vec<(String, Callback)>> {

@@ -27,8 +27,34 @@ pub(crate) const ERROR: &str = "error";
 pub(crate) const INTEGRATION_ID: &str = "integrationId";
 /// Sort key of the listing indexes: `<createdAt>#<executionId>`, unique and time-ordered.
 pub(crate) const CREATED_KEY: &str = "createdKey";
-/// Partition key of ExecutionsByConnection: `TENANT#<t>#CONNECTION#<c>`.
-pub(crate) const CONNECTION_KEY: &str = "connectionKey";
+/// Partition key of ExecutionsByTenantShard: `TENANT#<t>#<shard>`.
+pub(crate) const TENANT_SHARD: &str = "tenantShard";
+/// Partition key of ExecutionsByConnectionShard: `TENANT#<t>#CONNECTION#<c>#<shard>`.
+pub(crate) const CONNECTION_SHARD: &str = "connectionShard";
+/// What the listing indexes project besides the keys: exactly what `execution_from_item`
+/// reads. Lease attributes are left out, so a heartbeat (`extend_lease`) writes no index.
+pub(crate) const LISTED_ATTRIBUTES: &[&str] = &[
+    "executionId",
+    "tenantId",
+    "connectionId",
+    INTEGRATION_ID,
+    "actionId",
+    STATUS,
+    "input",
+    "output",
+    ERROR,
+    ATTEMPTS,
+    "latencyMs",
+    "callerService",
+    "callerRef",
+    "callbackUrl",
+    "idempotencyKey",
+    NEXT_ATTEMPT_AT,
+    "createdAt",
+    UPDATED_AT,
+    "finishedAt",
+    "expiresAt",
+];
 /// Set when the stored output was truncated to fit the item.
 pub(crate) const OUTPUT_TRUNCATED: &str = "outputTruncated";
 /// PendingEvents index: partition `OUTBOX#<shard>`, sort `<written at>#<eventId>`.
@@ -36,19 +62,26 @@ pub(crate) const OUTBOX_SHARD: &str = "outboxShard";
 pub(crate) const OUTBOX_KEY: &str = "outboxKey";
 const EVENT: &str = "event";
 
-pub(crate) fn exec_sk(execution_id: &str) -> String {
-    format!("EXEC#{execution_id}")
-}
-
+/// An execution is its own partition, `EXEC#<executionId>`, with the tenant as sort key: a
+/// tenant's writes spread over as many partitions as it has executions, and a read by id names
+/// the tenant in the key, so another tenant's id is simply not found. (Producers choose their own
+/// ids: two tenants' executions may share one, and stay two items.)
 pub(crate) fn exec_key(tenant_id: &str, execution_id: &str) -> Item {
     Item::from([
-        (PK.into(), s(tenant_pk(tenant_id))),
-        (SK.into(), s(exec_sk(execution_id))),
+        (PK.into(), s(format!("EXEC#{execution_id}"))),
+        (SK.into(), s(tenant_pk(tenant_id))),
     ])
 }
 
-pub(crate) fn connection_key(tenant_id: &str, connection_id: &str) -> String {
-    format!("TENANT#{tenant_id}#CONNECTION#{connection_id}")
+/// The ExecutionsByTenantShard partition of one shard. The shard is the last `#` field and is
+/// numeric, so no other tenant id yields the same text.
+pub(crate) fn tenant_shard(tenant_id: &str, shard: u16) -> String {
+    format!("TENANT#{tenant_id}#{shard}")
+}
+
+/// The ExecutionsByConnectionShard partition of one shard.
+pub(crate) fn connection_shard(tenant_id: &str, connection_id: &str, shard: u16) -> String {
+    format!("TENANT#{tenant_id}#CONNECTION#{connection_id}#{shard}")
 }
 
 pub(crate) fn created_key(created_at: &Timestamp, id: &str) -> String {
@@ -57,8 +90,10 @@ pub(crate) fn created_key(created_at: &Timestamp, id: &str) -> String {
 
 /// The whole item of an execution, with its output truncated (and flagged) when the item would
 /// not fit DynamoDB's 400 KB; an input that alone does not fit is refused.
-pub(crate) fn execution_item(e: &Execution) -> Result<Item> {
-    let mut item = execution_item_raw(e, e.output.as_ref())?;
+/// `listing_shards`: the shard count the listing keys are written with (the item keeps its
+/// shard when the count grows later).
+pub(crate) fn execution_item(e: &Execution, listing_shards: u16) -> Result<Item> {
+    let mut item = execution_item_raw(e, e.output.as_ref(), listing_shards)?;
     let size = item_size(&item);
     if size <= ITEM_BUDGET {
         return Ok(item);
@@ -70,7 +105,7 @@ pub(crate) fn execution_item(e: &Execution) -> Result<Item> {
                 .map_or(0, |_| "output".len() + truncate::json_len(output));
         let room = ITEM_BUDGET.saturating_sub(without + 64);
         let (cut, _) = truncate::fit(output, room);
-        item = execution_item_raw(e, Some(&cut))?;
+        item = execution_item_raw(e, Some(&cut), listing_shards)?;
         item.insert(
             OUTPUT_TRUNCATED.into(),
             aws_sdk_dynamodb::types::AttributeValue::Bool(true),
@@ -94,7 +129,11 @@ pub(crate) fn execution_item(e: &Execution) -> Result<Item> {
     ))
 }
 
-fn execution_item_raw(e: &Execution, output: Option<&serde_json::Value>) -> Result<Item> {
+fn execution_item_raw(
+    e: &Execution,
+    output: Option<&serde_json::Value>,
+    listing_shards: u16,
+) -> Result<Item> {
     let mut item = exec_key(&e.tenant_id, &e.execution_id);
     let mut put = |k: &str, v| {
         item.insert(k.to_string(), v);
@@ -138,9 +177,11 @@ fn execution_item_raw(e: &Execution, output: Option<&serde_json::Value>) -> Resu
     put("expiresAt", s(ts(&e.expires_at)));
     put(TTL_ATTRIBUTE, n(e.expires_at.timestamp()));
     put(CREATED_KEY, s(created_key(&e.created_at, &e.execution_id)));
+    let shard = shard_of(&e.execution_id, listing_shards);
+    put(TENANT_SHARD, s(tenant_shard(&e.tenant_id, shard)));
     put(
-        CONNECTION_KEY,
-        s(connection_key(&e.tenant_id, &e.connection_id)),
+        CONNECTION_SHARD,
+        s(connection_shard(&e.tenant_id, &e.connection_id, shard)),
     );
     Ok(item)
 }
@@ -180,10 +221,11 @@ pub(crate) fn execution_from_item(item: &Item) -> Result<Execution> {
     })
 }
 
+/// Keyed by the key and the tenant: one partition per key, not one per tenant.
 pub(crate) fn idempotency_key(tenant_id: &str, key: &str) -> Item {
     Item::from([
-        (PK.into(), s(tenant_pk(tenant_id))),
-        (SK.into(), s(format!("IDEMP#{key}"))),
+        (PK.into(), s(format!("IDEMP#{key}"))),
+        (SK.into(), s(tenant_pk(tenant_id))),
     ])
 }
 
@@ -212,7 +254,11 @@ pub(crate) fn outbox_key(event_id: &str) -> Item {
     ])
 }
 
-pub(crate) fn outbox_item(event: &ResultEvent, shards: u8, written_at: &Timestamp) -> Result<Item> {
+pub(crate) fn outbox_item(
+    event: &ResultEvent,
+    shards: u16,
+    written_at: &Timestamp,
+) -> Result<Item> {
     let event = truncate::fit_event(event);
     let mut item = outbox_key(&event.event_id);
     item.insert("type".into(), s("outbox"));
@@ -228,7 +274,7 @@ pub(crate) fn outbox_item(event: &ResultEvent, shards: u8, written_at: &Timestam
     Ok(item)
 }
 
-pub(crate) fn outbox_shard(shard: u8) -> String {
+pub(crate) fn outbox_shard(shard: u16) -> String {
     format!("OUTBOX#{shard}")
 }
 
@@ -238,11 +284,12 @@ pub(crate) fn event_from_item(item: &Item) -> Result<ResultEvent> {
 
 /// A stable spread of ids (event ids, execution ids) over the shards (FNV-1a; std's hasher is
 /// seeded per process).
-pub(crate) fn shard_of(id: &str, shards: u8) -> u8 {
+pub(crate) fn shard_of(id: &str, shards: u16) -> u16 {
     let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    (hash % u64::from(shards.max(1))) as u8
+    // The remainder is below `shards`, a u16.
+    (hash % u64::from(shards.max(1))) as u16
 }
 
 #[cfg(test)]
@@ -280,7 +327,7 @@ mod tests {
     #[test]
     fn executions_round_trip() {
         let e = execution();
-        let item = execution_item(&e).expect("item");
+        let item = execution_item(&e, 16).expect("item");
         assert_eq!(execution_from_item(&item).expect("parse"), e);
     }
 
@@ -288,7 +335,7 @@ mod tests {
     fn a_huge_output_is_truncated_with_a_flag() {
         let mut e = execution();
         e.output = Some(json!({"blob": "x".repeat(600_000)}));
-        let item = execution_item(&e).expect("item");
+        let item = execution_item(&e, 16).expect("item");
         assert!(item_size(&item) <= ITEM_BUDGET);
         assert!(item.contains_key(OUTPUT_TRUNCATED));
         let back = execution_from_item(&item).expect("parse");
@@ -302,7 +349,7 @@ mod tests {
     fn a_huge_input_is_refused_clearly() {
         let mut e = execution();
         e.input = json!("x".repeat(500_000));
-        let err = execution_item(&e).expect_err("too large");
+        let err = execution_item(&e, 16).expect_err("too large");
         assert_eq!(err.kind, integrations_core::ErrorKind::PayloadTooLarge);
     }
 

@@ -22,12 +22,18 @@ pub use api_keys::DynamoApiKeys;
 pub use buckets::DynamoBuckets;
 pub use callbacks::DynamoCallbacks;
 pub use connections::DynamoConnections;
+pub(crate) use exec_item::{
+    connection_shard, shard_of, tenant_shard, CONNECTION_SHARD, CREATED_KEY, LISTED_ATTRIBUTES,
+    TENANT_SHARD,
+};
 pub use executions::DynamoExecutions;
 pub use leases::DynamoLeases;
 
 /// Index names, shared with `provision` and `infra/template.yaml`.
-pub const EXECUTIONS_BY_TENANT: &str = "ExecutionsByTenant";
-pub const EXECUTIONS_BY_CONNECTION: &str = "ExecutionsByConnection";
+/// A tenant's executions, one partition per listing shard (`tenantShard`).
+pub const EXECUTIONS_BY_TENANT: &str = "ExecutionsByTenantShard";
+/// A connection's executions, one partition per listing shard (`connectionShard`).
+pub const EXECUTIONS_BY_CONNECTION: &str = "ExecutionsByConnectionShard";
 pub const PENDING_EVENTS: &str = "PendingEvents";
 /// Pending callbacks by when they are due (sparse: delivered and failed ones leave it).
 pub const DUE_CALLBACKS: &str = "DueCallbacks";

@@ -18,11 +18,16 @@ pub struct Stack {
 }
 
 pub async fn stack() -> Stack {
+    stack_with(|c| c).await
+}
+
+/// [`stack`] with its configuration adjusted by `adjust` before provisioning.
+pub async fn stack_with(adjust: impl FnOnce(AwsConfig) -> AwsConfig) -> Stack {
     let moto = moto().await;
-    let config = AwsConfig {
+    let config = adjust(AwsConfig {
         max_receive_count: MAX_RECEIVE_COUNT,
         ..moto.config()
-    };
+    });
     let config = moto.provision(config).await;
     let (backend, handle) = backend_aws::open(&config).await.expect("open");
     Stack {

@@ -60,3 +60,20 @@ pub enum DeadLetterAction {
         message_ids: Vec<String>,
     },
 }
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateLayoutArgs {
+    /// The table in the old layout (e.g. `<prefix>-executions`); items are copied into the
+    /// configured executions table (`--aws-executions-table`, default `<prefix>-executions-v2`).
+    #[arg(long)]
+    pub from: String,
+    /// Copy only this segment of a parallel scan (0-based; with --segments), so that several
+    /// processes can share a large table.
+    #[arg(long, requires = "segments")]
+    pub segment: Option<i32>,
+    #[arg(long, requires = "segment", value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub segments: Option<i32>,
+    /// Continue from the `resume` position a run printed (the same --segment).
+    #[arg(long)]
+    pub resume: Option<String>,
+}

@@ -95,13 +95,15 @@ async fn open_backends(common: &CommonArgs) -> Result<Opened> {
     }
 }
 
-fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
+pub(crate) fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
     let a = &common.aws;
     let mut config =
         backend_aws::AwsConfig::with_prefix(&a.prefix).with_resource_names(&a.resource_names());
     config.region = a.region.clone();
     config.max_receive_count = common.max_receive_count;
     config.secret_cache_ttl = Duration::from_millis(a.secret_cache_ms);
+    config.listing_shards = a.listing_shards;
+    config.outbox_shards = a.outbox_shards;
     match &a.emulator_endpoint {
         Some(endpoint) => config.for_emulator(endpoint),
         None => config,

@@ -26,7 +26,9 @@ use crate::error::sdk_error;
 pub struct DynamoExecutions {
     client: Client,
     table: String,
-    outbox_shards: u8,
+    outbox_shards: u16,
+    /// Shards of the listing indexes per tenant (`AwsConfig::listing_shards`).
+    listing_shards: u16,
 }
 
 /// The answer to a conditional update: the item after (or before, as asked) the write, or
@@ -47,12 +49,19 @@ struct Change<'a> {
 }
 
 impl DynamoExecutions {
-    pub fn new(client: Client, table: impl Into<String>, outbox_shards: u8) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, outbox_shards: u16) -> Self {
         Self {
             client,
             table: table.into(),
             outbox_shards: outbox_shards.max(1),
+            listing_shards: 16,
         }
+    }
+
+    /// New executions spread over `shards` listing partitions per tenant; listings read them all.
+    pub fn with_listing_shards(mut self, shards: u16) -> Self {
+        self.listing_shards = shards.max(1);
+        self
     }
 
     async fn get_item(&self, key: Item) -> Result<Option<Item>> {
@@ -112,7 +121,7 @@ impl ExecutionStore for DynamoExecutions {
         execution: &Execution,
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<CreateOutcome> {
-        let item = execution_item(execution)?;
+        let item = execution_item(execution, self.listing_shards)?;
         match idempotency {
             None => self.create_plain(item, execution).await,
             Some(claim) => self.create_with_key(item, execution, claim).await,

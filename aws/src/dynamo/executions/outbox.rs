@@ -129,7 +129,7 @@ impl DynamoExecutions {
     /// (with an owner) or on the execution not being terminal yet (without).
     fn terminal_update(&self, execution: &Execution, owner: Option<&str>) -> Result<Update> {
         // The whole item, for its attribute encoding and the output's size check.
-        let item = execution_item(execution)?;
+        let item = execution_item(execution, self.listing_shards)?;
         let mut set = vec!["#status = :status".to_string()];
         let mut remove = vec!["leaseOwner".to_string(), "leaseUntil".to_string()];
         let mut names: Vec<(String, String)> = vec![("#status".into(), STATUS.into())];
@@ -319,7 +319,7 @@ fn joined(
 async fn query_shard(
     client: Client,
     table: String,
-    shard: u8,
+    shard: u16,
     limit: usize,
     claimable_at: Option<String>,
 ) -> Result<Vec<(String, ResultEvent)>> {
