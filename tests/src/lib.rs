@@ -250,6 +250,29 @@ impl Harness {
         assert!(resp.status().is_success(), "fault injection refused");
     }
 
+    /// The service's Prometheus text from `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// One series' value in the service's `/metrics` (0 when it is not exported yet), e.g.
+    /// `executions_retried_total{code="PROVIDER_TIMEOUT"}`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let prefix = format!("{series} ");
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0.0, |v| v.trim().parse().expect("a number"))
+    }
+
     /// How many times the fake served `path` (under the GHN prefix).
     pub async fn provider_calls(&self, path: &str) -> u64 {
         self.fake.stats().calls(path)

@@ -29,15 +29,7 @@ async fn health_metrics_unknown_routes_and_methods() {
     );
     assert_eq!(b["error"]["retryable"], false);
 
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = h.metrics().await;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     h.stop().await;
 }

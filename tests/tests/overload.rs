@@ -124,19 +124,7 @@ async fn a_full_enqueue_backlog_sheds_with_503_before_recording_anything() {
 
 /// The worker's executions-in-flight gauge, from the API's /metrics.
 async fn in_flight(h: &Harness) -> f64 {
-    let text = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("worker_executions_in_flight "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+    h.metric("worker_executions_in_flight").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

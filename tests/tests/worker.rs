@@ -301,15 +301,7 @@ async fn rate_limits_delay_without_failing_or_counting_attempts() {
         assert_eq!(done["status"], "succeeded", "{done}");
         assert_eq!(done["attempts"], 1, "a delay is not an attempt");
     }
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = h.metrics().await;
     assert!(
         metrics
             .lines()
@@ -428,15 +420,7 @@ async fn every_ghn_output_matches_its_output_schema_and_metrics_are_exported() {
             .validate_output(&b["output"])
             .unwrap_or_else(|e| panic!("{action}: {e}"));
     }
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = h.metrics().await;
     assert!(
         !metrics.contains("connector_output_mismatch_total"),
         "no mismatch counted: {metrics}"
@@ -508,22 +492,9 @@ async fn rejected_credentials_stop_executions_until_the_connection_is_updated() 
     h.stop().await;
 }
 
-/// `executions_retried_total{code="<code>"}` as the service exports it now (0 before any).
 async fn retries_counted(h: &Harness, code: &str) -> f64 {
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
+    h.metric(&format!("executions_retried_total{{code=\"{code}\"}}"))
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let series = format!("executions_retried_total{{code=\"{code}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .map_or(0.0, |v| v.trim().parse().expect("a number"))
 }
 
 /// Every provider fault of issue 10's list, one at a time on a read (calculate fee), then the
