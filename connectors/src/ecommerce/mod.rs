@@ -1,0 +1,8 @@
+//! Shop platforms, one folder each, on the connector kit. Most are hosted on the shop's own
+//! domain, which the tenant chooses: their base URL goes through
+//! [`crate::kit::config::tenant_base_url`] (https only).
+
+pub mod woocommerce;
+
+#[cfg(test)]
+mod outputs_tests;
