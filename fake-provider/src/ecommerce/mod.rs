@@ -36,6 +36,11 @@ pub fn woocommerce_store_url(fake: &FakeProvider) -> String {
     format!("{}{WOOCOMMERCE_PREFIX}", fake.url())
 }
 
+/// The fake WooCommerce's REST API v3 base, for a base-URL override.
+pub fn woocommerce_api_url(fake: &FakeProvider) -> String {
+    format!("{}/wp-json/wc/v3", woocommerce_store_url(fake))
+}
+
 /// `Authorization: Basic` as `(user, password)`; None when absent or not Basic.
 pub(crate) fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get("authorization")?.to_str().ok()?;

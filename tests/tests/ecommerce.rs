@@ -1,0 +1,193 @@
+//! The shop connectors through the real API and worker against their fakes: success, business
+//! errors, auth failure, the platform's own throttling then success, a server error, and a
+//! write whose answer is lost (OUTCOME_UNKNOWN for writes without an idempotency key, a safe
+//! retry for the others). Every succeeded output checks against its outputSchema.
+
+use fake_provider::ecommerce::woocommerce as woo;
+use fake_provider::FakeConfig;
+use integration_tests::Harness;
+use integrations_core::catalog::Catalog;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The fake holds the answer 2 s, past a 1 s action budget.
+const LOST_ANSWER: &[&str] = &["--action-timeout-cap-ms", "1000"];
+
+async fn connect(h: &Harness, integration: &str, config: Value, credentials: Value) -> String {
+    let body = json!({"integrationId": integration, "name": "Shop", "config": config, "credentials": credentials});
+    let (s, b) = h.call(Method::POST, "/connections", "t1", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b["connectionId"].as_str().expect("id").to_string()
+}
+
+/// Run one action to its end; a succeeded output must match the catalog's outputSchema.
+async fn run(h: &Harness, conn: &str, action: &str, input: Value) -> Value {
+    let body = json!({"connectionId": conn, "actionId": action, "input": input});
+    let (s, b) = h.execute("t1", body).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let done = h
+        .wait_terminal("t1", b["executionId"].as_str().expect("id"))
+        .await;
+    if done["status"] == "succeeded" {
+        let catalog = Catalog::embedded().expect("catalog");
+        let integration = done["integrationId"].as_str().expect("integrationId");
+        let a = catalog.action(integration, action).expect("action");
+        let problems = a.output_mismatches(&done["output"]);
+        assert!(
+            problems.is_empty(),
+            "{action} output {}: {problems:?}",
+            done["output"]
+        );
+    }
+    done
+}
+
+fn assert_done(done: &Value, status: &str, code: Option<&str>, attempts: u64) {
+    assert_eq!(done["status"], status, "{done}");
+    if let Some(code) = code {
+        assert_eq!(done["error"]["code"], code, "{done}");
+    }
+    assert_eq!(done["attempts"], attempts, "{done}");
+}
+
+async fn connection_test(h: &Harness, conn: &str) -> Value {
+    let path = format!("/connections/{conn}/test");
+    let (s, b) = h.call(Method::POST, &path, "t1", None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
+async fn control(h: &Harness, path: &str, body: Value) {
+    let resp = h
+        .http
+        .post(format!("{}{path}", h.fake.url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("control");
+    assert!(resp.status().is_success(), "{path}");
+}
+
+async fn fake_stats(h: &Harness, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", h.fake.url()))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn assert_never_echoed(h: &Harness, secret: &str) {
+    let seen = h.responses.lock().expect("responses");
+    assert!(
+        seen.iter().all(|r| !r.contains(secret)),
+        "a credential was echoed"
+    );
+}
+
+// WooCommerce
+
+const WOO_ORDERS: &str = "/woocommerce/wp-json/wc/v3/orders";
+
+async fn woocommerce(h: &Harness, secret: &str) -> String {
+    connect(
+        h,
+        "ecommerce-woocommerce",
+        json!({"storeUrl": "https://shop.example.vn"}),
+        json!({"consumerKey": woo::CONSUMER_KEY, "consumerSecret": secret}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn woocommerce_every_action_succeeds_through_the_worker() {
+    let h = Harness::start().await;
+    let conn = woocommerce(&h, woo::CONSUMER_SECRET).await;
+    for (action, input) in [
+        ("list_orders", json!({"status": "processing"})),
+        ("get_order", json!({"orderId": 101})),
+        ("list_products", json!({"search": "áo"})),
+        (
+            "update_order_status",
+            json!({"orderId": 101, "status": "completed"}),
+        ),
+        (
+            "add_order_note",
+            json!({"orderId": 101, "note": "Đã giao hàng"}),
+        ),
+    ] {
+        assert_done(&run(&h, &conn, action, input).await, "succeeded", None, 1);
+    }
+    assert_eq!(connection_test(&h, &conn).await["success"], true);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn woocommerce_business_and_auth_errors_end_at_once() {
+    let h = Harness::start().await;
+    let conn = woocommerce(&h, woo::CONSUMER_SECRET).await;
+    let done = run(&h, &conn, "get_order", json!({"orderId": 999})).await;
+    assert_done(&done, "failed", Some("PROVIDER_NOT_FOUND"), 1);
+    let secret = "cs_wrongwrongwrong0000";
+    let bad = woocommerce(&h, secret).await;
+    let done = run(&h, &bad, "list_orders", json!({})).await;
+    assert_done(&done, "failed", Some("PROVIDER_AUTH_FAILED"), 1);
+    assert_eq!(connection_test(&h, &bad).await["success"], false);
+    assert_never_echoed(&h, secret);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn woocommerce_throttling_and_server_errors_are_retried() {
+    let h = Harness::start().await;
+    let conn = woocommerce(&h, woo::CONSUMER_SECRET).await;
+    control(
+        &h,
+        "/__woocommerce/throttle",
+        json!({"times": 1, "resetSecs": 1}),
+    )
+    .await;
+    assert_done(
+        &run(&h, &conn, "list_orders", json!({})).await,
+        "succeeded",
+        None,
+        2,
+    );
+    h.fault(json!({"path": WOO_ORDERS, "kind": "status", "status": 500, "times": 2}))
+        .await;
+    assert_done(
+        &run(&h, &conn, "list_orders", json!({})).await,
+        "succeeded",
+        None,
+        3,
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn woocommerce_lost_answers_retry_status_updates_but_not_notes() {
+    let h = Harness::start_with(FakeConfig::default(), LOST_ANSWER).await;
+    let conn = woocommerce(&h, woo::CONSUMER_SECRET).await;
+    let lost = |path: String| json!({"path": path, "kind": "delay", "delayMs": 2000, "times": 1});
+    h.fault(lost(format!("{WOO_ORDERS}/101/notes"))).await;
+    let done = run(
+        &h,
+        &conn,
+        "add_order_note",
+        json!({"orderId": 101, "note": "x"}),
+    )
+    .await;
+    assert_done(&done, "failed", Some("OUTCOME_UNKNOWN"), 1);
+    assert_eq!(
+        fake_stats(&h, "/__woocommerce/stats").await["notes"],
+        1,
+        "one note, not sent again"
+    );
+    // Setting a status is natural: the repeat after the lost answer is safe and succeeds.
+    h.fault(lost(format!("{WOO_ORDERS}/103"))).await;
+    let input = json!({"orderId": 103, "status": "cancelled"});
+    let done = run(&h, &conn, "update_order_status", input).await;
+    assert_done(&done, "succeeded", None, 2);
+    assert_eq!(done["output"]["status"], "cancelled");
+    h.stop().await;
+}
