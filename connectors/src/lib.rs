@@ -49,6 +49,7 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
             ecommerce::woocommerce::WooCommerceConnector::new(settings),
             catalog,
         )?,
+        checked(ecommerce::sapo::SapoConnector::new(settings), catalog)?,
     ]))
 }
 
@@ -93,10 +94,10 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            8,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce"
+            9,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo"
         );
-        assert_eq!(registry(&settings).ids().count(), 8);
+        assert_eq!(registry(&settings).ids().count(), 9);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

@@ -56,6 +56,7 @@ pub const STRIPE_PREFIX: &str = "/stripe";
 /// Path prefixes of the shop fakes ([`ecommerce`]): each is a shop's URL, the platform's
 /// real paths after it.
 pub const WOOCOMMERCE_PREFIX: &str = "/woocommerce";
+pub const SAPO_PREFIX: &str = "/sapo";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

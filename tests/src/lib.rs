@@ -307,10 +307,16 @@ pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
 /// `--provider-base-url` flags pointing the shop integrations at the fake: each replaces the
 /// API base under the shop's own URL (the connection's store URL is still checked).
 pub fn ecommerce_base_url_args(fake: &FakeProvider) -> Vec<String> {
-    [format!(
-        "ecommerce-woocommerce={}",
-        fake_provider::ecommerce::woocommerce_api_url(fake)
-    )]
+    [
+        format!(
+            "ecommerce-woocommerce={}",
+            fake_provider::ecommerce::woocommerce_api_url(fake)
+        ),
+        format!(
+            "ecommerce-sapo={}",
+            fake_provider::ecommerce::sapo_base_url(fake)
+        ),
+    ]
     .into_iter()
     .flat_map(|flag| ["--provider-base-url".to_string(), flag])
     .collect()

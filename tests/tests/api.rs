@@ -86,6 +86,7 @@ async fn catalog_routes() {
     assert_eq!(
         ids,
         [
+            "ecommerce-sapo",
             "ecommerce-woocommerce",
             "payment-momo",
             "payment-stripe",

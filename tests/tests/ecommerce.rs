@@ -3,7 +3,7 @@
 //! write whose answer is lost (OUTCOME_UNKNOWN for writes without an idempotency key, a safe
 //! retry for the others). Every succeeded output checks against its outputSchema.
 
-use fake_provider::ecommerce::woocommerce as woo;
+use fake_provider::ecommerce::{sapo, woocommerce as woo};
 use fake_provider::FakeConfig;
 use integration_tests::Harness;
 use integrations_core::catalog::Catalog;
@@ -189,5 +189,82 @@ async fn woocommerce_lost_answers_retry_status_updates_but_not_notes() {
     let done = run(&h, &conn, "update_order_status", input).await;
     assert_done(&done, "succeeded", None, 2);
     assert_eq!(done["output"]["status"], "cancelled");
+    h.stop().await;
+}
+
+// Sapo
+
+const SAPO_ORDER: &str = "/sapo/admin/orders/1002.json";
+
+async fn sapo(h: &Harness, credentials: Value) -> String {
+    let config = json!({"storeDomain": "shop-a.mysapo.net"});
+    connect(h, "ecommerce-sapo", config, credentials).await
+}
+
+fn sapo_key(secret: &str) -> Value {
+    json!({"apiKey": sapo::API_KEY, "apiSecret": secret})
+}
+
+#[tokio::test]
+async fn sapo_every_action_succeeds_through_the_worker() {
+    let h = Harness::start().await;
+    let conn = sapo(&h, sapo_key(sapo::API_SECRET)).await;
+    for (action, input) in [
+        ("list_orders", json!({"status": "any", "limit": 2})),
+        ("get_order", json!({"orderId": 1001})),
+        ("list_products", json!({"vendor": "Shop A"})),
+        ("update_order", json!({"orderId": 1002, "tags": "gấp"})),
+    ] {
+        assert_done(&run(&h, &conn, action, input).await, "succeeded", None, 1);
+    }
+    let token = sapo(&h, json!({"accessToken": sapo::ACCESS_TOKEN})).await;
+    assert_eq!(connection_test(&h, &token).await["success"], true);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn sapo_business_and_auth_errors_end_at_once() {
+    let h = Harness::start().await;
+    let conn = sapo(&h, sapo_key(sapo::API_SECRET)).await;
+    let input = json!({"orderId": 1002, "note": "n", "email": "not-an-email"});
+    let done = run(&h, &conn, "update_order", input).await;
+    assert_done(&done, "failed", Some("PROVIDER_REJECTED"), 1);
+    let secret = "sapo-wrong-secret-55";
+    let bad = sapo(&h, sapo_key(secret)).await;
+    let done = run(&h, &bad, "list_orders", json!({})).await;
+    assert_done(&done, "failed", Some("PROVIDER_AUTH_FAILED"), 1);
+    assert_never_echoed(&h, secret);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn sapo_a_full_bucket_and_server_errors_are_retried() {
+    let h = Harness::start().await;
+    let conn = sapo(&h, sapo_key(sapo::API_SECRET)).await;
+    control(&h, "/__sapo/bucket", json!({"level": sapo::BUCKET_SIZE})).await;
+    let done = run(&h, &conn, "get_order", json!({"orderId": 1002})).await;
+    assert_done(&done, "succeeded", None, 2);
+    h.fault(json!({"path": SAPO_ORDER, "kind": "status", "status": 500, "times": 2}))
+        .await;
+    let done = run(&h, &conn, "get_order", json!({"orderId": 1002})).await;
+    assert_done(&done, "succeeded", None, 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn sapo_an_update_whose_answer_is_lost_is_sent_again() {
+    let h = Harness::start_with(FakeConfig::default(), LOST_ANSWER).await;
+    let conn = sapo(&h, sapo_key(sapo::API_SECRET)).await;
+    h.fault(json!({"path": SAPO_ORDER, "kind": "delay", "delayMs": 2000, "times": 1}))
+        .await;
+    let done = run(
+        &h,
+        &conn,
+        "update_order",
+        json!({"orderId": 1002, "note": "đã gọi"}),
+    )
+    .await;
+    assert_done(&done, "succeeded", None, 2);
+    assert_eq!(done["output"]["note"], "đã gọi");
     h.stop().await;
 }

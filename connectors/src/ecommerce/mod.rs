@@ -2,6 +2,8 @@
 //! domain, which the tenant chooses: their base URL goes through
 //! [`crate::kit::config::tenant_base_url`] (https only).
 
+mod admin_api;
+pub mod sapo;
 pub mod woocommerce;
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use fake_provider::ecommerce::{woocommerce, woocommerce_store_url};
+use fake_provider::ecommerce::{sapo, sapo_base_url, woocommerce, woocommerce_store_url};
 use integrations_core::connector::Connector;
 use serde_json::{json, Value};
 
@@ -51,6 +51,29 @@ async fn every_shop_action_output_matches_its_schema() {
                 json!({"orderId": 101, "status": "completed"}),
             ),
             ("add_order_note", json!({"orderId": 101, "note": "n"})),
+        ],
+    )
+    .await;
+
+    let sapo_settings = testing::settings_at(super::sapo::INTEGRATION_ID, &sapo_base_url(&fake));
+    let c = super::sapo::SapoConnector::new(&sapo_settings);
+    let conn = Conn::new(
+        super::sapo::INTEGRATION_ID,
+        json!({"storeDomain": "shop-a.mysapo.net"}),
+        &[("accessToken", sapo::ACCESS_TOKEN)],
+    );
+    cover(
+        &mut covered,
+        &c,
+        &conn,
+        vec![
+            ("list_orders", json!({"status": "any"})),
+            ("get_order", json!({"orderId": 1003})),
+            ("list_products", json!({})),
+            (
+                "update_order",
+                json!({"orderId": 1001, "email": "b@example.vn"}),
+            ),
         ],
     )
     .await;

@@ -7,27 +7,42 @@
 //! |---|---|
 //! | `POST /__woocommerce/throttle` | `{"times": n, "resetSecs": s}`: the next n calls answer WooCommerce's 429 |
 //! | `GET /__woocommerce/stats` | `{"notes": n, "orders": n}` |
+//! | `POST /__sapo/bucket` | `{"level": n}`: fill the store's call-limit bucket (40 calls, 2 leak per second) |
+//! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
 //!
 //! Their state is per fake server: `POST /__reset` leaves it alone; start a new fake.
 
+mod admin;
+pub mod sapo;
 pub mod woocommerce;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::http::HeaderMap;
 use axum::Router;
 use base64::Engine as _;
 
+use crate::faults::lock;
 use crate::state::State;
-use crate::{FakeProvider, WOOCOMMERCE_PREFIX};
+use crate::{FakeProvider, SAPO_PREFIX, WOOCOMMERCE_PREFIX};
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     let woo = Arc::new(woocommerce::Woo::seeded());
+    let sapo = Arc::new(admin::AdminShop::new(&sapo::PLATFORM));
     Router::new()
         .nest(WOOCOMMERCE_PREFIX, woocommerce::routes(woo.clone()))
         .nest("/__woocommerce", woocommerce::control(woo))
+        .nest(SAPO_PREFIX, admin::routes(sapo.clone()))
+        .nest("/__sapo", admin::control(sapo))
+}
+
+/// The fake Sapo store's base URL (`http://HOST:PORT/sapo`), standing for
+/// `https://<store>.mysapo.net`.
+pub fn sapo_base_url(fake: &FakeProvider) -> String {
+    format!("{}{SAPO_PREFIX}", fake.url())
 }
 
 /// The store URL of the fake WooCommerce (`http://HOST:PORT/woocommerce`): the connector adds
@@ -91,4 +106,55 @@ pub(crate) fn page<T: Clone>(items: &[T], page: usize, per_page: usize) -> Vec<T
         .take(per_page)
         .cloned()
         .collect()
+}
+
+/// A leaky bucket as the Shopify-style platforms meter calls: each call adds one, the bucket
+/// leaks `rate` per second, a call that would overflow it is refused with the wait in seconds.
+pub(crate) struct LeakyBucket {
+    size: f64,
+    rate: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl LeakyBucket {
+    pub(crate) fn new(size: u32, rate: f64) -> Self {
+        Self {
+            size: f64::from(size),
+            rate,
+            state: Mutex::new((0.0, Instant::now())),
+        }
+    }
+
+    fn leaked(&self, state: &mut (f64, Instant)) -> f64 {
+        let now = Instant::now();
+        state.0 = (state.0 - now.duration_since(state.1).as_secs_f64() * self.rate).max(0.0);
+        state.1 = now;
+        state.0
+    }
+
+    /// Ok when admitted, else the seconds until one call fits.
+    pub(crate) fn take(&self) -> Result<(), u64> {
+        let mut state = lock(&self.state);
+        let level = self.leaked(&mut state);
+        if level + 1.0 > self.size {
+            return Err((((level + 1.0 - self.size) / self.rate).ceil() as u64).max(1));
+        }
+        state.0 = level + 1.0;
+        Ok(())
+    }
+
+    /// Calls in the bucket now, as the call-limit header reports them.
+    pub(crate) fn used(&self) -> u64 {
+        self.level().ceil() as u64
+    }
+
+    pub(crate) fn level(&self) -> f64 {
+        let mut state = lock(&self.state);
+        self.leaked(&mut state)
+    }
+
+    pub(crate) fn fill(&self, level: f64) {
+        let mut state = lock(&self.state);
+        *state = (level.clamp(0.0, self.size), Instant::now());
+    }
 }

@@ -67,6 +67,15 @@ pub enum AuthSpec {
         username_field: &'static str,
         password_field: &'static str,
     },
+    /// `basic` as above, or — when the connection holds the credential `token_field`
+    /// instead — that token sent at `token_place`: platforms whose private apps sign in with
+    /// Basic and whose installed apps with an access token (Sapo).
+    BasicOrToken {
+        username_field: &'static str,
+        password_field: &'static str,
+        token_field: &'static str,
+        token_place: KeyPlace,
+    },
     /// `hmac`.
     Hmac(HmacSpec),
     /// `token_exchange`: login-then-token ([`super::token`]); the connector keeps a
@@ -79,7 +88,7 @@ impl AuthSpec {
     pub fn auth_type(&self) -> AuthType {
         match self {
             Self::ApiKey { .. } => AuthType::ApiKey,
-            Self::Basic { .. } => AuthType::Basic,
+            Self::Basic { .. } | Self::BasicOrToken { .. } => AuthType::Basic,
             Self::Hmac(_) => AuthType::Hmac,
             Self::TokenExchange(_) => AuthType::TokenExchange,
         }
@@ -107,11 +116,19 @@ impl AuthSpec {
                     username_field,
                     password_field,
                 },
-            ) => Ok(Auth::Basic {
-                username: field_text(ctx, username_field)
-                    .ok_or_else(|| missing(integration_id, username_field))?,
-                password: credential(integration_id, ctx, password_field)?,
-            }),
+            ) => basic(integration_id, ctx, username_field, password_field),
+            (
+                AuthType::Basic,
+                Self::BasicOrToken {
+                    username_field,
+                    password_field,
+                    token_field,
+                    token_place,
+                },
+            ) => match ctx.credentials.get(token_field) {
+                Some(_) => Ok(token_place.auth(credential(integration_id, ctx, token_field)?)),
+                None => basic(integration_id, ctx, username_field, password_field),
+            },
             (AuthType::Hmac, Self::Hmac(HmacSpec::Request(h))) => Ok(Auth::Hmac(HmacAuth {
                 key: credential(integration_id, ctx, h.key_field)?,
                 algorithm: h.algorithm,
@@ -142,6 +159,13 @@ fn agree(integration_id: &str, declared: AuthType, spec: &AuthSpec) -> Result<()
         spec.auth_type().as_str(),
         declared.as_str()
     )))
+}
+
+fn basic(integration_id: &str, ctx: &CallContext<'_>, user: &str, password: &str) -> Result<Auth> {
+    Ok(Auth::Basic {
+        username: field_text(ctx, user).ok_or_else(|| missing(integration_id, user))?,
+        password: credential(integration_id, ctx, password)?,
+    })
 }
 
 fn missing(integration_id: &str, field: &str) -> Error {
