@@ -50,6 +50,10 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
             catalog,
         )?,
         checked(ecommerce::sapo::SapoConnector::new(settings), catalog)?,
+        checked(
+            ecommerce::prestashop::PrestaShopConnector::new(settings),
+            catalog,
+        )?,
     ]))
 }
 
@@ -94,10 +98,10 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            9,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo"
+            10,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo, PrestaShop"
         );
-        assert_eq!(registry(&settings).ids().count(), 9);
+        assert_eq!(registry(&settings).ids().count(), 10);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

@@ -57,6 +57,7 @@ pub const STRIPE_PREFIX: &str = "/stripe";
 /// real paths after it.
 pub const WOOCOMMERCE_PREFIX: &str = "/woocommerce";
 pub const SAPO_PREFIX: &str = "/sapo";
+pub const PRESTASHOP_PREFIX: &str = "/prestashop";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

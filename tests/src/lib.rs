@@ -316,6 +316,10 @@ pub fn ecommerce_base_url_args(fake: &FakeProvider) -> Vec<String> {
             "ecommerce-sapo={}",
             fake_provider::ecommerce::sapo_base_url(fake)
         ),
+        format!(
+            "ecommerce-prestashop={}",
+            fake_provider::ecommerce::prestashop_api_url(fake)
+        ),
     ]
     .into_iter()
     .flat_map(|flag| ["--provider-base-url".to_string(), flag])

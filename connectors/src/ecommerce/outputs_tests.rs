@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use fake_provider::ecommerce::{sapo, sapo_base_url, woocommerce, woocommerce_store_url};
+use fake_provider::ecommerce::{
+    prestashop, prestashop_shop_url, sapo, sapo_base_url, woocommerce, woocommerce_store_url,
+};
 use integrations_core::connector::Connector;
 use serde_json::{json, Value};
 
@@ -74,6 +76,28 @@ async fn every_shop_action_output_matches_its_schema() {
                 "update_order",
                 json!({"orderId": 1001, "email": "b@example.vn"}),
             ),
+        ],
+    )
+    .await;
+
+    let c = super::prestashop::PrestaShopConnector::new(&settings);
+    let conn = Conn::new(
+        super::prestashop::INTEGRATION_ID,
+        json!({"shopUrl": prestashop_shop_url(&fake)}),
+        &[("webserviceKey", prestashop::WEBSERVICE_KEY)],
+    );
+    cover(
+        &mut covered,
+        &c,
+        &conn,
+        vec![
+            ("list_orders", json!({"limit": 250})),
+            ("get_order", json!({"orderId": 3})),
+            ("list_products", json!({"languageId": 1})),
+            ("get_product", json!({"productId": 3})),
+            ("list_customers", json!({})),
+            ("get_customer", json!({"customerId": 3})),
+            ("change_order_state", json!({"orderId": 1, "stateId": 5})),
         ],
     )
     .await;

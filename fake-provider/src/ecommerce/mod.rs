@@ -7,12 +7,15 @@
 //! |---|---|
 //! | `POST /__woocommerce/throttle` | `{"times": n, "resetSecs": s}`: the next n calls answer WooCommerce's 429 |
 //! | `GET /__woocommerce/stats` | `{"notes": n, "orders": n}` |
+//! | `POST /__prestashop/throttle` | `{"times": n, "retryAfterSecs": s}`: the next n calls answer a host's 429 |
+//! | `GET /__prestashop/stats` | `{"histories": n}` |
 //! | `POST /__sapo/bucket` | `{"level": n}`: fill the store's call-limit bucket (40 calls, 2 leak per second) |
 //! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
 //!
 //! Their state is per fake server: `POST /__reset` leaves it alone; start a new fake.
 
 mod admin;
+pub mod prestashop;
 pub mod sapo;
 pub mod woocommerce;
 
@@ -27,16 +30,30 @@ use base64::Engine as _;
 
 use crate::faults::lock;
 use crate::state::State;
-use crate::{FakeProvider, SAPO_PREFIX, WOOCOMMERCE_PREFIX};
+use crate::{FakeProvider, PRESTASHOP_PREFIX, SAPO_PREFIX, WOOCOMMERCE_PREFIX};
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     let woo = Arc::new(woocommerce::Woo::seeded());
     let sapo = Arc::new(admin::AdminShop::new(&sapo::PLATFORM));
+    let (presta, presta_control) = prestashop::routes();
     Router::new()
+        .nest(PRESTASHOP_PREFIX, presta)
+        .nest("/__prestashop", presta_control)
         .nest(WOOCOMMERCE_PREFIX, woocommerce::routes(woo.clone()))
         .nest("/__woocommerce", woocommerce::control(woo))
         .nest(SAPO_PREFIX, admin::routes(sapo.clone()))
         .nest("/__sapo", admin::control(sapo))
+}
+
+/// The shop URL of the fake PrestaShop (`http://HOST:PORT/prestashop`): the connector adds
+/// `/api`.
+pub fn prestashop_shop_url(fake: &FakeProvider) -> String {
+    format!("{}{PRESTASHOP_PREFIX}", fake.url())
+}
+
+/// The fake PrestaShop's webservice base, for a base-URL override.
+pub fn prestashop_api_url(fake: &FakeProvider) -> String {
+    format!("{}/api", prestashop_shop_url(fake))
 }
 
 /// The fake Sapo store's base URL (`http://HOST:PORT/sapo`), standing for

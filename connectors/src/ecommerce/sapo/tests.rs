@@ -167,9 +167,7 @@ async fn a_full_bucket_outages_and_lost_answers() {
         (ErrorKind::ProviderUnavailable, true),
         "{e}"
     );
-    h.fake
-        .inject(Fault::new(fake_provider::FaultKind::Drop))
-        .expect("inject");
+    h.fake.inject(Fault::drop_connection()).expect("inject");
     let e = h
         .fails(
             &exec(),

@@ -203,9 +203,7 @@ async fn throttling_outages_and_lost_answers() {
     );
     // The note's answer is lost after it was sent: the error says so, so the engine ends the
     // attempt OUTCOME_UNKNOWN (the action is `none`) instead of adding a second note.
-    h.fake
-        .inject(Fault::new(fake_provider::FaultKind::Drop))
-        .expect("inject");
+    h.fake.inject(Fault::drop_connection()).expect("inject");
     let e = h
         .fails(
             &exec(),

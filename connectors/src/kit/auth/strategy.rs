@@ -67,6 +67,9 @@ pub enum AuthSpec {
         username_field: &'static str,
         password_field: &'static str,
     },
+    /// `basic` with the credential `key_field` as the user and an empty password (a key
+    /// that is the whole credential: PrestaShop's webservice key).
+    BasicKey { key_field: &'static str },
     /// `basic` as above, or — when the connection holds the credential `token_field`
     /// instead — that token sent at `token_place`: platforms whose private apps sign in with
     /// Basic and whose installed apps with an access token (Sapo).
@@ -88,7 +91,9 @@ impl AuthSpec {
     pub fn auth_type(&self) -> AuthType {
         match self {
             Self::ApiKey { .. } => AuthType::ApiKey,
-            Self::Basic { .. } | Self::BasicOrToken { .. } => AuthType::Basic,
+            Self::Basic { .. } | Self::BasicKey { .. } | Self::BasicOrToken { .. } => {
+                AuthType::Basic
+            }
             Self::Hmac(_) => AuthType::Hmac,
             Self::TokenExchange(_) => AuthType::TokenExchange,
         }
@@ -117,6 +122,12 @@ impl AuthSpec {
                     password_field,
                 },
             ) => basic(integration_id, ctx, username_field, password_field),
+            (AuthType::Basic, Self::BasicKey { key_field }) => Ok(Auth::Basic {
+                username: credential(integration_id, ctx, key_field)?
+                    .expose()
+                    .to_string(),
+                password: Secret::new(""),
+            }),
             (
                 AuthType::Basic,
                 Self::BasicOrToken {
