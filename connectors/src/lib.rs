@@ -50,6 +50,7 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
             catalog,
         )?,
         checked(ecommerce::sapo::SapoConnector::new(settings), catalog)?,
+        checked(ecommerce::haravan::HaravanConnector::new(settings), catalog)?,
         checked(
             ecommerce::prestashop::PrestaShopConnector::new(settings),
             catalog,
@@ -98,10 +99,11 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            10,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo, PrestaShop"
+            11,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo, Haravan, \
+             PrestaShop"
         );
-        assert_eq!(registry(&settings).ids().count(), 10);
+        assert_eq!(registry(&settings).ids().count(), 11);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

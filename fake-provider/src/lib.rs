@@ -58,6 +58,7 @@ pub const STRIPE_PREFIX: &str = "/stripe";
 pub const WOOCOMMERCE_PREFIX: &str = "/woocommerce";
 pub const SAPO_PREFIX: &str = "/sapo";
 pub const PRESTASHOP_PREFIX: &str = "/prestashop";
+pub const HARAVAN_PREFIX: &str = "/haravan";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

@@ -3,6 +3,7 @@
 //! [`crate::kit::config::tenant_base_url`] (https only).
 
 mod admin_api;
+pub mod haravan;
 pub mod prestashop;
 pub mod sapo;
 pub mod woocommerce;

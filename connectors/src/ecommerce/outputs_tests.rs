@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use fake_provider::ecommerce::{
-    prestashop, prestashop_shop_url, sapo, sapo_base_url, woocommerce, woocommerce_store_url,
+    haravan, haravan_base_url, prestashop, prestashop_shop_url, sapo, sapo_base_url, woocommerce,
+    woocommerce_store_url,
 };
 use integrations_core::connector::Connector;
 use serde_json::{json, Value};
@@ -98,6 +99,31 @@ async fn every_shop_action_output_matches_its_schema() {
             ("list_customers", json!({})),
             ("get_customer", json!({"customerId": 3})),
             ("change_order_state", json!({"orderId": 1, "stateId": 5})),
+        ],
+    )
+    .await;
+
+    let haravan_settings =
+        testing::settings_at(super::haravan::INTEGRATION_ID, &haravan_base_url(&fake));
+    let c = super::haravan::HaravanConnector::new(&haravan_settings);
+    let conn = Conn::new(
+        super::haravan::INTEGRATION_ID,
+        json!({"shopDomain": "outputs.myharavan.com"}),
+        &[("accessToken", haravan::ACCESS_TOKEN)],
+    );
+    cover(
+        &mut covered,
+        &c,
+        &conn,
+        vec![
+            ("list_orders", json!({"status": "any"})),
+            ("count_orders", json!({})),
+            ("list_products", json!({})),
+            ("get_product", json!({"productId": 501})),
+            (
+                "create_fulfillment",
+                json!({"orderId": 1002, "trackingNumber": "T1", "trackingUrl": "https://t.example/1", "notifyCustomer": true}),
+            ),
         ],
     )
     .await;

@@ -9,12 +9,15 @@
 //! | `GET /__woocommerce/stats` | `{"notes": n, "orders": n}` |
 //! | `POST /__prestashop/throttle` | `{"times": n, "retryAfterSecs": s}`: the next n calls answer a host's 429 |
 //! | `GET /__prestashop/stats` | `{"histories": n}` |
+//! | `POST /__haravan/bucket` | `{"level": n}`: fill the shop's call-limit bucket (80 calls, 4 leak per second) |
+//! | `GET /__haravan/stats` | `{"fulfillments": n, "bucket": level}` |
 //! | `POST /__sapo/bucket` | `{"level": n}`: fill the store's call-limit bucket (40 calls, 2 leak per second) |
 //! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
 //!
 //! Their state is per fake server: `POST /__reset` leaves it alone; start a new fake.
 
 mod admin;
+pub mod haravan;
 pub mod prestashop;
 pub mod sapo;
 pub mod woocommerce;
@@ -30,13 +33,16 @@ use base64::Engine as _;
 
 use crate::faults::lock;
 use crate::state::State;
-use crate::{FakeProvider, PRESTASHOP_PREFIX, SAPO_PREFIX, WOOCOMMERCE_PREFIX};
+use crate::{FakeProvider, HARAVAN_PREFIX, PRESTASHOP_PREFIX, SAPO_PREFIX, WOOCOMMERCE_PREFIX};
 
 pub(crate) fn routes() -> Router<Arc<State>> {
     let woo = Arc::new(woocommerce::Woo::seeded());
     let sapo = Arc::new(admin::AdminShop::new(&sapo::PLATFORM));
     let (presta, presta_control) = prestashop::routes();
+    let haravan = Arc::new(admin::AdminShop::new(&haravan::PLATFORM));
     Router::new()
+        .nest(HARAVAN_PREFIX, admin::routes(haravan.clone()))
+        .nest("/__haravan", admin::control(haravan))
         .nest(PRESTASHOP_PREFIX, presta)
         .nest("/__prestashop", presta_control)
         .nest(WOOCOMMERCE_PREFIX, woocommerce::routes(woo.clone()))
@@ -54,6 +60,12 @@ pub fn prestashop_shop_url(fake: &FakeProvider) -> String {
 /// The fake PrestaShop's webservice base, for a base-URL override.
 pub fn prestashop_api_url(fake: &FakeProvider) -> String {
     format!("{}/api", prestashop_shop_url(fake))
+}
+
+/// The fake Haravan's base URL (`http://HOST:PORT/haravan`), standing for
+/// `https://apis.haravan.com`.
+pub fn haravan_base_url(fake: &FakeProvider) -> String {
+    format!("{}{HARAVAN_PREFIX}", fake.url())
 }
 
 /// The fake Sapo store's base URL (`http://HOST:PORT/sapo`), standing for
