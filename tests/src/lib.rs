@@ -317,6 +317,10 @@ pub fn ecommerce_base_url_args(fake: &FakeProvider) -> Vec<String> {
             fake_provider::ecommerce::sapo_base_url(fake)
         ),
         format!(
+            "ecommerce-haravan={}",
+            fake_provider::ecommerce::haravan_base_url(fake)
+        ),
+        format!(
             "ecommerce-prestashop={}",
             fake_provider::ecommerce::prestashop_api_url(fake)
         ),

@@ -86,6 +86,7 @@ async fn catalog_routes() {
     assert_eq!(
         ids,
         [
+            "ecommerce-haravan",
             "ecommerce-prestashop",
             "ecommerce-sapo",
             "ecommerce-woocommerce",

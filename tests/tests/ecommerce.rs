@@ -3,7 +3,7 @@
 //! write whose answer is lost (OUTCOME_UNKNOWN for writes without an idempotency key, a safe
 //! retry for the others). Every succeeded output checks against its outputSchema.
 
-use fake_provider::ecommerce::{prestashop as presta, sapo, woocommerce as woo};
+use fake_provider::ecommerce::{haravan, prestashop as presta, sapo, woocommerce as woo};
 use fake_provider::FakeConfig;
 use integration_tests::Harness;
 use integrations_core::catalog::Catalog;
@@ -360,5 +360,93 @@ async fn prestashop_a_state_change_whose_answer_is_lost_adds_one_history() {
     assert_done(&done, "succeeded", None, 2);
     assert_eq!(done["output"]["alreadyInState"], true, "{done}");
     assert_eq!(fake_stats(&h, "/__prestashop/stats").await["histories"], 1);
+    h.stop().await;
+}
+
+// Haravan
+
+const HARAVAN_FULFIL: &str = "/haravan/com/orders/1002/fulfillments.json";
+
+async fn haravan(h: &Harness, token: &str) -> String {
+    let config = json!({"shopDomain": "shop-a.myharavan.com"});
+    connect(
+        h,
+        "ecommerce-haravan",
+        config,
+        json!({"accessToken": token}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn haravan_every_action_succeeds_through_the_worker() {
+    let h = Harness::start().await;
+    let conn = haravan(&h, haravan::ACCESS_TOKEN).await;
+    for (action, input) in [
+        ("list_orders", json!({"fulfillmentStatus": "unshipped"})),
+        ("count_orders", json!({"status": "cancelled"})),
+        ("list_products", json!({"title": "mũ"})),
+        ("get_product", json!({"productId": 501})),
+        (
+            "create_fulfillment",
+            json!({"orderId": 1001, "trackingNumber": "GHN1", "trackingCompany": "GHN"}),
+        ),
+    ] {
+        assert_done(&run(&h, &conn, action, input).await, "succeeded", None, 1);
+    }
+    assert_eq!(connection_test(&h, &conn).await["success"], true);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn haravan_business_and_auth_errors_end_at_once() {
+    let h = Harness::start().await;
+    let conn = haravan(&h, haravan::ACCESS_TOKEN).await;
+    let input = json!({"orderId": 1003, "trackingNumber": "X1"});
+    let done = run(&h, &conn, "create_fulfillment", input).await;
+    assert_done(&done, "failed", Some("PROVIDER_REJECTED"), 1);
+    let token = "haravan-wrong-token-123456";
+    let bad = haravan(&h, token).await;
+    let done = run(&h, &bad, "count_orders", json!({})).await;
+    assert_done(&done, "failed", Some("PROVIDER_AUTH_FAILED"), 1);
+    assert_never_echoed(&h, token);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn haravan_a_full_bucket_and_server_errors_are_retried() {
+    let h = Harness::start().await;
+    let conn = haravan(&h, haravan::ACCESS_TOKEN).await;
+    control(
+        &h,
+        "/__haravan/bucket",
+        json!({"level": haravan::BUCKET_SIZE}),
+    )
+    .await;
+    assert_done(
+        &run(&h, &conn, "count_orders", json!({})).await,
+        "succeeded",
+        None,
+        2,
+    );
+    let path = "/haravan/com/products/501.json";
+    h.fault(json!({"path": path, "kind": "status", "status": 502, "times": 2}))
+        .await;
+    let done = run(&h, &conn, "get_product", json!({"productId": 501})).await;
+    assert_done(&done, "succeeded", None, 3);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn haravan_a_fulfillment_whose_answer_is_lost_is_found_again() {
+    let h = Harness::start_with(FakeConfig::default(), LOST_ANSWER).await;
+    let conn = haravan(&h, haravan::ACCESS_TOKEN).await;
+    h.fault(json!({"path": HARAVAN_FULFIL, "kind": "delay", "delayMs": 2000, "times": 1}))
+        .await;
+    let input = json!({"orderId": 1002, "trackingNumber": "VTP77"});
+    let done = run(&h, &conn, "create_fulfillment", input).await;
+    assert_done(&done, "succeeded", None, 2);
+    assert_eq!(done["output"]["alreadyExisted"], true, "{done}");
+    assert_eq!(fake_stats(&h, "/__haravan/stats").await["fulfillments"], 1);
     h.stop().await;
 }
