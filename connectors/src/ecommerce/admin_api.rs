@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::fields::{as_int, int, pick, rows, string};
-use crate::kit::{Envelope, Match, Protocol, ResultCode};
+use crate::kit::{Envelope, Match, Protocol, Request, ResultCode};
 
 /// A Shopify-style Admin API's protocol, named for its platform.
 pub(crate) struct AdminApi(pub &'static str);
@@ -28,13 +28,7 @@ impl Protocol for AdminApi {
 
     fn envelope(&self, status: StatusCode, body: Value) -> Option<Envelope> {
         if status.is_success() {
-            return Some(Envelope {
-                success: true,
-                code: status.as_u16().to_string(),
-                message: String::new(),
-                tag: None,
-                data: body,
-            });
+            return Some(Envelope::ok(status, body));
         }
         let message = describe(body.get("errors").or_else(|| body.get("error"))?);
         Some(Envelope {
@@ -257,10 +251,49 @@ pub(crate) fn order_filters(input: &Value) -> Vec<(String, String)> {
     q
 }
 
-/// `page` and `limit` (defaults 1 and 50) as sent and as answered.
-pub(crate) fn paging(input: &Value) -> (i64, i64) {
-    (
-        int(input, "page").unwrap_or(1),
-        int(input, "limit").unwrap_or(50),
-    )
+/// A page of `path`: the input's `page` and `limit` (defaults 1 and 50) as sent, and as the
+/// answer reports them.
+fn page_request(path: &str, input: &Value) -> (Request, i64, i64) {
+    let page = int(input, "page").unwrap_or(1);
+    let limit = int(input, "limit").unwrap_or(50);
+    let request = Request::get(path)
+        .query("page", page.to_string())
+        .query("limit", limit.to_string());
+    (request, page, limit)
+}
+
+/// A page of orders of `path` (`…/orders.json`) with the catalog's filters.
+pub(crate) fn orders_request(path: &str, input: &Value) -> (Request, i64, i64) {
+    let (mut request, page, limit) = page_request(path, input);
+    request.query.extend(order_filters(input));
+    (request, page, limit)
+}
+
+pub(crate) fn orders_page(provider: &str, body: &Value, page: i64, limit: i64) -> Result<Value> {
+    let orders = rows(unwrap(provider, body, "orders")?)
+        .map(|o| order(provider, o))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(json!({ "orders": orders, "page": page, "limit": limit }))
+}
+
+/// A page of products of `path` (`…/products.json`) by title, type or vendor.
+pub(crate) fn products_request(path: &str, input: &Value) -> (Request, i64, i64) {
+    let (mut request, page, limit) = page_request(path, input);
+    for (ours, theirs) in [
+        ("title", "title"),
+        ("productType", "product_type"),
+        ("vendor", "vendor"),
+    ] {
+        if let Some(v) = string(input, ours) {
+            request = request.query(theirs, v);
+        }
+    }
+    (request, page, limit)
+}
+
+pub(crate) fn products_page(provider: &str, body: &Value, page: i64, limit: i64) -> Result<Value> {
+    let products: Vec<Value> = rows(unwrap(provider, body, "products")?)
+        .map(product)
+        .collect();
+    Ok(json!({ "products": products, "page": page, "limit": limit }))
 }

@@ -96,6 +96,24 @@ pub fn positive_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, 
     Ok(n)
 }
 
+/// A platform's shop domain, `<name><suffix>` with one DNS label as the name, lowercased:
+/// the connector only ever calls the platform's own subdomains, so a tenant cannot point it
+/// (and its credentials) anywhere else.
+pub fn platform_subdomain(provider: &str, field: &str, raw: &str, suffix: &str) -> Result<String> {
+    let domain = raw.trim().to_ascii_lowercase();
+    let name = domain.strip_suffix(suffix).unwrap_or_default();
+    let label = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !label {
+        return Err(Error::validation(format!(
+            "the {provider} connection is misconfigured: `{field}` must be <name>{suffix}"
+        )));
+    }
+    Ok(domain)
+}
+
 /// A base URL the tenant chose (a shop's own domain): `https` only, as the credentials travel
 /// in its `Authorization` header; plain `http` only to a loopback host (a local test fake,
 /// never reachable from another machine). No user-info, query or fragment, so the URL cannot
@@ -173,6 +191,26 @@ mod tests {
         let e = load_demo(json!({"shopId": 1, "apiKey": 5}), &[("shopId", "sec-42")])
             .expect_err("invalid");
         assert!(!e.message.contains("sec-42"), "{}", e.message);
+    }
+
+    #[test]
+    fn platform_subdomains_are_one_label_under_the_platform() {
+        let check = |raw: &str| platform_subdomain("Sapo", "storeDomain", raw, ".mysapo.net");
+        assert_eq!(
+            check(" MyShop.mysapo.net").ok().as_deref(),
+            Some("myshop.mysapo.net")
+        );
+        for bad in [
+            "mysapo.net",
+            ".mysapo.net",
+            "evil.example.com",
+            "a.b.mysapo.net",
+            "-x.mysapo.net",
+            "shop.mysapo.net.evil.com",
+        ] {
+            let e = check(bad).expect_err(bad);
+            assert!(e.message.contains("storeDomain"), "{e}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use integrations_core::{ErrorKind, Result};
 use serde_json::{json, Value};
 
 use super::client::{HaravanApi, PROVIDER};
-use crate::ecommerce::admin_api::{order, order_filters, paging, product, unwrap};
+use crate::ecommerce::admin_api::{
+    order_filters, orders_page, orders_request, product, products_page, products_request, unwrap,
+};
 use crate::fields::{int, pick, required_int, required_str, rows, string};
 use crate::kit::{Action, ActionCall, Request};
 
@@ -33,22 +35,9 @@ pub(crate) const TABLE: &[Action<HaravanApi>] = &[
     },
 ];
 
-fn paged(path: &str, input: &Value) -> (Request, i64, i64) {
-    let (page, limit) = paging(input);
-    let request = Request::get(path)
-        .query("page", page.to_string())
-        .query("limit", limit.to_string());
-    (request, page, limit)
-}
-
 async fn list_orders(api: &HaravanApi, input: &Value) -> Result<Value> {
-    let (mut request, page, limit) = paged("/com/orders.json", input);
-    request.query.extend(order_filters(input));
-    let body = api.call(request).await?;
-    let orders = rows(unwrap(PROVIDER, &body, "orders")?)
-        .map(|o| order(PROVIDER, o))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "orders": orders, "page": page, "limit": limit }))
+    let (request, page, limit) = orders_request("/com/orders.json", input);
+    orders_page(PROVIDER, &api.call(request).await?, page, limit)
 }
 
 async fn count_orders(api: &HaravanApi, input: &Value) -> Result<Value> {
@@ -61,21 +50,8 @@ async fn count_orders(api: &HaravanApi, input: &Value) -> Result<Value> {
 }
 
 async fn list_products(api: &HaravanApi, input: &Value) -> Result<Value> {
-    let (mut request, page, limit) = paged("/com/products.json", input);
-    for (ours, theirs) in [
-        ("title", "title"),
-        ("productType", "product_type"),
-        ("vendor", "vendor"),
-    ] {
-        if let Some(v) = string(input, ours) {
-            request = request.query(theirs, v);
-        }
-    }
-    let body = api.call(request).await?;
-    let products: Vec<Value> = rows(unwrap(PROVIDER, &body, "products")?)
-        .map(product)
-        .collect();
-    Ok(json!({ "products": products, "page": page, "limit": limit }))
+    let (request, page, limit) = products_request("/com/products.json", input);
+    products_page(PROVIDER, &api.call(request).await?, page, limit)
 }
 
 async fn get_product(api: &HaravanApi, input: &Value) -> Result<Value> {

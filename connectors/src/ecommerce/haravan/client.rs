@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use integrations_core::cache::TtlCache;
 use integrations_core::connector::CallContext;
-use integrations_core::{Error, Result};
+use integrations_core::Result;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -91,20 +91,6 @@ pub(crate) struct HaravanApi {
     shop: String,
 }
 
-fn shop_domain(raw: &str) -> Result<String> {
-    let domain = raw.trim().to_ascii_lowercase();
-    let name = domain.strip_suffix(SHOP_SUFFIX).unwrap_or_default();
-    let valid = !name.is_empty()
-        && !name.starts_with('-')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !valid {
-        return Err(Error::validation(format!(
-            "the Haravan connection is misconfigured: `shopDomain` must be <name>{SHOP_SUFFIX}"
-        )));
-    }
-    Ok(domain)
-}
-
 impl HaravanApi {
     pub(crate) fn new(
         http: &reqwest::Client,
@@ -113,7 +99,8 @@ impl HaravanApi {
         auth: Auth,
     ) -> Result<Self> {
         let config: HaravanConfig = config::load(PROVIDER, ctx)?;
-        let shop = shop_domain(&config.shop_domain)?;
+        let shop =
+            config::platform_subdomain(PROVIDER, "shopDomain", &config.shop_domain, SHOP_SUFFIX)?;
         let base = base_url_override.unwrap_or(BASE_URL);
         let client = ProviderClient::new(http, base, &HARAVAN, auth, ctx.timeout);
         Ok(Self { client, shop })
@@ -177,18 +164,5 @@ mod pace_tests {
             at: now,
         });
         assert_eq!(pace(huge, now), MAX_PACE);
-    }
-
-    #[test]
-    fn only_myharavan_subdomains_are_shops() {
-        assert!(shop_domain("Shop-A.myharavan.com").is_ok());
-        for bad in [
-            "myharavan.com",
-            "x.example.com",
-            "a.b.myharavan.com",
-            "-a.myharavan.com",
-        ] {
-            assert!(shop_domain(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -82,13 +82,7 @@ impl Protocol for PrestaProtocol {
 
     fn envelope(&self, status: StatusCode, body: Value) -> Option<Envelope> {
         if status.is_success() {
-            return Some(Envelope {
-                success: true,
-                code: status.as_u16().to_string(),
-                message: String::new(),
-                tag: None,
-                data: body,
-            });
+            return Some(Envelope::ok(status, body));
         }
         let errors = body.get("errors")?.as_array()?;
         let first = errors.first()?;

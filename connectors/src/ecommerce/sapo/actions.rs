@@ -5,8 +5,10 @@ use integrations_core::Result;
 use serde_json::{json, Value};
 
 use super::client::{SapoApi, PROVIDER};
-use crate::ecommerce::admin_api::{order, order_filters, paging, product, unwrap};
-use crate::fields::{required_int, rows, string};
+use crate::ecommerce::admin_api::{
+    order, orders_page, orders_request, products_page, products_request, unwrap,
+};
+use crate::fields::required_int;
 use crate::kit::{Action, ActionCall, Request};
 
 pub(crate) const TABLE: &[Action<SapoApi>] = &[
@@ -28,22 +30,9 @@ pub(crate) const TABLE: &[Action<SapoApi>] = &[
     },
 ];
 
-fn paged(path: &str, input: &Value) -> (Request, i64, i64) {
-    let (page, limit) = paging(input);
-    let request = Request::get(path)
-        .query("page", page.to_string())
-        .query("limit", limit.to_string());
-    (request, page, limit)
-}
-
 async fn list_orders(api: &SapoApi, input: &Value) -> Result<Value> {
-    let (mut request, page, limit) = paged("/admin/orders.json", input);
-    request.query.extend(order_filters(input));
-    let body = api.call(request).await?;
-    let orders = rows(unwrap(PROVIDER, &body, "orders")?)
-        .map(|o| order(PROVIDER, o))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "orders": orders, "page": page, "limit": limit }))
+    let (request, page, limit) = orders_request("/admin/orders.json", input);
+    orders_page(PROVIDER, &api.call(request).await?, page, limit)
 }
 
 async fn get_order(api: &SapoApi, input: &Value) -> Result<Value> {
@@ -55,21 +44,8 @@ async fn get_order(api: &SapoApi, input: &Value) -> Result<Value> {
 }
 
 async fn list_products(api: &SapoApi, input: &Value) -> Result<Value> {
-    let (mut request, page, limit) = paged("/admin/products.json", input);
-    for (ours, theirs) in [
-        ("title", "title"),
-        ("productType", "product_type"),
-        ("vendor", "vendor"),
-    ] {
-        if let Some(v) = string(input, ours) {
-            request = request.query(theirs, v);
-        }
-    }
-    let body = api.call(request).await?;
-    let products: Vec<Value> = rows(unwrap(PROVIDER, &body, "products")?)
-        .map(product)
-        .collect();
-    Ok(json!({ "products": products, "page": page, "limit": limit }))
+    let (request, page, limit) = products_request("/admin/products.json", input);
+    products_page(PROVIDER, &api.call(request).await?, page, limit)
 }
 
 /// Only the fields given are sent, each replacing the order's value: a repeat is a no-op.

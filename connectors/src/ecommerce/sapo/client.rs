@@ -3,7 +3,7 @@
 //! protocol shared with Haravan.
 
 use integrations_core::connector::CallContext;
-use integrations_core::{Error, Result};
+use integrations_core::Result;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -38,21 +38,6 @@ pub(crate) struct SapoApi {
     store: String,
 }
 
-fn store_domain(raw: &str) -> Result<String> {
-    let domain = raw.trim().to_ascii_lowercase();
-    let name = domain.strip_suffix(STORE_SUFFIX).unwrap_or_default();
-    let valid = !name.is_empty()
-        && name.len() <= 63
-        && !name.starts_with('-')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !valid {
-        return Err(Error::validation(format!(
-            "the Sapo connection is misconfigured: `storeDomain` must be <name>{STORE_SUFFIX}"
-        )));
-    }
-    Ok(domain)
-}
-
 impl SapoApi {
     pub(crate) fn new(
         http: &reqwest::Client,
@@ -61,7 +46,12 @@ impl SapoApi {
         auth: Auth,
     ) -> Result<Self> {
         let config: SapoConfig = config::load(PROVIDER, ctx)?;
-        let store = store_domain(&config.store_domain)?;
+        let store = config::platform_subdomain(
+            PROVIDER,
+            "storeDomain",
+            &config.store_domain,
+            STORE_SUFFIX,
+        )?;
         let base = match base_url_override {
             Some(url) => url.to_string(),
             None => format!("https://{store}"),
@@ -76,28 +66,5 @@ impl SapoApi {
 
     pub(crate) async fn call(&self, request: Request) -> Result<Value> {
         self.client.call(request).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_mysapo_subdomains_are_stores() {
-        assert_eq!(
-            store_domain(" MyShop.mysapo.net").ok().as_deref(),
-            Some("myshop.mysapo.net")
-        );
-        for bad in [
-            "mysapo.net",
-            ".mysapo.net",
-            "evil.example.com",
-            "a.b.mysapo.net",
-            "-x.mysapo.net",
-            "shop.mysapo.net.evil.com",
-        ] {
-            assert!(store_domain(bad).is_err(), "{bad}");
-        }
     }
 }

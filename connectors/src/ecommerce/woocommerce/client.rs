@@ -108,13 +108,7 @@ impl Protocol for WooProtocol {
 
     fn envelope(&self, status: StatusCode, body: Value) -> Option<Envelope> {
         if status.is_success() {
-            return Some(Envelope {
-                success: true,
-                code: status.as_u16().to_string(),
-                message: String::new(),
-                tag: None,
-                data: body,
-            });
+            return Some(Envelope::ok(status, body));
         }
         let code = body.get("code")?.as_str()?.to_string();
         let mut message = body

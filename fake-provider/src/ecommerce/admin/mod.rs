@@ -155,14 +155,14 @@ fn not_found() -> Response {
     errors(StatusCode::NOT_FOUND, json!("Not Found"))
 }
 
-fn paging(q: &std::collections::HashMap<String, String>) -> Result<(usize, usize), Response> {
+fn paging(q: &std::collections::HashMap<String, String>) -> Result<(usize, usize), Box<Response>> {
     let get = |k: &str, default: usize| q.get(k).map_or(Ok(default), |v| v.parse::<usize>());
     match (get("page", 1), get("limit", 50)) {
         (Ok(p), Ok(l)) if p >= 1 && (1..=250).contains(&l) => Ok((p, l)),
-        _ => Err(errors(
+        _ => Err(Box::new(errors(
             StatusCode::BAD_REQUEST,
             json!({"limit": ["must be between 1 and 250"], "page": ["must be at least 1"]}),
-        )),
+        ))),
     }
 }
 
@@ -170,8 +170,13 @@ fn paging(q: &std::collections::HashMap<String, String>) -> Result<(usize, usize
 fn filtered(
     shop: &Shop,
     q: &std::collections::HashMap<String, String>,
-) -> Result<Vec<Value>, Response> {
-    let invalid = |k: &str| errors(StatusCode::BAD_REQUEST, json!({ k: ["is invalid"] }));
+) -> Result<Vec<Value>, Box<Response>> {
+    let invalid = |k: &str| {
+        Box::new(errors(
+            StatusCode::BAD_REQUEST,
+            json!({ k: ["is invalid"] }),
+        ))
+    };
     let mut out: Vec<Value> = shop.orders.values().rev().cloned().collect();
     let status = q.get("status").map_or("open", String::as_str);
     let open = |o: &Value| o["cancelled_at"].is_null() && o["closed_at"].is_null();
@@ -216,11 +221,11 @@ async fn list_orders(AxState(st): St, headers: HeaderMap, RawQuery(raw): RawQuer
     answer(&st, &headers, |shop| {
         let (p, l) = match paging(&q) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match filtered(shop, &q) {
             Ok(orders) => Json(json!({ "orders": page(&orders, p, l) })).into_response(),
-            Err(r) => r,
+            Err(r) => *r,
         }
     })
 }
@@ -229,7 +234,7 @@ async fn count_orders(AxState(st): St, headers: HeaderMap, RawQuery(raw): RawQue
     let q = query_map(raw.as_deref());
     answer(&st, &headers, |shop| match filtered(shop, &q) {
         Ok(orders) => Json(json!({ "count": orders.len() })).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     })
 }
 
@@ -242,15 +247,15 @@ async fn get_order(AxState(st): St, headers: HeaderMap, Path(file): Path<String>
     })
 }
 
-fn wrapped(raw: &[u8], key: &str) -> Result<Value, Response> {
+fn wrapped(raw: &[u8], key: &str) -> Result<Value, Box<Response>> {
     serde_json::from_slice::<Value>(raw)
         .ok()
         .and_then(|b| b.get(key).filter(|v| v.is_object()).cloned())
         .ok_or_else(|| {
-            errors(
+            Box::new(errors(
                 StatusCode::BAD_REQUEST,
                 json!({ key: "Required parameter missing or invalid" }),
-            )
+            ))
         })
 }
 
@@ -267,7 +272,7 @@ async fn update_order(
         let fields = match wrapped(&raw, "order") {
             Ok(Value::Object(f)) => f,
             Ok(_) => return not_found(),
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         if let Some(email) = fields.get("email") {
             if !email
@@ -299,7 +304,7 @@ async fn fulfil(
         };
         let req = match wrapped(&raw, "fulfillment") {
             Ok(r) => r,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         match shop.fulfil(id, &req) {
             None => not_found(),
@@ -314,7 +319,7 @@ async fn list_products(AxState(st): St, headers: HeaderMap, RawQuery(raw): RawQu
     answer(&st, &headers, |shop| {
         let (p, l) = match paging(&q) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let mut products: Vec<Value> = shop.products.values().cloned().collect();
         if let Some(t) = q.get("title") {

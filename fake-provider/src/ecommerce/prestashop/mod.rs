@@ -76,43 +76,42 @@ fn error(status: StatusCode, code: i64, message: &str) -> Response {
 }
 
 /// Throttle, key, then the JSON output the connector must ask for.
-fn admit(st: &Presta, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<(), Response> {
+fn admit(
+    st: &Presta,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<(), Box<Response>> {
     if let Some(secs) = st.throttle.take() {
-        return Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, secs.to_string())],
-            "Too Many Requests",
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, secs.to_string())],
+                "Too Many Requests",
+            )
+                .into_response(),
+        ));
     }
     let key = basic_auth(headers)
         .map(|(user, _)| user)
         .or_else(|| q.get("ws_key").cloned());
-    match key.as_deref() {
-        None | Some("") => {
-            return Err(error(
-                StatusCode::UNAUTHORIZED,
-                17,
-                "Authentication key is empty",
-            ))
-        }
-        Some(WEBSERVICE_KEY) => {}
-        Some(_) => {
-            return Err(error(
-                StatusCode::UNAUTHORIZED,
-                18,
-                "Invalid authentication key",
-            ))
-        }
+    let refused = match key.as_deref() {
+        Some(WEBSERVICE_KEY) => None,
+        None | Some("") => Some((17, "Authentication key is empty")),
+        Some(_) => Some((18, "Invalid authentication key")),
+    };
+    if let Some((code, message)) = refused {
+        return Err(Box::new(error(StatusCode::UNAUTHORIZED, code, message)));
     }
     if q.get("output_format").map(String::as_str) != Some("JSON") {
         // What PrestaShop answers by default; a connector that forgot to ask cannot parse it.
-        return Err((
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/xml;charset=utf-8")],
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><prestashop></prestashop>",
-        )
-            .into_response());
+        return Err(Box::new(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/xml;charset=utf-8")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><prestashop></prestashop>",
+            )
+                .into_response(),
+        ));
     }
     Ok(())
 }
@@ -213,7 +212,7 @@ async fn list(
 ) -> Response {
     let q = query_map(raw.as_deref());
     if let Err(r) = admit(&st, &headers, &q) {
-        return r;
+        return *r;
     }
     let Some(k) = kind(&resource) else {
         return no_resource(&resource);
@@ -297,7 +296,7 @@ async fn one(
 ) -> Response {
     let q = query_map(raw.as_deref());
     if let Err(r) = admit(&st, &headers, &q) {
-        return r;
+        return *r;
     }
     let Some(k) = kind(&resource) else {
         return no_resource(&resource);
@@ -337,7 +336,7 @@ async fn add_history(
 ) -> Response {
     let q = query_map(raw.as_deref());
     if let Err(r) = admit(&st, &headers, &q) {
-        return r;
+        return *r;
     }
     let xml = String::from_utf8_lossy(&body);
     if !xml.contains("<prestashop") || !xml.contains("<order_history>") {
