@@ -4,9 +4,10 @@
 //! real paths after it: GHN under `/shiip/public-api` (so a connector pointed at
 //! [`FakeProvider::base_url`] talks to it exactly as to GHN), GHTK under `/ghtk`, Viettel Post
 //! under `/viettelpost/v2` ([`shipping`]), MoMo, ZaloPay, VNPay and Stripe under `/momo`,
-//! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]). Each enforces its provider's contract (auth,
-//! recomputed signatures, envelopes and result codes, required fields, idempotency keys) and
-//! keeps its state in memory.
+//! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]), the shops WooCommerce, Sapo, Haravan and
+//! PrestaShop under `/woocommerce`, `/sapo`, `/haravan`, `/prestashop` ([`ecommerce`]).
+//! Each enforces its provider's contract (auth, recomputed signatures, envelopes and result
+//! codes, required fields, idempotency keys, throttling) and keeps its state in memory.
 //!
 //! Faults are injected per call, either through the Rust handle ([`FakeProvider::inject`]) or,
 //! from another process, through control endpoints that live outside the provider prefixes (they apply to every provider):
