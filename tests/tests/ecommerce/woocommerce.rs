@@ -64,6 +64,17 @@ async fn woocommerce_business_and_auth_errors_end_at_once() {
 async fn woocommerce_throttling_and_server_errors_are_retried() {
     let h = Harness::start().await;
     let conn = woocommerce(&h, woo::CONSUMER_SECRET).await;
+    // Throttled, a note is not added: it is sent again (the 429 says nothing happened), not
+    // ended OUTCOME_UNKNOWN like a note whose answer is lost.
+    control(
+        &h,
+        "/__woocommerce/throttle",
+        json!({"times": 1, "resetSecs": 1}),
+    )
+    .await;
+    let note = json!({"orderId": 102, "note": "Cảm ơn"});
+    assert_succeeded(&run(&h, &conn, "add_order_note", note).await, 2);
+    assert_eq!(fake_stats(&h, "/__woocommerce/stats").await["notes"], 1);
     control(
         &h,
         "/__woocommerce/throttle",

@@ -190,6 +190,7 @@ async fn throttling_outages_and_lost_answers() {
         (ErrorKind::ProviderRateLimited, true),
         "{e}"
     );
+    assert!(!e.request_sent, "a 429 says nothing was done: {e}");
     let wait = e.retry_after.expect("RateLimit-Reset read as the wait");
     assert!(wait.as_secs() <= 2 && wait.as_secs() >= 1, "{wait:?}");
     h.ok(&exec(), "list_orders", json!({})).await;
