@@ -282,4 +282,56 @@ mod tests {
             .expect_err("unknown");
         assert!(e.message.contains("shipping-nope"), "{e}");
     }
+
+    /// PrestaShop's key as the Basic user with an empty password; Sapo's Basic pair, or its
+    /// token header when the connection holds a token; both keys kept out of errors.
+    #[test]
+    fn basic_variants_build_from_the_credentials() {
+        let config = json!({"storeDomain": "s.mysapo.net"});
+        let key = AuthSpec::BasicKey {
+            key_field: "webserviceKey",
+        };
+        let creds = credentials(&[("webserviceKey", "K1")]);
+        let auth = key
+            .select("ecommerce-prestashop", &ctx("e", &config, &creds))
+            .expect("basic key");
+        let mut out = Request::get("/x").encode().expect("encode");
+        auth.sign(&mut out).expect("sign");
+        assert_eq!(
+            out.header("authorization"),
+            Some("Basic SzE6"),
+            "base64(\"K1:\")"
+        );
+        assert!(auth.secrets().contains(&"K1"));
+
+        let either = AuthSpec::BasicOrToken {
+            username_field: "apiKey",
+            password_field: "apiSecret",
+            token_field: "accessToken",
+            token_place: KeyPlace::Header("X-Sapo-Access-Token"),
+        };
+        let token = credentials(&[("accessToken", "t-1")]);
+        let auth = either
+            .select("ecommerce-sapo", &ctx("e", &config, &token))
+            .expect("token");
+        let mut out = Request::get("/x").encode().expect("encode");
+        auth.sign(&mut out).expect("sign");
+        assert_eq!(
+            (
+                out.header("x-sapo-access-token"),
+                out.header("authorization")
+            ),
+            (Some("t-1"), None)
+        );
+        let pair = credentials(&[("apiKey", "k"), ("apiSecret", "s")]);
+        let auth = either
+            .select("ecommerce-sapo", &ctx("e", &config, &pair))
+            .expect("basic");
+        assert!(matches!(auth, Auth::Basic { .. }));
+        let blank = credentials(&[("accessToken", " ")]);
+        let e = either
+            .select("ecommerce-sapo", &ctx("e", &config, &blank))
+            .expect_err("a blank token is not a fallback to Basic");
+        assert_eq!(e.kind, ErrorKind::ValidationFailed);
+    }
 }
