@@ -96,6 +96,25 @@ pub fn positive_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<i64, 
     Ok(n)
 }
 
+/// The API base of a shop on its own domain: `<checked shop URL><api_path>`, or the operator's
+/// override. The shop URL is checked ([`tenant_base_url`]) even when an override replaces it:
+/// a connection that could not run against its own shop is refused the same everywhere.
+/// Answers `(api base, shop URL)`.
+pub fn tenant_api_base(
+    provider: &str,
+    field: &str,
+    raw: &str,
+    api_path: &str,
+    base_url_override: Option<&str>,
+) -> Result<(String, String)> {
+    let shop = tenant_base_url(provider, field, raw)?;
+    let base = match base_url_override {
+        Some(url) => url.to_string(),
+        None => format!("{shop}{api_path}"),
+    };
+    Ok((base, shop))
+}
+
 /// A platform's shop domain, `<name><suffix>` with one DNS label as the name, lowercased:
 /// the connector only ever calls the platform's own subdomains, so a tenant cannot point it
 /// (and its credentials) anywhere else.

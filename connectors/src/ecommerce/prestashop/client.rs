@@ -41,11 +41,13 @@ impl PrestaApi {
         auth: Auth,
     ) -> Result<Self> {
         let config: PrestaConfig = config::load(PROVIDER, ctx)?;
-        let shop = config::tenant_base_url(PROVIDER, "shopUrl", &config.shop_url)?;
-        let base = match base_url_override {
-            Some(url) => url.to_string(),
-            None => format!("{shop}{API_PATH}"),
-        };
+        let (base, shop) = config::tenant_api_base(
+            PROVIDER,
+            "shopUrl",
+            &config.shop_url,
+            API_PATH,
+            base_url_override,
+        )?;
         let client = ProviderClient::new(http, &base, &PRESTA, auth, ctx.timeout);
         Ok(Self { client, shop })
     }

@@ -44,13 +44,13 @@ impl WooApi {
         auth: Auth,
     ) -> Result<Self> {
         let config: WooConfig = config::load(PROVIDER, ctx)?;
-        // Checked even when an operator override replaces it: a connection that could not
-        // run against its own store is refused the same everywhere.
-        let store = config::tenant_base_url(PROVIDER, "storeUrl", &config.store_url)?;
-        let base = match base_url_override {
-            Some(url) => url.to_string(),
-            None => format!("{store}{API_PATH}"),
-        };
+        let (base, store) = config::tenant_api_base(
+            PROVIDER,
+            "storeUrl",
+            &config.store_url,
+            API_PATH,
+            base_url_override,
+        )?;
         let client = ProviderClient::new(http, &base, &WOO, auth, ctx.timeout);
         Ok(Self { client, store })
     }

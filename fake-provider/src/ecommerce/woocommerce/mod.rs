@@ -295,16 +295,24 @@ fn json_body(raw: &[u8]) -> Result<Value, Box<Response>> {
     }
 }
 
+/// A write to an order: admitted, its id from the path, its JSON body.
+fn admitted_write(
+    st: &Woo,
+    headers: &HeaderMap,
+    id: &str,
+    raw: &[u8],
+) -> Result<(i64, Value), Box<Response>> {
+    admit(st, headers)?;
+    Ok((order_id(id)?, json_body(raw)?))
+}
+
 async fn update_order(
     AxState(st): AxState<Arc<Woo>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     raw: Bytes,
 ) -> Response {
-    if let Err(r) = admit(&st, &headers) {
-        return *r;
-    }
-    let (id, body) = match order_id(&id).and_then(|id| Ok((id, json_body(&raw)?))) {
+    let (id, body) = match admitted_write(&st, &headers, &id, &raw) {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -333,10 +341,7 @@ async fn add_note(
     Path(id): Path<String>,
     raw: Bytes,
 ) -> Response {
-    if let Err(r) = admit(&st, &headers) {
-        return *r;
-    }
-    let (id, body) = match order_id(&id).and_then(|id| Ok((id, json_body(&raw)?))) {
+    let (id, body) = match admitted_write(&st, &headers, &id, &raw) {
         Ok(v) => v,
         Err(r) => return *r,
     };
