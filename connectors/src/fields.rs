@@ -65,6 +65,18 @@ pub(crate) fn string<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
+/// Copy the listed fields present in `from` (provider name → ours), nulls included: the
+/// answer's own shape, renamed.
+pub(crate) fn pick(from: &Value, pairs: &[(&str, &str)]) -> Value {
+    let mut out = Map::new();
+    for (theirs, ours) in pairs {
+        if let Some(v) = from.get(*theirs) {
+            out.insert((*ours).to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 pub(crate) fn copy_string(from: &Value, key: &str, to: &mut Value, as_key: &str) {
     if let Some(s) = string(from, key) {
         to[as_key] = Value::String(s.to_string());

@@ -309,7 +309,10 @@ pub fn status_error(
     let retry_after = retry_after.filter(|_| kind.default_retryable());
     Error::new(kind, message)
         .with_retry_after(retry_after)
-        .with_request_sent(true)
+        // A 429 refuses the request before acting on it (RFC 6585): even a write that has no
+        // idempotency key may be sent again once the limit allows, instead of ending
+        // OUTCOME_UNKNOWN. Every other status may follow an effect.
+        .with_request_sent(code != 429)
 }
 
 /// `Retry-After` as delay-seconds or an HTTP-date (a past date means "now").

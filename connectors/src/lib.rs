@@ -1,6 +1,7 @@
 //! Provider connectors, one folder each, built on the connector kit ([`kit`]) and its HTTP
 //! transport ([`http`]). How to add one: `connectors/README.md`.
 
+pub mod ecommerce;
 mod fields;
 pub mod ghn;
 pub mod http;
@@ -44,6 +45,16 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
         checked(payment::zalopay::ZaloPayConnector::new(settings), catalog)?,
         checked(payment::vnpay::VnpayConnector::new(settings), catalog)?,
         checked(payment::stripe::StripeConnector::new(settings), catalog)?,
+        checked(
+            ecommerce::woocommerce::WooCommerceConnector::new(settings),
+            catalog,
+        )?,
+        checked(ecommerce::sapo::SapoConnector::new(settings), catalog)?,
+        checked(ecommerce::haravan::HaravanConnector::new(settings), catalog)?,
+        checked(
+            ecommerce::prestashop::PrestaShopConnector::new(settings),
+            catalog,
+        )?,
     ]))
 }
 
@@ -88,10 +99,11 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            7,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe"
+            11,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo, Haravan, \
+             PrestaShop"
         );
-        assert_eq!(registry(&settings).ids().count(), 7);
+        assert_eq!(registry(&settings).ids().count(), 11);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

@@ -4,9 +4,10 @@
 //! real paths after it: GHN under `/shiip/public-api` (so a connector pointed at
 //! [`FakeProvider::base_url`] talks to it exactly as to GHN), GHTK under `/ghtk`, Viettel Post
 //! under `/viettelpost/v2` ([`shipping`]), MoMo, ZaloPay, VNPay and Stripe under `/momo`,
-//! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]). Each enforces its provider's contract (auth,
-//! recomputed signatures, envelopes and result codes, required fields, idempotency keys) and
-//! keeps its state in memory.
+//! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]), the shops WooCommerce, Sapo, Haravan and
+//! PrestaShop under `/woocommerce`, `/sapo`, `/haravan`, `/prestashop` ([`ecommerce`]).
+//! Each enforces its provider's contract (auth, recomputed signatures, envelopes and result
+//! codes, required fields, idempotency keys, throttling) and keeps its state in memory.
 //!
 //! Faults are injected per call, either through the Rust handle ([`FakeProvider::inject`]) or,
 //! from another process, through control endpoints that live outside the provider prefixes (they apply to every provider):
@@ -22,6 +23,7 @@
 //!
 //! Fees are deterministic so tests can assert exact values: see [`ghn::fee`].
 
+pub mod ecommerce;
 pub mod faults;
 pub mod ghn;
 pub mod payment;
@@ -52,6 +54,12 @@ pub const MOMO_PREFIX: &str = "/momo";
 pub const ZALOPAY_PREFIX: &str = "/zalopay";
 pub const VNPAY_PREFIX: &str = "/vnpay";
 pub const STRIPE_PREFIX: &str = "/stripe";
+/// Path prefixes of the shop fakes ([`ecommerce`]): each is a shop's URL, the platform's
+/// real paths after it.
+pub const WOOCOMMERCE_PREFIX: &str = "/woocommerce";
+pub const SAPO_PREFIX: &str = "/sapo";
+pub const PRESTASHOP_PREFIX: &str = "/prestashop";
+pub const HARAVAN_PREFIX: &str = "/haravan";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

@@ -102,6 +102,7 @@ impl Harness {
         args.extend(FAST.iter().map(|s| s.to_string()));
         args.extend(payment_base_url_args(&fake));
         args.extend(shipping_base_url_args(&fake));
+        args.extend(ecommerce_base_url_args(&fake));
         args.extend(extra.iter().map(|s| s.to_string()));
         let running = start_service(&args).await;
         let base = format!("http://{}", running.addr.expect("API address"));
@@ -319,6 +320,32 @@ pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
         format!(
             "shipping-viettelpost={}",
             fake_provider::shipping::viettelpost_base_url(fake)
+        ),
+    ]
+    .into_iter()
+    .flat_map(|flag| ["--provider-base-url".to_string(), flag])
+    .collect()
+}
+
+/// `--provider-base-url` flags pointing the shop integrations at the fake: each replaces the
+/// API base under the shop's own URL (the connection's store URL is still checked).
+pub fn ecommerce_base_url_args(fake: &FakeProvider) -> Vec<String> {
+    [
+        format!(
+            "ecommerce-woocommerce={}",
+            fake_provider::ecommerce::woocommerce_api_url(fake)
+        ),
+        format!(
+            "ecommerce-sapo={}",
+            fake_provider::ecommerce::sapo_base_url(fake)
+        ),
+        format!(
+            "ecommerce-haravan={}",
+            fake_provider::ecommerce::haravan_base_url(fake)
+        ),
+        format!(
+            "ecommerce-prestashop={}",
+            fake_provider::ecommerce::prestashop_api_url(fake)
         ),
     ]
     .into_iter()

@@ -27,6 +27,18 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// A success whose payload is the whole body: providers that answer plain objects and
+    /// say failure with the HTTP status (Stripe, WooCommerce, the shop Admin APIs).
+    pub fn ok(status: StatusCode, body: Value) -> Self {
+        Self {
+            success: true,
+            code: status.as_u16().to_string(),
+            message: String::new(),
+            tag: None,
+            data: body,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match &self.tag {
             Some(tag) => format!("{} [{tag}]", self.message),

@@ -130,7 +130,9 @@ impl Signer for Auth {
         match self {
             Self::None => Vec::new(),
             Self::HeaderToken { token, .. } | Self::Bearer(token) => vec![token.expose()],
-            Self::Basic { password, .. } => vec![password.expose()],
+            // The user too: for some providers it is the key itself (WooCommerce's consumer
+            // key, PrestaShop's webservice key).
+            Self::Basic { username, password } => vec![username, password.expose()],
             Self::Hmac(hmac) => vec![hmac.key.expose()],
         }
     }

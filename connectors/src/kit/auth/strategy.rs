@@ -67,6 +67,18 @@ pub enum AuthSpec {
         username_field: &'static str,
         password_field: &'static str,
     },
+    /// `basic` with the credential `key_field` as the user and an empty password (a key
+    /// that is the whole credential: PrestaShop's webservice key).
+    BasicKey { key_field: &'static str },
+    /// `basic` as above, or — when the connection holds the credential `token_field`
+    /// instead — that token sent at `token_place`: platforms whose private apps sign in with
+    /// Basic and whose installed apps with an access token (Sapo).
+    BasicOrToken {
+        username_field: &'static str,
+        password_field: &'static str,
+        token_field: &'static str,
+        token_place: KeyPlace,
+    },
     /// `hmac`.
     Hmac(HmacSpec),
     /// `token_exchange`: login-then-token ([`super::token`]); the connector keeps a
@@ -79,7 +91,9 @@ impl AuthSpec {
     pub fn auth_type(&self) -> AuthType {
         match self {
             Self::ApiKey { .. } => AuthType::ApiKey,
-            Self::Basic { .. } => AuthType::Basic,
+            Self::Basic { .. } | Self::BasicKey { .. } | Self::BasicOrToken { .. } => {
+                AuthType::Basic
+            }
             Self::Hmac(_) => AuthType::Hmac,
             Self::TokenExchange(_) => AuthType::TokenExchange,
         }
@@ -107,11 +121,25 @@ impl AuthSpec {
                     username_field,
                     password_field,
                 },
-            ) => Ok(Auth::Basic {
-                username: field_text(ctx, username_field)
-                    .ok_or_else(|| missing(integration_id, username_field))?,
-                password: credential(integration_id, ctx, password_field)?,
+            ) => basic(integration_id, ctx, username_field, password_field),
+            (AuthType::Basic, Self::BasicKey { key_field }) => Ok(Auth::Basic {
+                username: credential(integration_id, ctx, key_field)?
+                    .expose()
+                    .to_string(),
+                password: Secret::new(""),
             }),
+            (
+                AuthType::Basic,
+                Self::BasicOrToken {
+                    username_field,
+                    password_field,
+                    token_field,
+                    token_place,
+                },
+            ) => match ctx.credentials.get(token_field) {
+                Some(_) => Ok(token_place.auth(credential(integration_id, ctx, token_field)?)),
+                None => basic(integration_id, ctx, username_field, password_field),
+            },
             (AuthType::Hmac, Self::Hmac(HmacSpec::Request(h))) => Ok(Auth::Hmac(HmacAuth {
                 key: credential(integration_id, ctx, h.key_field)?,
                 algorithm: h.algorithm,
@@ -142,6 +170,13 @@ fn agree(integration_id: &str, declared: AuthType, spec: &AuthSpec) -> Result<()
         spec.auth_type().as_str(),
         declared.as_str()
     )))
+}
+
+fn basic(integration_id: &str, ctx: &CallContext<'_>, user: &str, password: &str) -> Result<Auth> {
+    Ok(Auth::Basic {
+        username: field_text(ctx, user).ok_or_else(|| missing(integration_id, user))?,
+        password: credential(integration_id, ctx, password)?,
+    })
 }
 
 fn missing(integration_id: &str, field: &str) -> Error {
@@ -246,5 +281,57 @@ mod tests {
             .select("shipping-nope", &ctx("e", &config, &creds))
             .expect_err("unknown");
         assert!(e.message.contains("shipping-nope"), "{e}");
+    }
+
+    /// PrestaShop's key as the Basic user with an empty password; Sapo's Basic pair, or its
+    /// token header when the connection holds a token; both keys kept out of errors.
+    #[test]
+    fn basic_variants_build_from_the_credentials() {
+        let config = json!({"storeDomain": "s.mysapo.net"});
+        let key = AuthSpec::BasicKey {
+            key_field: "webserviceKey",
+        };
+        let creds = credentials(&[("webserviceKey", "K1")]);
+        let auth = key
+            .select("ecommerce-prestashop", &ctx("e", &config, &creds))
+            .expect("basic key");
+        let mut out = Request::get("/x").encode().expect("encode");
+        auth.sign(&mut out).expect("sign");
+        assert_eq!(
+            out.header("authorization"),
+            Some("Basic SzE6"),
+            "base64(\"K1:\")"
+        );
+        assert!(auth.secrets().contains(&"K1"));
+
+        let either = AuthSpec::BasicOrToken {
+            username_field: "apiKey",
+            password_field: "apiSecret",
+            token_field: "accessToken",
+            token_place: KeyPlace::Header("X-Sapo-Access-Token"),
+        };
+        let token = credentials(&[("accessToken", "t-1")]);
+        let auth = either
+            .select("ecommerce-sapo", &ctx("e", &config, &token))
+            .expect("token");
+        let mut out = Request::get("/x").encode().expect("encode");
+        auth.sign(&mut out).expect("sign");
+        assert_eq!(
+            (
+                out.header("x-sapo-access-token"),
+                out.header("authorization")
+            ),
+            (Some("t-1"), None)
+        );
+        let pair = credentials(&[("apiKey", "k"), ("apiSecret", "s")]);
+        let auth = either
+            .select("ecommerce-sapo", &ctx("e", &config, &pair))
+            .expect("basic");
+        assert!(matches!(auth, Auth::Basic { .. }));
+        let blank = credentials(&[("accessToken", " ")]);
+        let e = either
+            .select("ecommerce-sapo", &ctx("e", &config, &blank))
+            .expect_err("a blank token is not a fallback to Basic");
+        assert_eq!(e.kind, ErrorKind::ValidationFailed);
     }
 }

@@ -6,7 +6,7 @@ use integrations_core::Result;
 use serde_json::{json, Map, Value};
 
 use super::client::StripeApi;
-use crate::fields::{int, required_str, string};
+use crate::fields::{int, pick, required_str, string};
 use crate::kit::{Action, ActionCall, Request};
 
 pub(crate) const TABLE: &[Action<StripeApi>] = &[
@@ -23,17 +23,6 @@ pub(crate) const TABLE: &[Action<StripeApi>] = &[
         run: |api, call| Box::pin(create_refund(api, call)),
     },
 ];
-
-/// Copy `pairs` (Stripe name → ours) that are present, keeping nulls Stripe sends.
-fn pick(from: &Value, pairs: &[(&str, &str)]) -> Value {
-    let mut out = Map::new();
-    for (theirs, ours) in pairs {
-        if let Some(v) = from.get(*theirs) {
-            out.insert((*ours).to_string(), v.clone());
-        }
-    }
-    Value::Object(out)
-}
 
 /// Stripe's metadata values are strings; anything else is dropped rather than failing.
 fn metadata(from: &Value) -> Value {

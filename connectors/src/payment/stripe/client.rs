@@ -93,13 +93,7 @@ impl Protocol for StripeProtocol {
 
     fn envelope(&self, status: StatusCode, body: Value) -> Option<Envelope> {
         if status.is_success() {
-            return Some(Envelope {
-                success: true,
-                code: status.as_u16().to_string(),
-                message: String::new(),
-                tag: None,
-                data: body,
-            });
+            return Some(Envelope::ok(status, body));
         }
         let e = body.get("error")?;
         let text = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
