@@ -31,6 +31,10 @@ pub enum ErrorKind {
     /// The provider rejected the connection's credentials: executions fail fast until the
     /// connection is updated or tested successfully.
     ConnectionCredentialsRejected,
+    /// An OAuth2 connection's grant is gone (the provider answered `invalid_grant`: revoked,
+    /// expired or rotated away): only a new consent (`POST /connections/oauth/start`) helps, so
+    /// its executions fail fast instead of retrying.
+    ConnectionReauthRequired,
     ExecutionNotFinished,
     IdempotencyConflict,
     PayloadTooLarge,
@@ -80,6 +84,7 @@ impl ErrorKind {
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
             Self::ConnectionCredentialsRejected => "CONNECTION_CREDENTIALS_REJECTED",
+            Self::ConnectionReauthRequired => "CONNECTION_REAUTH_REQUIRED",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -132,6 +137,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => 405,
             Self::ConnectionInactive
             | Self::ConnectionCredentialsRejected
+            | Self::ConnectionReauthRequired
             | Self::IdempotencyConflict
             | Self::ExecutionNotFinished => 409,
             Self::PayloadTooLarge => 413,
