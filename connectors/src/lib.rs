@@ -1,6 +1,7 @@
 //! Provider connectors, one folder each, built on the connector kit ([`kit`]) and its HTTP
 //! transport ([`http`]). How to add one: `connectors/README.md`.
 
+pub mod ecommerce;
 mod fields;
 pub mod ghn;
 pub mod http;
@@ -44,6 +45,7 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
         checked(payment::zalopay::ZaloPayConnector::new(settings), catalog)?,
         checked(payment::vnpay::VnpayConnector::new(settings), catalog)?,
         checked(payment::stripe::StripeConnector::new(settings), catalog)?,
+        checked(ecommerce::shopify::ShopifyConnector::new(settings), catalog)?,
     ]))
 }
 
@@ -88,10 +90,10 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            7,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe"
+            8,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, Shopify"
         );
-        assert_eq!(registry(&settings).ids().count(), 7);
+        assert_eq!(registry(&settings).ids().count(), 8);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

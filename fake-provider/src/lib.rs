@@ -22,6 +22,7 @@
 //!
 //! Fees are deterministic so tests can assert exact values: see [`ghn::fee`].
 
+pub mod ecommerce;
 pub mod faults;
 pub mod ghn;
 pub mod payment;
@@ -52,6 +53,8 @@ pub const MOMO_PREFIX: &str = "/momo";
 pub const ZALOPAY_PREFIX: &str = "/zalopay";
 pub const VNPAY_PREFIX: &str = "/vnpay";
 pub const STRIPE_PREFIX: &str = "/stripe";
+/// The fake Shopify's prefix, standing for `https://{shop}` ([`ecommerce::shopify`]).
+pub const SHOPIFY_PREFIX: &str = "/shopify";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

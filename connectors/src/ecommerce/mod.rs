@@ -1,0 +1,3 @@
+//! E-commerce platforms, one folder each, on the connector kit.
+
+pub mod shopify;
