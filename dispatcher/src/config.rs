@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod commands;
 mod quotas;
-pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction};
+pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction, OAuthAppAction};
 pub use quotas::QuotaArgs;
 
 #[derive(Debug, Clone, Parser)]
@@ -267,6 +267,11 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
     Openapi,
+    /// Register the operator's OAuth apps (client id and secret) for oauth2 integrations.
+    OauthApp {
+        #[command(subcommand)]
+        action: OAuthAppAction,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

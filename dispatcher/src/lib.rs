@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 pub mod mcp;
+pub mod oauth;
 pub mod openapi;
 pub mod routes;
 pub mod service;

@@ -297,6 +297,10 @@ pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
             "shipping-viettelpost={}",
             fake_provider::shipping::viettelpost_base_url(fake)
         ),
+        format!(
+            "ecommerce-shopify={}",
+            fake_provider::ecommerce::shopify_base_url(fake)
+        ),
     ]
     .into_iter()
     .flat_map(|flag| ["--provider-base-url".to_string(), flag])

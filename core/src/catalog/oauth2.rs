@@ -26,6 +26,10 @@ pub struct OAuth2Spec {
     /// Whether the callback's query carries the provider's `hmac` over it (Shopify).
     #[serde(default)]
     pub callback_hmac: bool,
+    /// The provider's own fields sent with the code exchange (Shopify's `expiring: 1`, which
+    /// asks for expiring offline tokens).
+    #[serde(default)]
+    pub exchange_params: serde_json::Map<String, Value>,
 }
 
 fn space() -> String {
