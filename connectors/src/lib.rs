@@ -1,6 +1,7 @@
 //! Provider connectors, one folder each, built on the connector kit ([`kit`]) and its HTTP
 //! transport ([`http`]). How to add one: `connectors/README.md`.
 
+pub mod crm;
 pub mod ecommerce;
 mod fields;
 pub mod ghn;
@@ -46,6 +47,7 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
         checked(payment::vnpay::VnpayConnector::new(settings), catalog)?,
         checked(payment::stripe::StripeConnector::new(settings), catalog)?,
         checked(ecommerce::shopify::ShopifyConnector::new(settings), catalog)?,
+        checked(crm::hubspot::HubSpotConnector::new(settings), catalog)?,
     ]))
 }
 
@@ -90,10 +92,10 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            8,
-            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, Shopify"
+            9,
+            "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, Shopify, HubSpot"
         );
-        assert_eq!(registry(&settings).ids().count(), 8);
+        assert_eq!(registry(&settings).ids().count(), 9);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

@@ -22,6 +22,7 @@
 //!
 //! Fees are deterministic so tests can assert exact values: see [`ghn::fee`].
 
+pub mod crm;
 pub mod ecommerce;
 pub mod faults;
 pub mod ghn;
@@ -55,6 +56,8 @@ pub const VNPAY_PREFIX: &str = "/vnpay";
 pub const STRIPE_PREFIX: &str = "/stripe";
 /// The fake Shopify's prefix, standing for `https://{shop}` ([`ecommerce::shopify`]).
 pub const SHOPIFY_PREFIX: &str = "/shopify";
+/// The fake HubSpot's prefix, standing for `https://api.hubapi.com` ([`crm::hubspot`]).
+pub const HUBSPOT_PREFIX: &str = "/hubspot";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

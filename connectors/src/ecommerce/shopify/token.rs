@@ -1,9 +1,9 @@
 //! Shopify's expiring offline tokens, declared for the kit's OAuth2 strategy: the refresh
-//! grant is `POST /admin/oauth/access_token` on the shop (JSON `{client_id, client_secret,
-//! grant_type, refresh_token}`), answered `{access_token, expires_in, refresh_token,
-//! refresh_token_expires_in, scope}`; the refresh token rotates on every use, so the kit
-//! writes the new one back with the access token. Renewal also happens when Shopify answers
-//! 401 (a token revoked or expired early).
+//! grant is `POST /admin/oauth/access_token` on the shop (`client_id`, `client_secret`,
+//! `grant_type`, `refresh_token`, form-encoded as RFC 6749 has it; Shopify takes JSON too),
+//! answered `{access_token, expires_in, refresh_token, refresh_token_expires_in, scope}`; the
+//! refresh token rotates on every use, so the kit writes the new one back with the access
+//! token. Renewal also happens when Shopify answers 401 (a token revoked or expired early).
 
 use crate::kit::auth::token::oauth2::{self, TokenEndpoint, RFC6749_CODES};
 use crate::kit::auth::token::{rejected_as_auth_failure, Expiry, Grant};

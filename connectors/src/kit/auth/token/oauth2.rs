@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use integrations_core::{Error, ErrorKind, Result};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::LoginInput;
 use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
@@ -102,7 +102,7 @@ impl Protocol for TokenEndpoint {
     }
 }
 
-/// The refresh-token grant (RFC 6749 §6) as a JSON body to `path`, from the connection's
+/// The refresh-token grant (RFC 6749 §6: a form body) to `path`, from the connection's
 /// current secret. A connection without a refresh token (a non-expiring grant) cannot be
 /// renewed: its rejected token needs a new consent.
 pub fn refresh_request(path: &str, input: &LoginInput<'_>) -> Result<Request> {
@@ -113,12 +113,12 @@ pub fn refresh_request(path: &str, input: &LoginInput<'_>) -> Result<Request> {
              authorize it again",
         )
     })?;
-    Ok(Request::post(path).json(json!({
-        "grant_type": "refresh_token",
-        "client_id": input.field(CLIENT_ID)?,
-        "client_secret": input.field(CLIENT_SECRET)?,
-        "refresh_token": refresh_token,
-    })))
+    Ok(Request::post(path).form([
+        ("grant_type", "refresh_token".to_string()),
+        ("client_id", input.field(CLIENT_ID)?),
+        ("client_secret", input.field(CLIENT_SECRET)?),
+        ("refresh_token", refresh_token),
+    ]))
 }
 
 /// The tokens of a granted authorization.
@@ -148,8 +148,8 @@ impl Tokens {
     }
 }
 
-/// One authorization-code exchange (RFC 6749 §4.1.3; PKCE's verifier when the authorize
-/// request had a challenge). `extra` carries a provider's own fields (Shopify's
+/// One authorization-code exchange (RFC 6749 §4.1.3, a form body; PKCE's verifier when the
+/// authorize request had a challenge). `extra` carries a provider's own fields (Shopify's
 /// `expiring: 1`). Errors never contain the client secret or the code.
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
@@ -164,18 +164,25 @@ pub async fn exchange_code(
     extra: &[(&str, Value)],
 ) -> Result<Tokens> {
     let (client_id, client_secret) = client;
-    let mut body = json!({
-        "grant_type": "authorization_code",
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "code": code,
-        "redirect_uri": redirect_uri,
-    });
+    let mut form: Vec<(String, String)> = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     if let Some(v) = verifier {
-        body["code_verifier"] = json!(v);
+        form.push(("code_verifier".into(), v.into()));
     }
     for (k, v) in extra {
-        body[*k] = v.clone();
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        form.push((k.to_string(), text));
     }
     let client_call = ProviderClient::new(
         http,
@@ -185,7 +192,7 @@ pub async fn exchange_code(
         Duration::from_secs(15),
     );
     let data = client_call
-        .call(Request::post(path).json(body))
+        .call(Request::post(path).form(form))
         .await
         .map_err(|e| crate::http::redact_error(e, &[client_secret, code]))?;
     Tokens::read(&data, endpoint.provider)
@@ -193,6 +200,8 @@ pub async fn exchange_code(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::http::HttpReply;
 
