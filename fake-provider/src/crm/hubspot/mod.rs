@@ -150,7 +150,7 @@ async fn authorize(
     let Ok(mut target) = url::Url::parse(redirect) else {
         return (StatusCode::BAD_REQUEST, "redirect_uri is not a URL").into_response();
     };
-    if client != CLIENT_ID || !q.get("scope").is_some_and(|s| !s.is_empty()) {
+    if client != CLIENT_ID || q.get("scope").is_none_or(|s| s.is_empty()) {
         return (StatusCode::BAD_REQUEST, "unknown app or no scope").into_response();
     }
     let code = st.oauth.authorize(redirect);
@@ -191,20 +191,16 @@ async fn token(AxState(st): AxState<Arc<HubSpot>>, headers: HeaderMap, body: Byt
             "expires_in": 1800,
         }))
         .into_response(),
-        Err(oauth::Refusal::BadClient) => {
-            token_error("BAD_CLIENT_ID", "missing or unknown client id")
-        }
-        Err(oauth::Refusal::BadCode) => {
-            token_error("BAD_AUTH_CODE", "missing or unknown auth code")
-        }
-        Err(oauth::Refusal::BadRefreshToken) => {
+        Err(oauth::Refusal::Client) => token_error("BAD_CLIENT_ID", "missing or unknown client id"),
+        Err(oauth::Refusal::Code) => token_error("BAD_AUTH_CODE", "missing or unknown auth code"),
+        Err(oauth::Refusal::RefreshToken) => {
             token_error("BAD_REFRESH_TOKEN", "missing or invalid refresh token")
         }
     }
 }
 
 /// Auth and throttling for every API call; the rate-limit headers go on every answer.
-fn admit(st: &HubSpot, headers: &HeaderMap) -> Result<(), Response> {
+fn admit(st: &HubSpot, headers: &HeaderMap) -> Result<(), Box<Response>> {
     st.calls.fetch_add(1, Ordering::Relaxed);
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -223,7 +219,7 @@ fn admit(st: &HubSpot, headers: &HeaderMap) -> Result<(), Response> {
     };
     if let Some((category, message)) = refused {
         st.unauthorized.fetch_add(1, Ordering::Relaxed);
-        return Err(error(StatusCode::UNAUTHORIZED, category, message));
+        return Err(Box::new(error(StatusCode::UNAUTHORIZED, category, message)));
     }
     let throttled = st
         .throttle_next
@@ -246,7 +242,7 @@ fn admit(st: &HubSpot, headers: &HeaderMap) -> Result<(), Response> {
         "correlationId": correlation(), "category": "RATE_LIMITS", "policyName": policy});
     let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     limit_headers(&mut resp, 0, if daily { 0 } else { DAILY_MAX - 1 });
-    Err(resp)
+    Err(Box::new(resp))
 }
 
 fn limit_headers(resp: &mut Response, remaining: u64, daily_remaining: u64) {
@@ -282,26 +278,26 @@ fn answer(result: Result<Value, Refused>, created: bool) -> Response {
     resp
 }
 
-fn parse(body: &Bytes) -> Result<Value, Response> {
+fn parse(body: &Bytes) -> Result<Value, Box<Response>> {
     serde_json::from_slice(body).map_err(|e| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             "VALIDATION_ERROR",
             &format!("Invalid input JSON: {e}"),
-        )
+        ))
     })
 }
 
 async fn list(AxState(st): AxState<Arc<HubSpot>>, headers: HeaderMap) -> Response {
     if let Err(r) = admit(&st, &headers) {
-        return r;
+        return *r;
     }
     answer(st.portal.search(&json!({"limit": 1})), false)
 }
 
 async fn search(AxState(st): AxState<Arc<HubSpot>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = admit(&st, &headers).and_then(|_| parse(&body).map(drop)) {
-        return r;
+        return *r;
     }
     answer(st.portal.search(&parse(&body).unwrap_or_default()), false)
 }
@@ -313,7 +309,7 @@ async fn get_contact(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = admit(&st, &headers) {
-        return r;
+        return *r;
     }
     let by_email = q.get("idProperty").map(String::as_str) == Some("email");
     let names: Option<Vec<String>> = q
@@ -330,7 +326,7 @@ async fn create_contact(
 ) -> Response {
     match admit(&st, &headers).and_then(|_| parse(&body)) {
         Ok(v) => answer(st.portal.create_contact(&v), true),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -342,7 +338,7 @@ async fn update_contact(
 ) -> Response {
     match admit(&st, &headers).and_then(|_| parse(&body)) {
         Ok(v) => answer(st.portal.update_contact(&id, &v), false),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -353,7 +349,7 @@ async fn create_deal(
 ) -> Response {
     match admit(&st, &headers).and_then(|_| parse(&body)) {
         Ok(v) => answer(st.portal.create_deal(&v), true),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -363,7 +359,7 @@ async fn associate(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = admit(&st, &headers) {
-        return r;
+        return *r;
     }
     answer(st.portal.associate(&deal, &contact), false)
 }

@@ -23,9 +23,9 @@ pub(crate) enum Check {
 
 /// What the token endpoint refuses with: HubSpot's own `status` codes.
 pub(crate) enum Refusal {
-    BadClient,
-    BadCode,
-    BadRefreshToken,
+    Client,
+    Code,
+    RefreshToken,
 }
 
 #[derive(Default)]
@@ -76,7 +76,7 @@ impl OAuth {
         check_client(client)?;
         let bound = lock(&self.codes).remove(code);
         if bound.as_deref() != Some(redirect_uri) {
-            return Err(Refusal::BadCode);
+            return Err(Refusal::Code);
         }
         self.exchanges.fetch_add(1, Ordering::Relaxed);
         Ok(self.issue(None))
@@ -90,7 +90,7 @@ impl OAuth {
         check_client(client)?;
         if !lock(&self.refresh).contains_key(token) {
             self.refused_refreshes.fetch_add(1, Ordering::Relaxed);
-            return Err(Refusal::BadRefreshToken);
+            return Err(Refusal::RefreshToken);
         }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         Ok(self.issue(Some(token.to_string())))
@@ -124,6 +124,6 @@ fn check_client((id, secret): (&str, &str)) -> Result<(), Refusal> {
     if id == CLIENT_ID && secret == CLIENT_SECRET {
         Ok(())
     } else {
-        Err(Refusal::BadClient)
+        Err(Refusal::Client)
     }
 }

@@ -130,7 +130,7 @@ async fn authorize(
         )
             .into_response();
     };
-    if client_id != CLIENT_ID || !q.get("scope").is_some_and(|s| !s.is_empty()) {
+    if client_id != CLIENT_ID || q.get("scope").is_none_or(|s| s.is_empty()) {
         return (StatusCode::BAD_REQUEST, "unknown app or no scope").into_response();
     }
     let Ok(mut target) = url::Url::parse(redirect_uri) else {
