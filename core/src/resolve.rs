@@ -64,7 +64,8 @@ fn rejected(catalog: &Catalog, connection: &Connection) -> Error {
             ErrorKind::ConnectionReauthRequired,
             format!(
                 "the provider no longer honours the authorization of connection '{id}'{cause}; \
-                 authorize it again (POST /connections/oauth/start)"
+                 authorize it again (POST /connections/oauth/start) or update its token \
+                 (PATCH /connections/{id})"
             ),
         );
     }

@@ -6,7 +6,8 @@
 //! under `/viettelpost/v2` ([`shipping`]), MoMo, ZaloPay, VNPay and Stripe under `/momo`,
 //! `/zalopay`, `/vnpay`, `/stripe` ([`payment`]). Each enforces its provider's contract (auth,
 //! recomputed signatures, envelopes and result codes, required fields, idempotency keys) and
-//! keeps its state in memory.
+//! keeps its state in memory. Shopify under `/shopify` ([`ecommerce`]) and HubSpot under `/hubspot`
+//! ([`crm`]) fake their OAuth authorize and token endpoints too.
 //!
 //! Faults are injected per call, either through the Rust handle ([`FakeProvider::inject`]) or,
 //! from another process, through control endpoints that live outside the provider prefixes (they apply to every provider):

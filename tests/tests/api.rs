@@ -86,6 +86,8 @@ async fn catalog_routes() {
     assert_eq!(
         ids,
         [
+            "crm-hubspot",
+            "ecommerce-shopify",
             "payment-momo",
             "payment-stripe",
             "payment-vnpay",
@@ -94,7 +96,7 @@ async fn catalog_routes() {
             "shipping-ghtk",
             "shipping-viettelpost"
         ],
-        "the catalog lists all seven connectors"
+        "the catalog lists all nine connectors"
     );
     let ghn = list
         .iter()

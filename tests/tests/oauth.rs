@@ -90,7 +90,11 @@ fn secret_file(dir: &std::path::Path) -> std::path::PathBuf {
 fn assert_output(action: &str, done: &Value) {
     assert_eq!(done["status"], "succeeded", "{done}");
     let catalog = Catalog::embedded().expect("catalog");
-    let a = catalog.action("ecommerce-shopify", action).expect("action");
+    let integration = match action {
+        "create_contact" | "get_contact" => "crm-hubspot",
+        _ => "ecommerce-shopify",
+    };
+    let a = catalog.action(integration, action).expect("action");
     let problems = a.output_mismatches(&done["output"]);
     assert!(problems.is_empty(), "{action} output: {problems:?}");
 }
@@ -336,4 +340,155 @@ async fn fifty_executions_across_two_workers_refresh_once_and_keep_the_rotated_t
     assert_output("get_order", &api.terminal(&again).await);
     let s = shopify_stats(&fake).await;
     assert_eq!((s.refreshes, s.refused_refreshes), (2, 0), "{s:?}");
+}
+
+/// The operator's app, then one authorized Shopify connection of t1.
+async fn shopify_connection(h: &Harness) -> String {
+    let catalog = Catalog::embedded().expect("catalog");
+    let register = OAuthAppAction::Register {
+        integration: "ecommerce-shopify".into(),
+        client_id: fake_shopify::CLIENT_ID.into(),
+        client_secret_file: secret_file(h.dir.path()),
+    };
+    apps::run(h.backend.secrets.as_ref(), &catalog, &register)
+        .await
+        .expect("registered");
+    let (_, b) = start(h).await;
+    let query = consent(b["authorizeUrl"].as_str().expect("url")).await;
+    let (s, conn) = callback(&h.base, &query).await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    conn["connectionId"].as_str().expect("id").to_string()
+}
+
+async fn run(h: &Harness, conn: &str, action: &str, input: Value) -> Value {
+    let body = json!({"connectionId": conn, "actionId": action, "input": input});
+    let (s, b) = h.execute("t1", body).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    h.wait_terminal("t1", b["executionId"].as_str().expect("id"))
+        .await
+}
+
+fn failed_with(done: &Value, code: &str) {
+    assert_eq!(
+        (done["status"].as_str(), done["error"]["code"].as_str()),
+        (Some("failed"), Some(code)),
+        "{done}"
+    );
+}
+
+/// Through the real worker: Shopify's THROTTLED and a 503 are retried to success, userErrors
+/// fail at once, a fulfillment whose answer is lost ends OUTCOME_UNKNOWN; HubSpot with a
+/// private app token succeeds, a missing contact fails at once, a refused token needs a new
+/// credential, a 502 is retried, a deal whose answer is lost ends OUTCOME_UNKNOWN.
+#[tokio::test]
+async fn shopify_and_hubspot_outcomes_through_the_worker() {
+    use fake_provider::Fault;
+    let h = Harness::start().await;
+    let shop = shopify_connection(&h).await;
+    let graphql = "/shopify/admin/api/2025-10/graphql.json";
+    let order = json!({"orderId": ORDER});
+
+    shopify_control(&h.fake, "throttle").await;
+    let done = run(&h, &shop, "get_order", order.clone()).await;
+    assert_output("get_order", &done);
+    assert_eq!(
+        done["attempts"], 2,
+        "retried after the bucket refilled: {done}"
+    );
+    let fault = Fault {
+        path: Some(graphql.into()),
+        ..Fault::status(503)
+    };
+    h.fake.inject(fault).expect("fault");
+    let done = run(&h, &shop, "get_order", order).await;
+    assert_eq!(done["attempts"], 2, "{done}");
+    let done = run(
+        &h,
+        &shop,
+        "update_order",
+        json!({"orderId": "gid://shopify/Order/9", "note": "x"}),
+    )
+    .await;
+    failed_with(&done, "PROVIDER_REJECTED");
+    assert_eq!(done["attempts"], 1);
+    let fault = Fault {
+        path: Some(graphql.into()),
+        ..Fault::drop_connection()
+    };
+    h.fake.inject(fault).expect("fault");
+    let done = run(
+        &h,
+        &shop,
+        "create_fulfillment",
+        json!({
+        "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/4001",
+        "trackingNumber": "GHN1", "trackingCompany": "GHN"}),
+    )
+    .await;
+    failed_with(&done, "OUTCOME_UNKNOWN");
+
+    let hubspot = |token: &str| {
+        json!({"integrationId": "crm-hubspot", "name": "CRM",
+        "credentials": {"accessToken": token}})
+    };
+    let (_, c) = h
+        .call(
+            Method::POST,
+            "/connections",
+            "t1",
+            Some(hubspot(fake_provider::crm::hubspot::PRIVATE_APP_TOKEN)),
+        )
+        .await;
+    let crm = c["connectionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{c}"))
+        .to_string();
+    let done = run(
+        &h,
+        &crm,
+        "create_contact",
+        json!({"properties": {"email": "chi@example.com"}}),
+    )
+    .await;
+    assert_output("create_contact", &done);
+    let done = run(&h, &crm, "get_contact", json!({"contactId": "999"})).await;
+    failed_with(&done, "PROVIDER_NOT_FOUND");
+    let fault = Fault {
+        path: Some("/hubspot/crm/v3/objects/contacts/5101".into()),
+        ..Fault::status(502)
+    };
+    h.fake.inject(fault).expect("fault");
+    let done = run(&h, &crm, "get_contact", json!({"contactId": "5101"})).await;
+    assert_output("get_contact", &done);
+    assert_eq!(done["attempts"], 2, "{done}");
+    let fault = Fault {
+        path: Some("/hubspot/crm/v3/objects/deals".into()),
+        ..Fault::drop_connection()
+    };
+    h.fake.inject(fault).expect("fault");
+    let done = run(
+        &h,
+        &crm,
+        "create_deal",
+        json!({"properties": {"dealname": "x", "dealstage": "closedwon"}}),
+    )
+    .await;
+    failed_with(&done, "OUTCOME_UNKNOWN");
+
+    let (_, c) = h
+        .call(
+            Method::POST,
+            "/connections",
+            "t1",
+            Some(hubspot("pat-na1-revoked")),
+        )
+        .await;
+    let bad = c["connectionId"].as_str().expect("id").to_string();
+    let done = run(&h, &bad, "get_contact", json!({"contactId": "5101"})).await;
+    failed_with(&done, "CONNECTION_REAUTH_REQUIRED");
+    let (_, c) = h
+        .call(Method::GET, &format!("/connections/{bad}"), "t1", None)
+        .await;
+    assert_eq!(c["status"], "error", "{c}");
+    h.stop().await;
 }

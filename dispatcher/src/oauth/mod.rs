@@ -197,6 +197,8 @@ pub async fn start(
 
 /// The provider's redirect back: `code` and `state` (Shopify adds `hmac`, `shop`, `host`,
 /// `timestamp`), or `error` when the user declined.
+/// Only documents the query: the handler reads every parameter as it came, since Shopify's
+/// `hmac` covers all of them.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]

@@ -109,8 +109,8 @@ pub fn refresh_request(path: &str, input: &LoginInput<'_>) -> Result<Request> {
     let refresh_token = input.field(REFRESH_TOKEN).map_err(|_| {
         Error::new(
             ErrorKind::ConnectionReauthRequired,
-            "the connection's access token cannot be renewed (its grant has no refresh token); \
-             authorize it again",
+            "the provider refused the connection's access token, which cannot be renewed (it \
+             has no refresh token); authorize the connection again or update its token",
         )
     })?;
     Ok(Request::post(path).form([
