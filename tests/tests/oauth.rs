@@ -490,5 +490,30 @@ async fn shopify_and_hubspot_outcomes_through_the_worker() {
         .call(Method::GET, &format!("/connections/{bad}"), "t1", None)
         .await;
     assert_eq!(c["status"], "error", "{c}");
+
+    // HubSpot by OAuth through the same flow: no hmac, a form-encoded code exchange.
+    let secret = h.dir.path().join("hubspot-client-secret");
+    std::fs::write(&secret, fake_provider::crm::hubspot::CLIENT_SECRET).expect("write");
+    let register = OAuthAppAction::Register {
+        integration: "crm-hubspot".into(),
+        client_id: fake_provider::crm::hubspot::CLIENT_ID.into(),
+        client_secret_file: secret,
+    };
+    let catalog = Catalog::embedded().expect("catalog");
+    apps::run(h.backend.secrets.as_ref(), &catalog, &register)
+        .await
+        .expect("registered");
+    let body =
+        json!({"integrationId": "crm-hubspot", "name": "CRM by OAuth", "redirectUri": REDIRECT});
+    let (s, b) = h
+        .call(Method::POST, "/connections/oauth/start", "t1", Some(body))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let query = consent(b["authorizeUrl"].as_str().expect("url")).await;
+    let (s, conn) = callback(&h.base, &query).await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    let oauth_crm = conn["connectionId"].as_str().expect("id");
+    let done = run(&h, oauth_crm, "get_contact", json!({"contactId": "5101"})).await;
+    assert_output("get_contact", &done);
     h.stop().await;
 }
