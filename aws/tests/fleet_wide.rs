@@ -47,3 +47,14 @@ async fn a_breaker_opened_by_one_process_holds_back_the_other() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_tenant_in_flight_cap() {
+    let stack = common::stack().await;
+    let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
+    integrations_core::conformance::in_flight::one_cap_across_processes(
+        stack.backend.clone(),
+        other,
+    )
+    .await;
+}

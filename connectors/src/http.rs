@@ -327,33 +327,12 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     )
 }
 
-/// Replace every secret (ASCII case-insensitively) with `[REDACTED]`. Applied to anything
-/// built from provider text, which could echo a credential back.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |text, secret| redact_one(&text, secret))
-}
-
-fn redact_one(text: &str, secret: &str) -> String {
-    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
-    let lower = text.to_ascii_lowercase();
-    let needle = secret.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut pos = 0;
-    while let Some(i) = lower[pos..].find(&needle) {
-        out.push_str(&text[pos..pos + i]);
-        out.push_str("[REDACTED]");
-        pos += i + needle.len();
-    }
-    out.push_str(&text[pos..]);
-    out
-}
-
-/// [`redact`] applied to an error's message.
+/// An error whose message is scrubbed of every credential value ([`scrub`], the one redactor
+/// for free text): anything built from provider text could echo a credential back.
+///
+/// [`scrub`]: integrations_core::sanitize::scrub
 pub fn redact_error(mut err: Error, secrets: &[&str]) -> Error {
-    err.message = redact(&err.message, secrets);
+    err.message = integrations_core::sanitize::scrub(&err.message, secrets);
     err
 }
 

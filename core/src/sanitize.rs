@@ -169,21 +169,36 @@ fn scrubbed<'a>(secret_values: &'a [&'a str]) -> impl Iterator<Item = &'a str> +
 }
 
 fn contains_secret(s: &str, secret_values: &[&str]) -> bool {
-    scrubbed(secret_values).any(|v| s.contains(v))
+    scrubbed(secret_values).any(|v| find_ignore_case(s, v).is_some())
 }
 
-/// `s` with every credential value replaced by `***`. One pass is not enough: the text around
-/// a replaced occurrence can form another one (`xx***yy` holds `x***y`), and one credential's
-/// mask can complete another. Each replacement shortens the text (credentials have at least 4
-/// bytes, the mask 3), so repeating until none is left ends.
+/// The byte offset of the first ASCII-case-insensitive occurrence of `needle` in `haystack`: a
+/// provider may echo a credential upper-cased (`ABC123` for `abc123`). ASCII lowercasing keeps
+/// byte offsets, so an offset found in the lowered copy indexes the original.
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    if haystack.len() < needle.len() {
+        return None;
+    }
+    haystack
+        .to_ascii_lowercase()
+        .find(&needle.to_ascii_lowercase())
+}
+
+/// `s` with every credential value, in any ASCII casing, replaced by `***`. One pass is not
+/// enough: the text around a replaced occurrence can form another one (`xx***yy` holds
+/// `x***y`), and one credential's mask can complete another. Each replacement shortens the text
+/// (credentials have at least 4 bytes, the mask 3), so repeating until none is left ends.
 fn scrub_values(mut s: String, secret_values: &[&str]) -> String {
-    while let Some(secret) = scrubbed(secret_values).find(|v| s.contains(v)) {
-        s = s.replace(secret, "***");
+    while let Some((at, len)) =
+        scrubbed(secret_values).find_map(|v| find_ignore_case(&s, v).map(|at| (at, v.len())))
+    {
+        s.replace_range(at..at + len, "***");
     }
     s
 }
 
-/// Replace any credential value inside a free-text message (errors from providers).
+/// Replace any credential value inside a free-text message (errors from providers, messages
+/// built from provider text): the one redactor for free text, as [`sanitize`] is for records.
 pub fn scrub(message: &str, secret_values: &[&str]) -> String {
     mask_string(message, None, secret_values)
 }
@@ -250,5 +265,24 @@ mod tests {
             sanitize(&json!({"email": "a@tok-1234.vn"}), &[], &["tok-1234"]),
             json!({"email": "a***@***.vn"})
         );
+    }
+
+    #[test]
+    fn scrub_finds_every_casing_of_each_credential() {
+        assert_eq!(
+            scrub(
+                "bad token ABC123 (abc123) for key k9",
+                &["abc123", "k9", ""]
+            ),
+            "bad token *** (***) for key k9"
+        );
+        // A credential inside the mask, or formed again around one, cannot loop forever.
+        assert_eq!(scrub("**** ***", &["****"]), "*** ***");
+        assert_eq!(scrub("xX***Yy", &["x***y"]), "***");
+        let out = sanitize(&json!({"m": "Tok-ÄB-Secret"}), &[], &["tok-äb-secret"]);
+        // Only ASCII letters fold: a non-ASCII letter must match exactly.
+        assert_eq!(out, json!({"m": "Tok-ÄB-Secret"}));
+        let out = sanitize(&json!({"m": "TOK-äB-SECRET"}), &[], &["tok-äb-secret"]);
+        assert_eq!(out, json!({"m": "***"}));
     }
 }

@@ -1,5 +1,5 @@
 //! Fleet-wide mechanisms on one embedded file shared by two processes (two opens): credentials
-//! renewal, rate limits, circuit breakers.
+//! renewal, rate limits, circuit breakers, tenants' in-flight caps.
 
 mod common;
 
@@ -50,4 +50,13 @@ async fn a_breaker_opened_by_one_process_holds_back_the_other() {
         b.backend(),
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_tenant_in_flight_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = common::open(dir.path()).await;
+    let b = common::open(dir.path()).await;
+    integrations_core::conformance::in_flight::one_cap_across_processes(a.backend(), b.backend())
+        .await;
 }

@@ -12,9 +12,10 @@ use crate::GHN_PREFIX;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
-    /// Answer with `status` (default 500) and a GHN-shaped error envelope.
+    /// Answer with `status` (default 500) and a GHN-shaped error envelope, with `Retry-After:
+    /// retryAfterSecs` when set (a 503 with Retry-After).
     Status,
-    /// Answer 429 with `Retry-After: retryAfterSecs` (default 1).
+    /// Answer 429, with `Retry-After: retryAfterSecs` when set and no rate-limit header when not.
     RateLimit,
     /// Process the call, then hold the answer for `delayMs` (default 3000): the effect happens
     /// even if the caller gives up waiting, as with a slow real provider.
@@ -26,6 +27,9 @@ pub enum FaultKind {
     /// Answer HTTP `status` (default 200) with GHN's error envelope
     /// `{code, message, data: null, code_message}`: GHN's "HTTP 200 but failed" case.
     Envelope,
+    /// Answer 200 with a well-formed JSON body of `bytes` bytes (default 2 MiB): larger than a
+    /// client's response cap.
+    Oversize,
 }
 
 /// One fault, as posted to `POST /__faults`.
@@ -43,6 +47,9 @@ pub struct Fault {
     pub retry_after_secs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
+    /// Oversize faults: the body's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// Envelope faults: the body's `code` (default 500), `message`, `code_message`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
@@ -67,6 +74,7 @@ impl Fault {
             status: None,
             retry_after_secs: None,
             delay_ms: None,
+            bytes: None,
             code: None,
             message: None,
             code_message: None,

@@ -111,6 +111,13 @@ async fn handle(
     }
 }
 
+fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(v) = secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 async fn route(router: Router, req: Request<Incoming>) -> Response {
     let result: Result<Response, Infallible> = router.oneshot(req.map(Body::new)).await;
     match result {
@@ -135,20 +142,28 @@ fn fault_response(fault: &Fault) -> Response {
                 .message
                 .clone()
                 .unwrap_or_else(|| format!("fault injected: HTTP {status}"));
-            envelope(
+            let resp = envelope(
                 status,
                 i64::from(status),
                 &message,
                 fault.code_message.as_deref(),
-            )
+            );
+            with_retry_after(resp, fault.retry_after_secs)
         }
-        FaultKind::RateLimit => {
-            let mut resp = envelope(429, 429, "Too many request", None);
-            let secs = fault.retry_after_secs.unwrap_or(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&secs) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            resp
+        FaultKind::RateLimit => with_retry_after(
+            envelope(429, 429, "Too many request", None),
+            fault.retry_after_secs,
+        ),
+        FaultKind::Oversize => {
+            let size = usize::try_from(fault.bytes.unwrap_or(2 << 20)).unwrap_or(usize::MAX);
+            let filler = "x".repeat(size.saturating_sub(40));
+            let body = format!(r#"{{"code":200,"message":"Success","data":"{filler}"}}"#);
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }
         FaultKind::Malformed => (
             StatusCode::OK,

@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 pub mod fleet;
-mod receiver;
+pub mod receiver;
 
 pub const TOKEN: &str = "ghn-token-7c1f0e9a4b";
 pub const SHOP_ID: i64 = 885;
@@ -464,12 +464,12 @@ impl ApiClient {
 }
 
 /// A callback receiver that never answers its first request (the deliverer is killed while it
-/// waits) and answers 204 afterwards; it records every request's webhook-id.
-pub async fn hanging_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// waits) and answers 204 afterwards; it records every request.
+pub async fn hanging_receiver() -> (String, receiver::Log) {
     receiver::start(true).await
 }
 
-/// A callback receiver answering 204 at once; it records every request's webhook-id.
-pub async fn recording_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+/// A callback receiver answering 204 at once; it records every request.
+pub async fn recording_receiver() -> (String, receiver::Log) {
     receiver::start(false).await
 }

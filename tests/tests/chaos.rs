@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend_embedded::{EmbeddedBackend, EmbeddedConfig, SecretKeySource};
@@ -80,7 +80,7 @@ fn ghn(fake: &FakeProvider) -> Vec<String> {
 struct Run {
     /// Execution id → whether it is a write (create_order).
     executions: BTreeMap<String, bool>,
-    callbacks: Arc<Mutex<Vec<String>>>,
+    callbacks: integration_tests::receiver::Log,
     kills: usize,
 }
 
@@ -181,7 +181,13 @@ fn check_writes(fake: &FakeProvider, run: &Run) {
 async fn callbacks_delivered(run: &Run) -> usize {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let counts = counts(run.callbacks.lock().expect("callbacks").iter().cloned());
+        let counts = counts(
+            run.callbacks
+                .lock()
+                .expect("callbacks")
+                .iter()
+                .map(|r| r.webhook_id.clone()),
+        );
         let missing: Vec<&String> = run
             .executions
             .keys()

@@ -4,7 +4,6 @@
 //! connection's provider tokens (the first and a rotated one), the API key, and the caller
 //! service's callback signing secret.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_provider::FakeConfig;
@@ -14,28 +13,6 @@ use reqwest::Method;
 use serde_json::json;
 
 const ROTATED: &str = "ghn-rotated-secret-31337";
-
-/// A callback receiver keeping every body it gets.
-async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
-    let got: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = got.clone();
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(move |body: String| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("sink").push(body);
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/cb", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, got)
-}
 
 /// What a run left behind to scan besides the store.
 struct Run {
@@ -48,7 +25,7 @@ struct Run {
 /// Successes, a provider failure, a test failure, a rotation, callbacks of a success and of a
 /// failure; then checks that stored executions keep masked PII only.
 async fn full_run(h: &Harness) -> Run {
-    let (callback_url, callbacks) = receiver().await;
+    let (callback_url, callbacks) = integration_tests::recording_receiver().await;
     let conn = h.create_connection("t1").await;
 
     let (_, fee) = h
@@ -116,7 +93,13 @@ async fn full_run(h: &Harness) -> Run {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let callbacks = callbacks.lock().expect("callbacks").join("\n");
+    let callbacks: Vec<String> = callbacks
+        .lock()
+        .expect("callbacks")
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    let callbacks = callbacks.join("\n");
     assert!(callbacks.contains("PROVIDER_AUTH_FAILED"), "{callbacks}");
 
     let signing = caller_secrets(&h.backend)

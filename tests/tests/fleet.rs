@@ -256,7 +256,12 @@ async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on
         assert!(tokio::time::Instant::now() < deadline, "not delivered: {e}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let ids = got.lock().expect("got").clone();
+    let ids: Vec<String> = got
+        .lock()
+        .expect("got")
+        .iter()
+        .map(|r| r.webhook_id.clone())
+        .collect();
     assert_eq!(
         ids.len(),
         2,

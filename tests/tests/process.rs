@@ -231,7 +231,12 @@ async fn a_callback_survives_its_deliverer_being_killed() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let ids = got.lock().expect("got").clone();
+    let ids: Vec<String> = got
+        .lock()
+        .expect("got")
+        .iter()
+        .map(|r| r.webhook_id.clone())
+        .collect();
     assert_eq!(
         ids.len(),
         2,

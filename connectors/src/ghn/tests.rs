@@ -576,5 +576,5 @@ async fn provider_text_echoing_the_token_is_redacted() {
         "{}",
         e.message
     );
-    assert!(e.message.contains("[REDACTED]"), "{}", e.message);
+    assert!(e.message.contains("***"), "{}", e.message);
 }

@@ -57,19 +57,12 @@ fn retry_after_accepts_seconds_and_http_dates() {
 }
 
 #[test]
-fn redact_removes_every_casing_of_each_secret() {
-    let out = redact(
-        "bad token ABC123 (abc123) for key k9",
-        &["abc123", "k9", ""],
-    );
-    assert_eq!(out, "bad token [REDACTED] ([REDACTED]) for key [REDACTED]");
-    // A secret that appears in the marker itself must not loop forever.
-    assert_eq!(redact("red", &["red"]), "[REDACTED]");
+fn redact_error_scrubs_the_message_in_any_casing() {
     let err = redact_error(
-        Error::new(ErrorKind::ProviderRejected, "tok=abc123"),
+        Error::new(ErrorKind::ProviderRejected, "tok=abc123 (ABC123)"),
         &["abc123"],
     );
-    assert_eq!(err.message, "tok=[REDACTED]");
+    assert_eq!(err.message, "tok=*** (***)");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::http::redact;
+use integrations_core::sanitize::scrub;
 
 /// A credential value. Debug never prints it; [`Secret::expose`] is the one way to read it.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub fn load<T: DeserializeOwned>(provider: &str, ctx: &CallContext<'_>) -> Resul
     }
     serde_json::from_value(Value::Object(merged)).map_err(|e| {
         let secrets: Vec<&str> = ctx.credentials.values().collect();
-        Error::validation(redact(
+        Error::validation(scrub(
             &format!("the {provider} connection is misconfigured: {e}"),
             &secrets,
         ))

@@ -27,6 +27,7 @@ pub mod callbacks;
 pub mod connections;
 pub mod events;
 pub mod executions;
+pub mod in_flight;
 pub mod leases;
 pub mod queue;
 pub mod renewal;

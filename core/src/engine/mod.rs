@@ -17,7 +17,7 @@ use crate::callbacks::Callback;
 use crate::catalog::{Action, Catalog};
 use crate::connector::{CallContext, Connectors, Renewal};
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{BreakerConfig, Breakers, FleetLimits};
+use crate::limits::{in_flight, BreakerConfig, Breakers, FleetLimits, InFlightSlots};
 use crate::model::{now, Connection, Execution, ExecutionRequest};
 use crate::outbox::FedEvent;
 use crate::renewal::Renewer;
@@ -114,8 +114,8 @@ pub struct Engine {
     callback_delivery: std::sync::OnceLock<DelivererConfig>,
     /// Renews connections' credentials for the connectors (one caller across the fleet).
     renewer: Renewer,
-    /// Executions in flight per tenant, against their caps.
-    tenant_slots: tenants::TenantSlots,
+    /// Executions in flight per tenant, against their caps across the fleet.
+    tenant_slots: InFlightSlots,
 }
 
 /// A claimed execution with everything needed to run it.
@@ -146,6 +146,11 @@ impl Engine {
             backend.leases.clone(),
             config.worker_id.clone(),
         );
+        let tenant_slots = InFlightSlots::new(
+            backend.leases.clone(),
+            config.worker_id.clone(),
+            in_flight::DEFAULT_HOLD,
+        );
         Self {
             backend,
             catalog,
@@ -159,7 +164,7 @@ impl Engine {
             callback_rx: std::sync::Mutex::new(Some(callback_rx)),
             callback_delivery: std::sync::OnceLock::new(),
             renewer,
-            tenant_slots: tenants::TenantSlots::default(),
+            tenant_slots,
         }
     }
 
@@ -242,12 +247,23 @@ impl Engine {
             .for_tenant(&request.tenant_id)
             .in_flight;
         // Held until this delivery is settled, whichever way it ends.
-        let Some(_slot) = self.tenant_slots.try_start(&request.tenant_id, cap) else {
-            // Not claimed, so nothing changes in the store and no attempt is counted; a fresh
-            // copy (not a visibility change) keeps the queue's receive count, and with it the
-            // dead-letter threshold, out of it.
-            metrics::counter!("worker_delays_total", "where" => "tenant_quota").increment(1);
-            return Disposition::Requeue(tenants::requeue_delay(self.config.tenant_requeue_delay));
+        let _slot = match self.tenant_slots.try_start(&request.tenant_id, cap).await {
+            Ok(Some(slot)) => slot,
+            Ok(None) => {
+                // Not claimed, so nothing changes in the store and no attempt is counted; a
+                // fresh copy (not a visibility change) keeps the queue's receive count, and
+                // with it the dead-letter threshold, out of it.
+                metrics::counter!("worker_delays_total", "where" => "tenant_quota").increment(1);
+                return Disposition::Requeue(tenants::requeue_delay(
+                    self.config.tenant_requeue_delay,
+                ));
+            }
+            Err(e) => {
+                span.in_scope(
+                    || warn!(error = %e.chain(), "tenant cap unreadable; retrying delivery"),
+                );
+                return Disposition::RetryIn(Duration::from_secs(1));
+            }
         };
         match self.run(delivery, &request).instrument(span.clone()).await {
             Ok(d) => d,

@@ -40,7 +40,7 @@ impl Engine {
         }
         let delay = self.backoff(attempts, error.retry_after);
         info!(attempt = attempts, delay_ms = delay.as_millis() as u64, error = %error, "retry scheduled");
-        metrics::counter!("executions_retried_total").increment(1);
+        metrics::counter!("executions_retried_total", "code" => error.kind.code()).increment(1);
         let release = Release {
             next_attempt_at: now() + chrono_duration(delay),
             error: Some(error.body()),

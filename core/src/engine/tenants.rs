@@ -1,13 +1,13 @@
 //! Tenant quotas and the worker's fair share of slots.
 //!
 //! A quota bounds a tenant's submissions per second (checked by the API, see
-//! `dispatcher/src/admission.rs`) and its executions in flight in one worker process (checked
-//! here). An execution whose tenant is at its in-flight cap is not claimed: its message goes back
-//! to the queue with a short delay (a delay is not an attempt), so the worker's slots go to other
-//! tenants' messages instead of every slot filling with one tenant's flood.
+//! `dispatcher/src/admission.rs`) and its executions in flight across the fleet (checked by the
+//! engine through [`crate::limits::InFlightSlots`]). An execution whose tenant is at its in-flight
+//! cap is not claimed: its message goes back to the queue with a short delay (a delay is not an
+//! attempt), so the workers' slots go to other tenants' messages instead of every slot filling
+//! with one tenant's flood.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::Rng;
@@ -20,7 +20,7 @@ pub struct Quota {
     /// Submissions accepted at once above the rate (a token bucket's size); 0: one second's
     /// worth of `rate`.
     pub burst: u32,
-    /// Executions running at once in one worker process.
+    /// Executions running at once across the fleet.
     pub in_flight: u32,
 }
 
@@ -105,47 +105,6 @@ impl TenantQuotas {
     }
 }
 
-/// Executions in flight per tenant in this process.
-#[derive(Default)]
-pub(crate) struct TenantSlots {
-    counts: Mutex<HashMap<String, u32>>,
-}
-
-/// A tenant's slot, given back when dropped (whatever way the execution ends).
-pub(crate) struct TenantSlot<'a> {
-    slots: &'a TenantSlots,
-    tenant: String,
-}
-
-impl TenantSlots {
-    /// A slot for `tenant` unless it already holds `cap` (0: no cap).
-    pub(crate) fn try_start(&self, tenant: &str, cap: u32) -> Option<TenantSlot<'_>> {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(tenant.to_string()).or_insert(0);
-        if cap > 0 && *n >= cap {
-            return None;
-        }
-        *n += 1;
-        Some(TenantSlot {
-            slots: self,
-            tenant: tenant.to_string(),
-        })
-    }
-}
-
-impl Drop for TenantSlot<'_> {
-    fn drop(&mut self) {
-        let mut counts = self.slots.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.tenant) {
-            *n = n.saturating_sub(1);
-            // Idle tenants leave no entry: the map holds only tenants running now.
-            if *n == 0 {
-                counts.remove(&self.tenant);
-            }
-        }
-    }
-}
-
 /// The delay of a message put back for its tenant's cap: `base` plus up to `base` of jitter, so
 /// that a flood's messages do not all come back in the same instant.
 pub(crate) fn requeue_delay(base: Duration) -> Duration {
@@ -189,20 +148,5 @@ mod tests {
         ] {
             assert!(q.add_override(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn a_tenant_at_its_cap_gets_no_slot_until_one_is_given_back() {
-        let slots = TenantSlots::default();
-        let a1 = slots.try_start("a", 2).expect("first");
-        let _a2 = slots.try_start("a", 2).expect("second");
-        assert!(slots.try_start("a", 2).is_none(), "at the cap");
-        assert!(
-            slots.try_start("b", 2).is_some(),
-            "other tenants unaffected"
-        );
-        drop(a1);
-        assert!(slots.try_start("a", 2).is_some());
-        assert!(slots.try_start("c", 0).is_some(), "0 is no cap");
     }
 }

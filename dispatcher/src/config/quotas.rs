@@ -7,7 +7,7 @@ use integrations_core::engine::{Quota, TenantQuotas};
 /// Global, because `serve` runs both roles and `api`/`worker` each one of them.
 #[derive(Debug, Clone, Args)]
 pub struct QuotaArgs {
-    /// Submissions per second a tenant may make through one API process (0: unlimited); above
+    /// Submissions per second a tenant may make across the fleet (0: unlimited); above
     /// it the API answers 429 TENANT_QUOTA_EXCEEDED with Retry-After.
     #[arg(
         long,
@@ -26,8 +26,8 @@ pub struct QuotaArgs {
     )]
     pub tenant_burst: u32,
 
-    /// Executions of one tenant running at once in one worker process (0: unlimited); more
-    /// wait in the queue so that other tenants' executions get the slots.
+    /// Executions of one tenant running at once across the fleet (0: unlimited); more wait in
+    /// the queue so that other tenants' executions get the slots.
     #[arg(
         long,
         env = "INTEGRATIONS_TENANT_IN_FLIGHT",

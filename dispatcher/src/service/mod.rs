@@ -108,7 +108,10 @@ fn aws_config(common: &CommonArgs) -> backend_aws::AwsConfig {
     }
 }
 
-fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Connectors> {
+fn connectors(
+    common: &CommonArgs,
+    catalog: &Catalog,
+) -> Result<integrations_core::connector::Connectors> {
     let overrides = common.base_url_overrides().map_err(Error::validation)?;
     let mut settings = connectors::ConnectorSettings::new()?;
     for (id, url) in &overrides {
@@ -116,8 +119,7 @@ fn connectors(common: &CommonArgs) -> Result<integrations_core::connector::Conne
     }
     // A connector that disagrees with its catalog entry (auth strategy, actions) stops start-up
     // with the reason, not a panic.
-    let catalog = integrations_core::catalog::Catalog::embedded()?;
-    connectors::try_registry(&settings, &catalog)
+    connectors::try_registry(&settings, catalog)
 }
 
 pub struct Parts {
@@ -129,11 +131,12 @@ pub struct Parts {
 
 pub async fn open(common: &CommonArgs) -> Result<Parts> {
     let opened = open_backends(common).await?;
+    let catalog = Catalog::embedded()?;
     Ok(Parts {
         backend: opened.backend,
         embedded: opened.embedded,
-        catalog: Arc::new(Catalog::embedded()?),
-        connectors: connectors(common)?,
+        connectors: connectors(common, &catalog)?,
+        catalog: Arc::new(catalog),
     })
 }
 

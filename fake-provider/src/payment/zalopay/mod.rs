@@ -49,22 +49,22 @@ pub(crate) fn routes<S>() -> Router<S> {
         .with_state(Arc::new(Store::seeded()))
 }
 
+/// The fields of an order's mac, in ZaloPay's order.
+pub const CREATE_MAC_FIELDS: [&str; 7] = [
+    "app_id",
+    "app_trans_id",
+    "app_user",
+    "amount",
+    "app_time",
+    "embed_data",
+    "item",
+];
+
 /// The mac inputs, per call (the fields in ZaloPay's order; `key1` means the key itself).
 pub fn mac_input(call: &str, f: &Fields) -> String {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let parts: Vec<String> = match call {
-        "create" => [
-            "app_id",
-            "app_trans_id",
-            "app_user",
-            "amount",
-            "app_time",
-            "embed_data",
-            "item",
-        ]
-        .iter()
-        .map(|k| get(k))
-        .collect(),
+        "create" => CREATE_MAC_FIELDS.iter().map(|k| get(k)).collect(),
         "query" => vec![get("app_id"), get("app_trans_id"), KEY1.to_string()],
         "refund" => {
             let mut p = vec![get("app_id"), get("zp_trans_id"), get("amount")];
