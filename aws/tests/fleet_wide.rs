@@ -16,6 +16,17 @@ async fn fifty_renewals_in_two_processes_log_in_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_renewer_does_not_overwrite_a_newer_renewal() {
+    let stack = common::stack().await;
+    let (other, _) = backend_aws::open(&stack.config).await.expect("second open");
+    integrations_core::conformance::renewal::a_stalled_renewer_does_not_overwrite_a_newer_renewal(
+        stack.backend.clone(),
+        other,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_rate_limit() {
     let stack = common::stack().await;
     let (other, _) = backend_aws::open(&stack.config).await.expect("second open");

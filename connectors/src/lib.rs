@@ -1,6 +1,7 @@
 //! Provider connectors, one folder each, built on the connector kit ([`kit`]) and its HTTP
 //! transport ([`http`]). How to add one: `connectors/README.md`.
 
+pub mod crm;
 pub mod ecommerce;
 mod fields;
 pub mod ghn;
@@ -55,6 +56,8 @@ pub fn try_registry(settings: &ConnectorSettings, catalog: &Catalog) -> Result<C
             ecommerce::prestashop::PrestaShopConnector::new(settings),
             catalog,
         )?,
+        checked(ecommerce::shopify::ShopifyConnector::new(settings), catalog)?,
+        checked(crm::hubspot::HubSpotConnector::new(settings), catalog)?,
     ]))
 }
 
@@ -99,11 +102,11 @@ mod tests {
         }
         assert_eq!(
             registered.len(),
-            11,
+            13,
             "GHN, GHTK, Viettel Post, MoMo, ZaloPay, VNPay, Stripe, WooCommerce, Sapo, Haravan, \
-             PrestaShop"
+             PrestaShop, Shopify, HubSpot"
         );
-        assert_eq!(registry(&settings).ids().count(), 11);
+        assert_eq!(registry(&settings).ids().count(), 13);
     }
 
     /// The embedded catalog with `integration_id`'s authType replaced.

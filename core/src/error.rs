@@ -31,8 +31,31 @@ pub enum ErrorKind {
     /// The provider rejected the connection's credentials: executions fail fast until the
     /// connection is updated or tested successfully.
     ConnectionCredentialsRejected,
+    /// An OAuth2 connection's grant is gone (the provider answered `invalid_grant`: revoked,
+    /// expired or rotated away): only a new consent (`POST /connections/oauth/start`) helps, so
+    /// its executions fail fast instead of retrying.
+    ConnectionReauthRequired,
     ExecutionNotFinished,
     IdempotencyConflict,
+    // The OAuth2 authorization flow (`/connections/oauth/start`, `/oauth/callback`).
+    /// The callback's `state` is missing, malformed or not signed by this service.
+    #[serde(rename = "OAUTH_STATE_INVALID")]
+    OAuthStateInvalid,
+    /// The `state` is older than its 10 minutes: start again.
+    #[serde(rename = "OAUTH_STATE_EXPIRED")]
+    OAuthStateExpired,
+    /// The `state` was used already (a replayed or doubled callback).
+    #[serde(rename = "OAUTH_STATE_REPLAYED")]
+    OAuthStateReplayed,
+    /// The user declined the consent (`error=access_denied`) or the provider refused it.
+    #[serde(rename = "OAUTH_CONSENT_DENIED")]
+    OAuthConsentDenied,
+    /// The callback's provider signature (Shopify's `hmac`) does not verify.
+    #[serde(rename = "OAUTH_HMAC_INVALID")]
+    OAuthHmacInvalid,
+    /// No OAuth app is registered for the integration (`integrations oauth-app register`).
+    #[serde(rename = "OAUTH_APP_NOT_REGISTERED")]
+    OAuthAppNotRegistered,
     PayloadTooLarge,
     MethodNotAllowed,
     // Provider outcomes, classified by the connectors.
@@ -80,7 +103,14 @@ impl ErrorKind {
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
             Self::ConnectionCredentialsRejected => "CONNECTION_CREDENTIALS_REJECTED",
+            Self::ConnectionReauthRequired => "CONNECTION_REAUTH_REQUIRED",
             Self::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
+            Self::OAuthStateInvalid => "OAUTH_STATE_INVALID",
+            Self::OAuthStateExpired => "OAUTH_STATE_EXPIRED",
+            Self::OAuthStateReplayed => "OAUTH_STATE_REPLAYED",
+            Self::OAuthConsentDenied => "OAUTH_CONSENT_DENIED",
+            Self::OAuthHmacInvalid => "OAUTH_HMAC_INVALID",
+            Self::OAuthAppNotRegistered => "OAUTH_APP_NOT_REGISTERED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::ProviderRejected => "PROVIDER_REJECTED",
@@ -119,7 +149,11 @@ impl ErrorKind {
     /// The HTTP status the API answers with for this kind.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ValidationFailed => 400,
+            Self::ValidationFailed
+            | Self::OAuthStateInvalid
+            | Self::OAuthStateExpired
+            | Self::OAuthConsentDenied
+            | Self::OAuthHmacInvalid => 400,
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound
@@ -132,8 +166,11 @@ impl ErrorKind {
             Self::MethodNotAllowed => 405,
             Self::ConnectionInactive
             | Self::ConnectionCredentialsRejected
+            | Self::ConnectionReauthRequired
             | Self::IdempotencyConflict
-            | Self::ExecutionNotFinished => 409,
+            | Self::ExecutionNotFinished
+            | Self::OAuthStateReplayed
+            | Self::OAuthAppNotRegistered => 409,
             Self::PayloadTooLarge => 413,
             Self::ProviderRejected | Self::ProviderAuthFailed | Self::ProviderNotFound => 422,
             Self::ProviderRateLimited | Self::TenantQuotaExceeded => 429,
@@ -297,6 +334,9 @@ mod tests {
             ErrorKind::ProviderRateLimited,
             ErrorKind::BackendUnavailable,
             ErrorKind::CallbackSecretMissing,
+            ErrorKind::ConnectionReauthRequired,
+            ErrorKind::OAuthStateInvalid,
+            ErrorKind::OAuthAppNotRegistered,
         ] {
             let json = serde_json::to_value(kind).expect("serialize");
             assert_eq!(json, serde_json::Value::String(kind.code().to_string()));

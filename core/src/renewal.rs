@@ -79,7 +79,9 @@ impl Renewer {
                 .acquire_lease(&lease_name, &lease, now())
                 .await?
             {
-                let outcome = self.renew_holding(name, stale, &mut login).await;
+                let outcome = self
+                    .renew_holding(name, &lease_name, stale, &mut login)
+                    .await;
                 if let Err(e) = self.leases.release_lease(&lease_name, &self.owner).await {
                     // It expires on its own.
                     tracing::warn!(error = %e, "releasing a renewal lease failed");
@@ -99,6 +101,7 @@ impl Renewer {
     async fn renew_holding<F, Fut>(
         &self,
         name: &str,
+        lease_name: &str,
         stale: &Credentials,
         login: &mut Option<F>,
     ) -> Result<Credentials>
@@ -115,6 +118,28 @@ impl Renewer {
             .take()
             .ok_or_else(|| Error::internal("renewal attempted twice"))?;
         let renewed = login(current).await?;
+        // A renewer whose lease ran out while the provider answered (a stalled process) must
+        // not write over a renewal made since: with rotating refresh tokens the newer write
+        // holds the only refresh token the provider still honours. Under the lease again
+        // (nobody else can start a renewal), the secret is compared with what this renewal
+        // started from, and written only if it is unchanged.
+        let lease = Lease {
+            owner: self.owner.clone(),
+            until: now() + chrono_duration(self.hold),
+        };
+        if !self.leases.acquire_lease(lease_name, &lease, now()).await? {
+            metrics::counter!("credential_renewals_discarded_total").increment(1);
+            return Err(Error::backend(
+                "another worker is renewing this connection's credentials (this worker's \
+                 renewal outlived its lease); try again",
+            ));
+        }
+        let latest = self.current(name).await?;
+        if &latest != stale {
+            metrics::counter!("credential_renewals_discarded_total").increment(1);
+            tracing::warn!("a newer renewal was written meanwhile; this one is discarded");
+            return Ok(latest);
+        }
         self.secrets.put_secret(name, &renewed).await?;
         metrics::counter!("credential_renewals_total").increment(1);
         Ok(renewed)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::backend::ConnectionStore;
-use crate::catalog::{Action, Catalog};
+use crate::catalog::{Action, AuthType, Catalog};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Connection, ConnectionStatus};
 
@@ -35,20 +35,7 @@ pub async fn resolve(
                 format!("connection '{connection_id}' is inactive"),
             )))
         }
-        ConnectionStatus::Error => {
-            return Ok(Err(Error::new(
-                ErrorKind::ConnectionCredentialsRejected,
-                format!(
-                    "the provider rejected the credentials of connection '{connection_id}'{}; \
-                     update them (PATCH /connections/{connection_id}) or test the connection",
-                    connection
-                        .last_error
-                        .as_deref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default()
-                ),
-            )))
-        }
+        ConnectionStatus::Error => return Ok(Err(rejected(catalog, &connection))),
     }
     let action = match catalog.action(&connection.integration_id, action_id) {
         Ok(a) => a.clone(),
@@ -58,4 +45,35 @@ pub async fn resolve(
         return Ok(Err(e));
     }
     Ok(Ok((connection, action)))
+}
+
+/// Why an `error` connection runs nothing: an OAuth2 grant the provider no longer honours
+/// needs a new consent; other credentials need updating (or a successful test).
+fn rejected(catalog: &Catalog, connection: &Connection) -> Error {
+    let id = &connection.connection_id;
+    let cause = connection
+        .last_error
+        .as_deref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    let oauth2 = catalog
+        .integration(&connection.integration_id)
+        .is_ok_and(|i| i.auth_type == AuthType::OAuth2);
+    if oauth2 {
+        return Error::new(
+            ErrorKind::ConnectionReauthRequired,
+            format!(
+                "the provider no longer honours the authorization of connection '{id}'{cause}; \
+                 authorize it again (POST /connections/oauth/start) or update its token \
+                 (PATCH /connections/{id})"
+            ),
+        );
+    }
+    Error::new(
+        ErrorKind::ConnectionCredentialsRejected,
+        format!(
+            "the provider rejected the credentials of connection '{id}'{cause}; update them \
+             (PATCH /connections/{id}) or test the connection"
+        ),
+    )
 }

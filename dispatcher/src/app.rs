@@ -40,6 +40,9 @@ pub struct ApiSettings {
     pub max_enqueue_backlog: usize,
     /// Per-tenant quotas; the API enforces their submission rate.
     pub tenant_quotas: integrations_core::engine::TenantQuotas,
+    /// The operator's provider base-URL overrides (`--provider-base-urls`), for the OAuth
+    /// flow's authorize and token endpoints as for the connectors.
+    pub provider_base_urls: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ApiSettings {
@@ -56,6 +59,7 @@ impl Default for ApiSettings {
             max_submissions_in_flight: 1024,
             max_enqueue_backlog: 1024,
             tenant_quotas: integrations_core::engine::TenantQuotas::default(),
+            provider_base_urls: Default::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ pub struct AppState {
     pub(crate) waiters: Arc<crate::waiters::Waiters>,
     /// Renews connections' credentials during connection tests (as the engine does).
     pub(crate) renewer: integrations_core::renewal::Renewer,
+    pub(crate) oauth: crate::oauth::Flow,
 }
 
 impl AppState {
@@ -98,7 +103,9 @@ impl AppState {
             backend.leases.clone(),
             format!("api-{}", integrations_core::model::new_id()),
         );
+        let oauth = crate::oauth::Flow::new(settings.provider_base_urls.clone());
         Self {
+            oauth,
             renewer,
             backend,
             catalog,
@@ -121,6 +128,7 @@ fn public_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(health))
         .routes(routes!(metrics))
         .routes(routes!(crate::openapi::served))
+        .routes(routes!(crate::oauth::callback))
 }
 
 /// Routes behind [`authenticate`]. One `routes!` per path: each handler's `#[utoipa::path]`
@@ -137,6 +145,7 @@ fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
             connections::delete
         ))
         .routes(routes!(connections::probe::test))
+        .routes(routes!(crate::oauth::start))
         .routes(routes!(executions::execute))
         .routes(routes!(executions::list))
         .routes(routes!(executions::get))

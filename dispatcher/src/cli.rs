@@ -82,6 +82,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::MigrateLayout { args } => {
             return crate::migrate_layout::run(common, args).await;
         }
+        Command::OauthApp { action } => {
+            let backend = service::open_backend(common).await?;
+            let catalog = integrations_core::catalog::Catalog::embedded()?;
+            for line in crate::oauth::apps::run(backend.secrets.as_ref(), &catalog, action).await? {
+                println!("{line}");
+            }
+            return Ok(());
+        }
         Command::CallbackSecret { action } => {
             let backend = service::open_backend(common).await?;
             let secrets = crate::callback_secret::caller_secrets(&backend);

@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod commands;
 mod quotas;
-pub use commands::{CallbackSecretAction, DeadLetterAction, KeysAction, MigrateLayoutArgs};
+pub use commands::{
+    CallbackSecretAction, DeadLetterAction, KeysAction, MigrateLayoutArgs, OAuthAppAction,
+};
 pub use quotas::QuotaArgs;
 
 #[derive(Debug, Clone, Parser)]
@@ -296,6 +298,11 @@ pub enum Command {
     MigrateLayout {
         #[command(flatten)]
         args: MigrateLayoutArgs,
+    },
+    /// Register the operator's OAuth apps (client id and secret) for oauth2 integrations.
+    OauthApp {
+        #[command(subcommand)]
+        action: OAuthAppAction,
     },
 }
 

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod keys;
 pub mod mcp;
 pub mod migrate_layout;
+pub mod oauth;
 pub mod openapi;
 pub mod routes;
 pub mod service;

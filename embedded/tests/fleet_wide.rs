@@ -17,6 +17,18 @@ async fn fifty_renewals_in_two_processes_log_in_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_renewer_does_not_overwrite_a_newer_renewal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = common::open(dir.path()).await;
+    let b = common::open(dir.path()).await;
+    integrations_core::conformance::renewal::a_stalled_renewer_does_not_overwrite_a_newer_renewal(
+        a.backend(),
+        b.backend(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_rate_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = common::open(dir.path()).await;

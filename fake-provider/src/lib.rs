@@ -8,6 +8,8 @@
 //! PrestaShop under `/woocommerce`, `/sapo`, `/haravan`, `/prestashop` ([`ecommerce`]).
 //! Each enforces its provider's contract (auth, recomputed signatures, envelopes and result
 //! codes, required fields, idempotency keys, throttling) and keeps its state in memory.
+//! Shopify under `/shopify` ([`ecommerce`]) and HubSpot under `/hubspot` ([`crm`]) fake their
+//! OAuth authorize and token endpoints too.
 //!
 //! Faults are injected per call, either through the Rust handle ([`FakeProvider::inject`]) or,
 //! from another process, through control endpoints that live outside the provider prefixes (they apply to every provider):
@@ -23,6 +25,7 @@
 //!
 //! Fees are deterministic so tests can assert exact values: see [`ghn::fee`].
 
+pub mod crm;
 pub mod ecommerce;
 pub mod faults;
 pub mod ghn;
@@ -60,6 +63,10 @@ pub const WOOCOMMERCE_PREFIX: &str = "/woocommerce";
 pub const SAPO_PREFIX: &str = "/sapo";
 pub const PRESTASHOP_PREFIX: &str = "/prestashop";
 pub const HARAVAN_PREFIX: &str = "/haravan";
+/// The fake Shopify's prefix, standing for `https://{shop}` ([`ecommerce::shopify`]).
+pub const SHOPIFY_PREFIX: &str = "/shopify";
+/// The fake HubSpot's prefix, standing for `https://api.hubapi.com` ([`crm::hubspot`]).
+pub const HUBSPOT_PREFIX: &str = "/hubspot";
 /// The GHN token the fake accepts unless configured otherwise.
 pub const DEFAULT_TOKEN: &str = "test-token";
 /// The GHN shop id the fake accepts unless configured otherwise.

@@ -26,6 +26,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .nest(GHN_PREFIX, crate::ghn::routes())
         .merge(crate::shipping::routes())
         .merge(crate::ecommerce::routes())
+        .merge(crate::crm::routes())
         .nest(crate::MOMO_PREFIX, crate::payment::momo::routes())
         .nest(crate::ZALOPAY_PREFIX, crate::payment::zalopay::routes())
         .nest(crate::VNPAY_PREFIX, crate::payment::vnpay::routes())

@@ -307,9 +307,9 @@ pub fn payment_base_url_args(fake: &FakeProvider) -> Vec<String> {
     .collect()
 }
 
-/// `--provider-base-url` flags pointing the shipping integrations at the fake. GHN is
-/// repeated here because clap keeps only the occurrences of a global flag that follow the
-/// subcommand once any do, which would drop the one before `serve`.
+/// `--provider-base-url` flags pointing the shipping integrations (and Shopify, HubSpot) at
+/// the fake. GHN is repeated here because clap keeps only the occurrences of a global flag
+/// that follow the subcommand once any do, which would drop the one before `serve`.
 pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
     [
         format!("shipping-ghn={}", fake.base_url()),
@@ -321,6 +321,11 @@ pub fn shipping_base_url_args(fake: &FakeProvider) -> Vec<String> {
             "shipping-viettelpost={}",
             fake_provider::shipping::viettelpost_base_url(fake)
         ),
+        format!(
+            "ecommerce-shopify={}",
+            fake_provider::ecommerce::shopify_base_url(fake)
+        ),
+        format!("crm-hubspot={}", fake_provider::crm::hubspot_base_url(fake)),
     ]
     .into_iter()
     .flat_map(|flag| ["--provider-base-url".to_string(), flag])

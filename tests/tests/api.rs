@@ -78,9 +78,11 @@ async fn catalog_routes() {
     assert_eq!(
         ids,
         [
+            "crm-hubspot",
             "ecommerce-haravan",
             "ecommerce-prestashop",
             "ecommerce-sapo",
+            "ecommerce-shopify",
             "ecommerce-woocommerce",
             "payment-momo",
             "payment-stripe",

@@ -6,6 +6,7 @@ mod admin_api;
 pub mod haravan;
 pub mod prestashop;
 pub mod sapo;
+pub mod shopify;
 pub mod woocommerce;
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use serde_json::{Map, Value};
 use crate::error::{Error, ErrorKind, Result};
 
 mod kinds;
+mod oauth2;
 
 pub use kinds::{AuthType, IntegrationCategory, IntegrationStatus, RateLimitScope};
+pub use oauth2::OAuth2Spec;
 
 include!(concat!(env!("OUT_DIR"), "/schema_files.rs"));
 
@@ -148,6 +150,8 @@ pub struct Integration {
     pub category: IntegrationCategory,
     pub status: IntegrationStatus,
     pub auth_type: AuthType,
+    /// The authorization server, for `oauth2` integrations (required for them).
+    pub oauth2: Option<OAuth2Spec>,
     /// The whole document, as served by the API.
     pub doc: Value,
     /// Config fields marked `writeOnly`: accepted only as credentials, kept in the secret store.
@@ -385,11 +389,19 @@ fn load_integration(path: &str, doc: &Value) -> Result<Integration> {
             return Err(Error::internal(format!("{what}: duplicate actionId")));
         }
     }
+    let auth_type = closed(doc, "authType", path)?;
+    let oauth2 = OAuth2Spec::load(doc, path)?;
+    if (auth_type == AuthType::OAuth2) != oauth2.is_some() {
+        return Err(Error::internal(format!(
+            "{path}: `oauth2` is declared by oauth2 integrations, and only by them"
+        )));
+    }
     Ok(Integration {
         integration_id,
         category: closed(doc, "category", path)?,
         status: closed(doc, "status", path)?,
-        auth_type: closed(doc, "authType", path)?,
+        auth_type,
+        oauth2,
         doc: doc.clone(),
         secret_fields,
         config,

@@ -96,7 +96,10 @@ impl Engine {
             .with_request_sent(true)),
         };
         if let Err(e) = &outcome {
-            if e.kind == ErrorKind::ProviderAuthFailed {
+            if matches!(
+                e.kind,
+                ErrorKind::ProviderAuthFailed | ErrorKind::ConnectionReauthRequired
+            ) {
                 self.reject_credentials(connection, e).await;
             }
         }

@@ -37,6 +37,20 @@ pub enum CallbackSecretAction {
 }
 
 #[derive(Debug, Clone, Subcommand)]
+pub enum OAuthAppAction {
+    /// Register (or replace) the OAuth app of an oauth2 integration: its client id, and its
+    /// secret read from a file (kept in the secret store only, never printed).
+    Register {
+        #[arg(long)]
+        integration: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        client_secret_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
 pub enum DeadLetterAction {
     /// Print dead letters as JSON lines (and mark their executions `dead_lettered`).
     List {

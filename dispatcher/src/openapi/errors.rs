@@ -82,7 +82,12 @@ error_responses! {
     E413(false) => "PAYLOAD_TOO_LARGE: the body exceeds the limit (256 KiB by default).";
     /// `crate::admission`: the tenant's submission rate.
     E429(true) => "TENANT_QUOTA_EXCEEDED: the tenant's submission rate; wait Retry-After seconds.";
+    /// The OAuth callback's code exchange, refused by the provider.
+    E422(false) => "PROVIDER_REJECTED or PROVIDER_AUTH_FAILED: the provider refused.";
     E500(false) => "INTERNAL: a bug or a missing callback signing secret.";
+    /// The OAuth callback's code exchange: the provider down or answering nonsense.
+    E502(true) => "PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE or NETWORK_ERROR.";
+    E504(true) => "PROVIDER_TIMEOUT: the provider did not answer in time.";
     /// The store down, or `crate::admission` shedding load.
     E503(true) => "BACKEND_UNAVAILABLE or OVERLOADED (load shedding, with Retry-After).";
 }
@@ -121,6 +126,11 @@ error_sets! {
     Submit = [E400, E401, E403, E404, E409, E413, E429, E500, E503];
     /// Redelivering a callback: an execution not finished is a conflict.
     Redeliver = [E400, E401, E403, E404, E409, E500, E503];
+    /// `POST /connections/oauth/start`: no app registered is a conflict.
+    OAuthStart = [E400, E401, E403, E404, E409, E413, E500, E503];
+    /// `GET /oauth/callback` (public): the state's and hmac's failures, a replay, the
+    /// provider's answer to the code exchange.
+    OAuthCallback = [E400, E404, E409, E422, E500, E502, E503, E504];
     /// `/healthz`.
     Store = [E500, E503];
 }

@@ -25,7 +25,7 @@ use utoipa::openapi::{
 };
 use utoipa::OpenApi as _;
 
-use errors::{E400, E401, E403, E404, E409, E413, E429, E500, E503};
+use errors::{E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E504};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -48,7 +48,7 @@ use errors::{E400, E401, E403, E404, E409, E413, E429, E500, E503};
         (name = "operations")
     ),
     components(
-        responses(E400, E401, E403, E404, E409, E413, E429, E500, E503),
+        responses(E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E504),
         // Named only by query parameters, whose schemas utoipa does not collect.
         schemas(integrations_core::catalog::ActionCategory)
     )

@@ -28,6 +28,7 @@ pub(super) async fn start(
         max_submissions_in_flight: a.max_submissions_in_flight,
         max_enqueue_backlog: a.max_enqueue_backlog,
         tenant_quotas: quotas.clone(),
+        provider_base_urls: common.base_url_overrides().map_err(Error::validation)?,
         ..ApiSettings::default()
     };
     if !a.mcp_allowed_hosts.is_empty() {

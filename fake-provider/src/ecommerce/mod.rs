@@ -13,6 +13,11 @@
 //! | `GET /__haravan/stats` | `{"fulfillments": n, "bucket": level}` |
 //! | `POST /__sapo/bucket` | `{"level": n}`: fill the store's call-limit bucket (40 calls, 2 leak per second) |
 //! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
+//! | `GET /__shopify/stats` | [`shopify::ShopifyStats`]: authorizations, code exchanges, refreshes, GraphQL calls |
+//! | `POST /__shopify/expire-tokens` | every access token issued so far has expired |
+//! | `POST /__shopify/revoke` | the merchant uninstalled the app: every token and refresh token is refused |
+//! | `POST /__shopify/deny-next` | the next authorization is declined (`error=access_denied`) |
+//! | `POST /__shopify/throttle` | `{"times": n}`: the next n GraphQL queries answer `THROTTLED` |
 //!
 //! Their state is per fake server: `POST /__reset` leaves it alone; start a new fake.
 
@@ -20,6 +25,7 @@ mod admin;
 pub mod haravan;
 pub mod prestashop;
 pub mod sapo;
+pub mod shopify;
 pub mod woocommerce;
 
 use std::collections::HashMap;
@@ -40,7 +46,10 @@ pub(crate) fn routes() -> Router<Arc<State>> {
     let sapo = Arc::new(admin::AdminShop::new(&sapo::PLATFORM));
     let (presta, presta_control) = prestashop::routes();
     let haravan = Arc::new(admin::AdminShop::new(&haravan::PLATFORM));
+    let shopify = Arc::new(shopify::Shopify::default());
     Router::new()
+        .nest(crate::SHOPIFY_PREFIX, shopify::routes(shopify.clone()))
+        .nest("/__shopify", shopify::control(shopify))
         .nest(HARAVAN_PREFIX, admin::routes(haravan.clone()))
         .nest("/__haravan", admin::control(haravan))
         .nest(PRESTASHOP_PREFIX, presta)
@@ -49,6 +58,11 @@ pub(crate) fn routes() -> Router<Arc<State>> {
         .nest("/__woocommerce", woocommerce::control(woo))
         .nest(SAPO_PREFIX, admin::routes(sapo.clone()))
         .nest("/__sapo", admin::control(sapo))
+}
+
+/// The Shopify base URL (for `https://{shop}`): `http://HOST:PORT/shopify`.
+pub fn shopify_base_url(fake: &FakeProvider) -> String {
+    format!("{}{}", fake.url(), crate::SHOPIFY_PREFIX)
 }
 
 /// The shop URL of the fake PrestaShop (`http://HOST:PORT/prestashop`): the connector adds

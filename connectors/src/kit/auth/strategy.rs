@@ -84,6 +84,9 @@ pub enum AuthSpec {
     /// `token_exchange`: login-then-token ([`super::token`]); the connector keeps a
     /// [`super::TokenAuth`] for it, as the token outlives one call.
     TokenExchange(&'static TokenLogin),
+    /// `oauth2`: the same token mechanism, renewed by the refresh-token grant
+    /// ([`super::token::oauth2`]).
+    OAuth2(&'static TokenLogin),
 }
 
 impl AuthSpec {
@@ -96,6 +99,7 @@ impl AuthSpec {
             }
             Self::Hmac(_) => AuthType::Hmac,
             Self::TokenExchange(_) => AuthType::TokenExchange,
+            Self::OAuth2(_) => AuthType::OAuth2,
         }
     }
 
@@ -151,7 +155,8 @@ impl AuthSpec {
                 credential(integration_id, ctx, key_field)?;
                 Ok(Auth::None)
             }
-            (AuthType::TokenExchange, Self::TokenExchange(_)) => Ok(Auth::None),
+            (AuthType::TokenExchange, Self::TokenExchange(_))
+            | (AuthType::OAuth2, Self::OAuth2(_)) => Ok(Auth::None),
             (other, _) => Err(Error::internal(format!(
                 "{integration_id}: authType '{}' has no strategy in the kit",
                 other.as_str()

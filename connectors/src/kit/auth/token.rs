@@ -25,8 +25,9 @@ use crate::http::redact_error;
 use crate::kit::{ProviderClient, Secret};
 
 mod login;
+pub mod oauth2;
 
-pub use login::{Expiry, LoginInput, LoginStep, TokenLogin};
+pub use login::{Expiry, Grant, LoginInput, LoginStep, TokenLogin};
 
 /// Renew this long before a stated expiry, so a token does not lapse in flight.
 const EXPIRY_MARGIN: chrono::Duration = chrono::Duration::seconds(30);
@@ -35,6 +36,8 @@ const EXPIRY_MARGIN: chrono::Duration = chrono::Duration::seconds(30);
 struct Token {
     value: String,
     expires: Option<DateTime<Utc>>,
+    /// The answer's [`LoginStep::keep`] values, as (secret field, value).
+    kept: Vec<(String, String)>,
 }
 
 impl Token {
@@ -76,7 +79,10 @@ impl TokenAuth {
 
     /// The auth parameters this is, for the registry's check against the catalog.
     pub fn spec(&self) -> AuthSpec {
-        AuthSpec::TokenExchange(self.login)
+        match self.login.grant {
+            Grant::Login => AuthSpec::TokenExchange(self.login),
+            Grant::RefreshToken => AuthSpec::OAuth2(self.login),
+        }
     }
 
     /// Run `attempt` with the connection's token (logging in first when there is none or it
@@ -146,7 +152,7 @@ impl TokenAuth {
         let mut digest = Sha256::new();
         digest.update(ctx.config.to_string().as_bytes());
         for (k, v) in &ctx.credentials.0 {
-            if k != self.login.secret_field && *k != expiry {
+            if k != self.login.secret_field && *k != expiry && !self.kept_field(k) {
                 digest.update([0]);
                 digest.update(k.as_bytes());
                 digest.update([0]);
@@ -154,6 +160,14 @@ impl TokenAuth {
             }
         }
         format!("{base}#{}", hex::encode(&digest.finalize()[..8]))
+    }
+
+    /// A field renewals rewrite (a rotated refresh token): not part of the cache key.
+    fn kept_field(&self, field: &str) -> bool {
+        self.login
+            .steps
+            .iter()
+            .any(|s| s.keep.iter().any(|(_, f)| *f == field))
     }
 
     /// The token to try first: one this process learned, else the connection's own.
@@ -170,7 +184,11 @@ impl TokenAuth {
             .get(&self.expiry_field())
             .and_then(|ms| ms.parse().ok())
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
-        Some(Token { value, expires })
+        Some(Token {
+            value,
+            expires,
+            kept: Vec::new(),
+        })
     }
 
     /// A token to replace `stale` (None: there was none), renewed at most once at a time.
@@ -219,7 +237,13 @@ impl TokenAuth {
                 if let Some(t) = self.learned_since(key, stale_value) {
                     return Ok(t);
                 }
-                self.log_in(target, ctx.credentials, ctx.config, budget)
+                // What this process learned last (a rotated refresh token) replaces the
+                // connection's older values.
+                let credentials = match lock(&self.tokens).get(key) {
+                    Some(t) => self.with_token(ctx.credentials.clone(), t),
+                    None => ctx.credentials.clone(),
+                };
+                self.log_in(target, &credentials, ctx.config, budget)
                     .await?
             }
         };
@@ -247,6 +271,9 @@ impl TokenAuth {
                 .insert(self.expiry_field(), t.timestamp_millis().to_string()),
             None => credentials.0.remove(&self.expiry_field()),
         };
+        for (field, value) in &token.kept {
+            credentials.0.insert(field.clone(), value.clone());
+        }
         credentials
     }
 
@@ -286,9 +313,18 @@ impl TokenAuth {
                     )
                     .with_retryable(true)
                 })?;
+            let kept = step
+                .keep
+                .iter()
+                .filter_map(|(pointer, field)| {
+                    let v = data.pointer(pointer)?.as_str().filter(|v| !v.is_empty())?;
+                    Some((field.to_string(), v.to_string()))
+                })
+                .collect();
             token = Some(Token {
                 value: value.to_string(),
                 expires: step.expires.and_then(|x| x.read(&data, Utc::now())),
+                kept,
             });
         }
         token.ok_or_else(|| Error::internal("a token login needs at least one step"))

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::client::VTP;
 use crate::kit::auth::token::rejected_as_auth_failure;
+use crate::kit::auth::token::Grant;
 use crate::kit::{KeyPlace, LoginInput, LoginStep, Request, TokenLogin};
 
 pub(crate) const LOGIN: &str = "/user/Login";
@@ -20,17 +21,20 @@ fn body(input: &LoginInput<'_>) -> Result<serde_json::Value> {
 }
 
 pub(crate) static VTP_LOGIN: TokenLogin = TokenLogin {
+    grant: Grant::Login,
     protocol: &VTP,
     steps: &[
         LoginStep {
             request: |input| Ok(Request::post(LOGIN).json(body(input)?)),
             token: "/token",
             expires: None,
+            keep: &[],
         },
         LoginStep {
             request: |input| Ok(Request::post(OWNERCONNECT).json(body(input)?)),
             token: "/token",
             expires: None,
+            keep: &[],
         },
     ],
     place: KeyPlace::Header("Token"),

@@ -9,8 +9,19 @@ use serde_json::Value;
 use crate::kit::auth::strategy::KeyPlace;
 use crate::kit::{Protocol, Request};
 
+/// How a token is obtained, which is also the catalog authType it implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `token_exchange`: log in with the connection's own credentials.
+    Login,
+    /// `oauth2`: the refresh-token grant ([`super::oauth2`]); the connection's first tokens
+    /// come from the authorization-code flow, and a refused refresh needs a new consent.
+    RefreshToken,
+}
+
 /// How a provider hands out tokens. Static data in the connector.
 pub struct TokenLogin {
+    pub grant: Grant,
     pub protocol: &'static dyn Protocol,
     /// The requests, in order; each after the first is sent carrying the previous one's token
     /// at `place` (Viettel Post: a short token exchanged for a long-lived one).
@@ -42,6 +53,9 @@ pub struct LoginStep {
     pub token: &'static str,
     /// Where the token's expiry is, when the provider says (only the last step's counts).
     pub expires: Option<Expiry>,
+    /// Other values of the answer written back with the token, as (JSON pointer, secret
+    /// field): a rotated OAuth2 refresh token. Absent ones keep their stored value.
+    pub keep: &'static [(&'static str, &'static str)],
 }
 
 /// A token's expiry in an answer, by JSON pointer.

@@ -50,6 +50,7 @@ const DEMO_CODES: &[ResultCode] = &[
 static DEMO: Demo = Demo;
 
 static LOGIN: TokenLogin = TokenLogin {
+    grant: Grant::Login,
     protocol: &DEMO,
     steps: &[LoginStep {
         request: |input| {
@@ -58,6 +59,7 @@ static LOGIN: TokenLogin = TokenLogin {
         },
         token: "/token",
         expires: Some(Expiry::InSeconds("/expiresIn")),
+        keep: &[],
     }],
     place: KeyPlace::Bearer,
     secret_field: "token",

@@ -1,0 +1,3 @@
+//! CRMs, one folder each, on the connector kit.
+
+pub mod hubspot;
