@@ -130,7 +130,11 @@ async fn every_shop_action_output_matches_its_schema() {
 
     let expected: BTreeSet<(String, String)> = catalog()
         .integrations()
-        .filter(|i| i.integration_id.starts_with("ecommerce-"))
+        // Shopify's GraphQL actions run against its own fake in `shopify::tests`, through the
+        // same schema-checking `Conn::run`.
+        .filter(|i| {
+            i.integration_id.starts_with("ecommerce-") && i.integration_id != "ecommerce-shopify"
+        })
         .flat_map(|i| {
             i.actions()
                 .map(|a| (i.integration_id.clone(), a.action_id.clone()))
