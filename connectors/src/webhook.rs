@@ -139,6 +139,25 @@ pub(crate) fn field_text(value: &Value, field: &str) -> String {
     }
 }
 
+/// The connection's secret field holding the URL token of providers that sign nothing.
+pub const TOKEN_FIELD: &str = "webhookToken";
+
+/// For providers that sign nothing (GHN, GHTK): the registered URL carries an unguessable
+/// per-connection token, `?token=…`, compared in constant time with the connection's
+/// [`TOKEN_FIELD`].
+pub(crate) fn check_token(
+    request: &WebhookRequest<'_>,
+    secrets: &Credentials,
+) -> Result<(), Rejection> {
+    let expected = secret(secrets, TOKEN_FIELD)?;
+    let sent = request.query_value("token").ok_or(Rejection::Unsigned)?;
+    if crate::kit::sign::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Rejection::BadSignature)
+    }
+}
+
 /// Every verifier, one per provider that pushes webhooks.
 pub fn verifiers() -> Vec<Box<dyn WebhookVerifier>> {
     vec![
@@ -146,5 +165,7 @@ pub fn verifiers() -> Vec<Box<dyn WebhookVerifier>> {
         Box::new(crate::payment::zalopay::webhook::ZaloPayWebhook),
         Box::new(crate::payment::vnpay::webhook::VnpayWebhook),
         Box::new(crate::payment::momo::webhook::MomoWebhook),
+        Box::new(crate::ghn::webhook::GhnWebhook),
+        Box::new(crate::shipping::ghtk::webhook::GhtkWebhook),
     ]
 }
