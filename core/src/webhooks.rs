@@ -90,6 +90,14 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// [`RecordOutcome::Recorded`].
     async fn record_webhook(&self, webhook: &InboundWebhook) -> Result<RecordOutcome>;
 
+    /// Make `connection_id`'s webhook URL (`/webhooks/{integration}/{connection}`, which names no
+    /// tenant) resolve to `tenant_id`. Connection ids are unique across tenants (ULIDs made by
+    /// the service); registering an id again replaces its tenant.
+    async fn register_endpoint(&self, connection_id: &str, tenant_id: &str) -> Result<()>;
+
+    /// The tenant whose connection receives at `connection_id`'s URL.
+    async fn endpoint_tenant(&self, connection_id: &str) -> Result<Option<String>>;
+
     /// A recorded event, by the tenant that owns it.
     async fn get_provider_event(
         &self,

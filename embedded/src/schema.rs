@@ -243,6 +243,12 @@ CREATE TABLE provider_events (
 ) WITHOUT ROWID;
 -- GET /events: a tenant's events, newest first.
 CREATE INDEX provider_events_by_received ON provider_events (tenant_id, received_at, event_id);
+
+-- The tenant behind a webhook URL, which names only the connection.
+CREATE TABLE webhook_endpoints (
+    connection_id TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

@@ -64,6 +64,34 @@ impl WebhookStore for EmbeddedBackend {
             .await
     }
 
+    async fn register_endpoint(&self, connection_id: &str, tenant_id: &str) -> Result<()> {
+        let (connection_id, tenant_id) = (connection_id.to_string(), tenant_id.to_string());
+        self.db()
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO webhook_endpoints (connection_id, tenant_id) VALUES (?1, ?2)
+                     ON CONFLICT (connection_id) DO UPDATE SET tenant_id = excluded.tenant_id",
+                )?
+                .execute(params![connection_id, tenant_id])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn endpoint_tenant(&self, connection_id: &str) -> Result<Option<String>> {
+        let connection_id = connection_id.to_string();
+        self.db()
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT tenant_id FROM webhook_endpoints WHERE connection_id = ?1",
+                    )?
+                    .query_row([connection_id], |r| r.get(0))
+                    .optional()?)
+            })
+            .await
+    }
+
     async fn get_provider_event(
         &self,
         tenant_id: &str,

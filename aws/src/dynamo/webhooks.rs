@@ -82,6 +82,14 @@ fn event_key(tenant_id: &str, event_id: &str) -> Item {
     ])
 }
 
+/// Keyed by the connection alone: the URL names no tenant.
+fn endpoint_key(connection_id: &str) -> Item {
+    Item::from([
+        ("PK".into(), s(format!("WHENDPOINT#{connection_id}"))),
+        ("SK".into(), s("WHENDPOINT")),
+    ])
+}
+
 #[async_trait]
 impl WebhookStore for DynamoWebhooks {
     async fn record_webhook(&self, webhook: &InboundWebhook) -> Result<RecordOutcome> {
@@ -139,6 +147,29 @@ impl WebhookStore for DynamoWebhooks {
         Ok(RecordOutcome::Duplicate {
             event_id: get_s(&held, "eventId").unwrap_or_default().to_string(),
         })
+    }
+
+    async fn register_endpoint(&self, connection_id: &str, tenant_id: &str) -> Result<()> {
+        let mut item = endpoint_key(connection_id);
+        item.insert("tenantId".into(), s(tenant_id));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DynamoDB PutItem (webhook endpoint)", e))?;
+        Ok(())
+    }
+
+    async fn endpoint_tenant(&self, connection_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .get(
+                endpoint_key(connection_id),
+                "DynamoDB GetItem (webhook endpoint)",
+            )
+            .await?
+            .and_then(|item| get_s(&item, "tenantId").map(str::to_string)))
     }
 
     async fn get_provider_event(

@@ -72,6 +72,7 @@ macro_rules! conformance_tests {
             webhooks_concurrent_duplicates => |b| webhooks::concurrent_duplicates(b.webhooks);
             webhooks_tenant_isolation => |b| webhooks::tenant_isolation(b.webhooks);
             webhooks_window_expiry => |b| webhooks::window_expiry(b.webhooks);
+            webhooks_endpoints => |b| webhooks::endpoints(b.webhooks);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,8 @@ pub async fn webhooks_suite(store: Arc<dyn WebhookStore>) {
     duplicate(store.clone()).await;
     concurrent_duplicates(store.clone()).await;
     tenant_isolation(store.clone()).await;
-    window_expiry(store).await;
+    window_expiry(store.clone()).await;
+    endpoints(store).await;
 }
 
 fn webhook(
@@ -164,4 +165,25 @@ pub async fn window_expiry(store: Arc<dyn WebhookStore>) {
         .await
         .expect("get");
     assert_eq!(got, Some(fresh.event));
+}
+
+/// A connection's URL resolves to its tenant once registered, and to nothing before.
+pub async fn endpoints(store: Arc<dyn WebhookStore>) {
+    let (connection, tenant) = (fresh_id(), fresh_tenant());
+    assert_eq!(
+        store.endpoint_tenant(&connection).await.expect("find"),
+        None
+    );
+    store
+        .register_endpoint(&connection, &tenant)
+        .await
+        .expect("register");
+    assert_eq!(
+        store.endpoint_tenant(&connection).await.expect("find"),
+        Some(tenant)
+    );
+    assert_eq!(
+        store.endpoint_tenant(&fresh_id()).await.expect("find"),
+        None
+    );
 }
