@@ -18,11 +18,16 @@ use serde_json::{json, Value};
 const SCHEMATHESIS_VAR: &str = "INTEGRATIONS_TEST_SCHEMATHESIS";
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// Routes served without an API key.
-const PUBLIC: [&str; 3] = ["/healthz", "/metrics", "/openapi.json"];
+const PUBLIC: [&str; 4] = [
+    "/healthz",
+    "/metrics",
+    "/openapi.json",
+    "/webhooks/{integrationId}/{connectionId}",
+];
 
 /// The API's routes. The router and the document are built from the same declarations, so
 /// this list is what a reviewer reads: a route added, renamed or lost shows here.
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 17] = [
     "/healthz",
     "/metrics",
     "/openapi.json",
@@ -39,6 +44,7 @@ const ROUTES: [&str; 16] = [
     "/tools",
     "/tools/call",
     "/mcp",
+    "/webhooks/{integrationId}/{connectionId}",
 ];
 
 fn doc() -> Value {

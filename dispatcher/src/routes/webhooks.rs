@@ -74,7 +74,11 @@ async fn receive(
         .into_iter()
         .find(|v| v.integration_id() == integration_id)
     else {
-        return not_found();
+        return ApiError(Error::new(
+            ErrorKind::IntegrationNotFound,
+            format!("integration '{integration_id}' receives no webhooks"),
+        ))
+        .into_response();
     };
     let connection = match connection(&state, &integration_id, &connection_id).await {
         Ok(Some(c)) => c,
@@ -184,5 +188,9 @@ fn answer(a: Answer) -> Response {
 }
 
 fn not_found() -> Response {
-    ApiError(Error::new(ErrorKind::NotFound, "no such webhook endpoint")).into_response()
+    ApiError(Error::new(
+        ErrorKind::ConnectionNotFound,
+        "no connection of this integration receives webhooks here",
+    ))
+    .into_response()
 }
