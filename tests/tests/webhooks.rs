@@ -105,6 +105,21 @@ async fn stripe_valid_replayed_forged_and_stale() {
         ),
     )];
     assert_eq!(post(&h, &path, &stale, body.clone()).await.0, 401);
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for reason in ["bad_signature", "stale"] {
+        let line = format!(
+            "webhooks_rejected_total{{integration=\"payment-stripe\",reason=\"{reason}\"}} 1"
+        );
+        assert!(metrics.contains(&line), "{line} not in {metrics}");
+    }
 
     // Recorded before the answer: it is there after a restart, once.
     h.restart().await;
