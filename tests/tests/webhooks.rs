@@ -5,8 +5,8 @@
 
 use connectors::payment::stripe::webhook::signature as stripe_signature;
 use connectors::payment::vnpay::webhook::secure_hash;
-use fake_provider::payment::{stripe as fake_stripe, zalopay as fake_zp};
-use integration_tests::Harness;
+use fake_provider::payment::{momo as fake_momo, stripe as fake_stripe, zalopay as fake_zp};
+use integration_tests::{Harness, SHOP_ID, TOKEN};
 use integrations_core::model::now;
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
 use reqwest::{Method, StatusCode};
@@ -227,4 +227,68 @@ async fn zalopay_and_vnpay_get_the_answers_they_read() {
         recorded(&h, &vnp, "ORDER42:14000000").await.data["vnp_Amount"],
         "1000000"
     );
+}
+
+#[tokio::test]
+async fn momo_answers_204_and_ghn_needs_its_url_token() {
+    let h = Harness::start().await;
+    let momo = connect(
+        &h,
+        "payment-momo",
+        json!({"partnerCode": fake_momo::PARTNER_CODE}),
+        json!({"accessKey": fake_momo::ACCESS_KEY, "secretKey": fake_momo::SECRET_KEY}),
+    )
+    .await;
+    let path = format!("/webhooks/payment-momo/{momo}");
+    // providers.md's derived IPN vector.
+    let ipn = json!({
+        "partnerCode": "MOMO", "orderId": "ORDER123", "requestId": "REQ123", "amount": 50000,
+        "orderInfo": "pay with MoMo", "orderType": "momo_wallet", "transId": 4088878653_u64,
+        "resultCode": 0, "message": "Successful.", "payType": "qr",
+        "responseTime": 1700000000000_u64, "extraData": "",
+        "signature": "898c51586e804e9781be2ecb021f3707390f6a2e58a0af8d4a9ff8e54c9f0341"
+    });
+    assert_eq!(post(&h, &path, &[], ipn.to_string()).await.0, 204);
+    assert_eq!(
+        post(&h, &path, &[], ipn.to_string()).await.0,
+        204,
+        "a replay too"
+    );
+    let mut forged = ipn.clone();
+    forged["amount"] = json!(5);
+    assert_eq!(post(&h, &path, &[], forged.to_string()).await.0, 400);
+    assert_eq!(
+        recorded(&h, &momo, "ORDER123:4088878653").await.event_type,
+        "payment.succeeded"
+    );
+
+    let token = "tok_3f9a1c7e5b2d8f4a6c0e9b1d";
+    let ghn = connect(
+        &h,
+        "shipping-ghn",
+        json!({"shopId": SHOP_ID, "environment": "sandbox"}),
+        json!({"apiKey": TOKEN, "webhookToken": token}),
+    )
+    .await;
+    let status = json!({"OrderCode": "GHN42", "Type": "switch_status", "Status": "delivered",
+        "Time": "2026-01-02T03:04:05Z"})
+    .to_string();
+    let with = |t: &str| format!("/webhooks/shipping-ghn/{ghn}?token={t}");
+    assert_eq!(post(&h, &with(token), &[], status.clone()).await.0, 200);
+    assert_eq!(post(&h, &with(token), &[], status.clone()).await.0, 200);
+    assert_eq!(
+        post(
+            &h,
+            &with("tok_3f9a1c7e5b2d8f4a6c0e9b1X"),
+            &[],
+            status.clone()
+        )
+        .await
+        .0,
+        401
+    );
+    let unsigned = format!("/webhooks/shipping-ghn/{ghn}");
+    assert_eq!(post(&h, &unsigned, &[], status).await.0, 401);
+    let event = recorded(&h, &ghn, "GHN42:switch_status:2026-01-02T03:04:05Z").await;
+    assert_eq!(event.event_type, "shipment.status_changed");
 }
