@@ -230,7 +230,9 @@ CREATE TABLE webhooks (
     event_id      TEXT NOT NULL,
     dedupe_until  INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, connection_id, dedupe_key)
-) WITHOUT ROWID;
+);
+-- purge: keys whose window has passed.
+CREATE INDEX webhooks_by_dedupe_until ON webhooks (dedupe_until);
 
 CREATE TABLE provider_events (
     tenant_id      TEXT NOT NULL,
@@ -240,9 +242,11 @@ CREATE TABLE provider_events (
     received_at    INTEGER NOT NULL,
     event          TEXT NOT NULL,
     PRIMARY KEY (tenant_id, event_id)
-) WITHOUT ROWID;
+);
 -- GET /events: a tenant's events, newest first.
 CREATE INDEX provider_events_by_received ON provider_events (tenant_id, received_at, event_id);
+-- purge: events older than the retention.
+CREATE INDEX provider_events_by_age ON provider_events (received_at);
 
 -- The tenant behind a webhook URL, which names only the connection.
 CREATE TABLE webhook_endpoints (
