@@ -6,7 +6,7 @@
 use connectors::payment::stripe::webhook::signature as stripe_signature;
 use connectors::payment::vnpay::webhook::secure_hash;
 use fake_provider::payment::{momo as fake_momo, stripe as fake_stripe, zalopay as fake_zp};
-use integration_tests::{Harness, SHOP_ID, TOKEN};
+use integration_tests::{capture_logs, Harness, SHOP_ID, TOKEN};
 use integrations_core::model::now;
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
 use reqwest::{Method, StatusCode};
@@ -70,6 +70,7 @@ async fn recorded(h: &Harness, connection: &str, key: &str) -> ProviderEvent {
 
 #[tokio::test]
 async fn stripe_valid_replayed_forged_and_stale() {
+    let logs = capture_logs();
     let mut h = Harness::start().await;
     let conn = connect(
         &h,
@@ -94,8 +95,19 @@ async fn stripe_valid_replayed_forged_and_stale() {
         "a replay is acknowledged"
     );
 
-    let forged = body.replace("1200", "1");
+    let forged = body
+        .replace("1200", "1")
+        .replace("pi_42", "pi_forged_marker");
     assert_eq!(post(&h, &path, &signed, forged).await.0, 401);
+    let logged = logs.contents();
+    assert!(
+        logged.contains("webhook refused") && logged.contains("reason=\"bad_signature\""),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains("pi_forged_marker"),
+        "a refused body is never logged"
+    );
     let old = t - 301;
     let stale = vec![(
         "stripe-signature",
