@@ -35,7 +35,7 @@ pub use sqs::{QueueCheck, RedrivePolicy};
 use clients::Clients;
 use dynamo::{
     DynamoApiKeys, DynamoBuckets, DynamoCallbacks, DynamoConnections, DynamoExecutions,
-    DynamoLeases,
+    DynamoLeases, DynamoWebhooks,
 };
 use events::EventBridgeBus;
 use secrets::SecretsManagerStore;
@@ -133,6 +133,10 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             &config.executions_table,
         )),
         rate_limits: Arc::new(DynamoBuckets::new(
+            clients.dynamodb.clone(),
+            &config.executions_table,
+        )),
+        webhooks: Arc::new(DynamoWebhooks::new(
             clients.dynamodb.clone(),
             &config.executions_table,
         )),

@@ -11,6 +11,7 @@ pub mod payment;
 pub mod shipping;
 #[cfg(test)]
 mod testing;
+pub mod webhook;
 
 use std::sync::Arc;
 

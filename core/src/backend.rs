@@ -470,4 +470,5 @@ pub struct Backend {
     pub callbacks: Arc<dyn CallbackStore>,
     pub leases: Arc<dyn LeaseStore>,
     pub rate_limits: Arc<dyn RateLimitStore>,
+    pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
 }

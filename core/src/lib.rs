@@ -23,5 +23,6 @@ pub mod resolve;
 pub mod sanitize;
 pub mod signing;
 pub mod trace;
+pub mod webhooks;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};

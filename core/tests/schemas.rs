@@ -191,3 +191,25 @@ fn an_output_mismatch_names_the_field_and_rule_but_never_the_data() {
     );
     assert!(action.validate_output(&wrong).is_err());
 }
+
+#[test]
+fn a_provider_event_matches_its_schema() {
+    let catalog = catalog();
+    let event = integrations_core::webhooks::ProviderEvent {
+        event_id: new_id(),
+        tenant_id: "t".into(),
+        connection_id: "c".into(),
+        integration_id: "payment-stripe".into(),
+        event_type: "payment.succeeded".into(),
+        provider_type: "payment_intent.succeeded".into(),
+        occurred_at: now(),
+        received_at: now(),
+        data: json!({"object": {"id": "pi_1"}}),
+    };
+    let schema = catalog.message_schema("provider-event").expect("schema");
+    let v = serde_json::to_value(&event).expect("serialize");
+    integrations_core::catalog::validate(schema, &v, "event").expect("matches its schema");
+    let mut bad = v;
+    bad["type"] = json!("Not A Type");
+    integrations_core::catalog::validate(schema, &bad, "event").expect_err("type pattern");
+}

@@ -16,7 +16,7 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::openapi::errors;
 use crate::openapi::views;
-use crate::routes::{catalog, connections, executions, tools};
+use crate::routes::{catalog, connections, executions, tools, webhooks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -129,6 +129,7 @@ fn public_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(metrics))
         .routes(routes!(crate::openapi::served))
         .routes(routes!(crate::oauth::callback))
+        .routes(routes!(webhooks::receive_post, webhooks::receive_get))
 }
 
 /// Routes behind [`authenticate`]. One `routes!` per path: each handler's `#[utoipa::path]`

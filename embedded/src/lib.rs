@@ -34,6 +34,7 @@ mod queue_depth;
 mod schema;
 mod secrets;
 mod values;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -114,6 +115,7 @@ impl EmbeddedBackend {
             callbacks: Arc::new(self.clone()),
             leases: Arc::new(self.clone()),
             rate_limits: Arc::new(self.clone()),
+            webhooks: Arc::new(self.clone()),
         }
     }
 

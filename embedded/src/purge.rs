@@ -24,11 +24,16 @@ pub struct PurgeReport {
     pub events: u64,
     /// Fair-queue groups (tenants) idle long enough to be forgotten.
     pub fair_groups: u64,
+    /// Webhook dedupe keys past their window.
+    pub webhook_keys: u64,
+    /// Provider events received more than [`EVENT_RETENTION`] ago.
+    pub provider_events: u64,
 }
 
 impl EmbeddedBackend {
-    /// Delete executions and idempotency records that expired at or before `now`, and events
-    /// published more than [`EVENT_RETENTION`] before it. Meant to run periodically.
+    /// Delete executions and idempotency records that expired at or before `now`, events
+    /// published (and provider events received) more than [`EVENT_RETENTION`] before it, and
+    /// webhook dedupe keys past their window. Meant to run periodically.
     pub async fn purge_expired(&self, now: Timestamp) -> Result<PurgeReport> {
         let t = ms(now);
         let retention = i64::try_from(EVENT_RETENTION.as_millis()).unwrap_or(i64::MAX);
@@ -40,6 +45,14 @@ impl EmbeddedBackend {
                 .purge("events", "published_at", t.saturating_sub(retention))
                 .await?,
             fair_groups: self.forget_idle_fair_groups().await?,
+            webhook_keys: self.purge("webhooks", "dedupe_until", t).await?,
+            provider_events: self
+                .purge(
+                    "provider_events",
+                    "received_at",
+                    t.saturating_sub(retention),
+                )
+                .await?,
         })
     }
 

@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -217,6 +217,41 @@ CREATE TABLE queue_groups (
 const V7: &str = r#"
 ALTER TABLE outbox ADD COLUMN claim_owner TEXT;
 ALTER TABLE outbox ADD COLUMN claimable_at INTEGER NOT NULL DEFAULT 0;
+"#;
+
+/// The inbox of provider webhooks: one row per (tenant, connection, dedupe key), remembered until
+/// `dedupe_until` (ms), and the provider events they were normalized into, written together.
+const V8: &str = r#"
+CREATE TABLE webhooks (
+    tenant_id     TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    dedupe_key    TEXT NOT NULL,
+    event_id      TEXT NOT NULL,
+    dedupe_until  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, connection_id, dedupe_key)
+);
+-- purge: keys whose window has passed.
+CREATE INDEX webhooks_by_dedupe_until ON webhooks (dedupe_until);
+
+CREATE TABLE provider_events (
+    tenant_id      TEXT NOT NULL,
+    event_id       TEXT NOT NULL,
+    connection_id  TEXT NOT NULL,
+    event_type     TEXT NOT NULL,
+    received_at    INTEGER NOT NULL,
+    event          TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, event_id)
+);
+-- GET /events: a tenant's events, newest first.
+CREATE INDEX provider_events_by_received ON provider_events (tenant_id, received_at, event_id);
+-- purge: events older than the retention.
+CREATE INDEX provider_events_by_age ON provider_events (received_at);
+
+-- The tenant behind a webhook URL, which names only the connection.
+CREATE TABLE webhook_endpoints (
+    connection_id TEXT PRIMARY KEY,
+    tenant_id     TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

@@ -138,3 +138,51 @@ async fn executions_survive_reopen() {
     let got = reopened.get_execution(&e.tenant_id, &e.execution_id).await;
     assert_eq!(got.expect("get"), Some(e));
 }
+
+#[tokio::test]
+async fn purge_expired_forgets_webhook_keys_past_their_window_and_old_provider_events() {
+    use integrations_core::webhooks::{InboundWebhook, ProviderEvent, RecordOutcome, WebhookStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = common::open(dir.path()).await;
+    let tenant = fresh_tenant();
+    let t = now();
+    let webhook = |key: &str, received_at, dedupe_until| InboundWebhook {
+        dedupe_key: key.to_string(),
+        dedupe_until,
+        event: ProviderEvent {
+            event_id: integrations_core::model::new_id(),
+            tenant_id: tenant.clone(),
+            connection_id: "conn-a".into(),
+            integration_id: "payment-stripe".into(),
+            event_type: "payment.succeeded".into(),
+            provider_type: "payment_intent.succeeded".into(),
+            occurred_at: received_at,
+            received_at,
+            data: serde_json::json!({}),
+        },
+    };
+    let long_ago = t - chrono::Duration::days(31);
+    let old = webhook("old", long_ago, long_ago + chrono::Duration::days(7));
+    let young = webhook("young", t, t + chrono::Duration::days(7));
+    for w in [&old, &young] {
+        assert_eq!(
+            backend.record_webhook(w).await.expect("record"),
+            RecordOutcome::Recorded
+        );
+    }
+    let report = backend.purge_expired(t).await.expect("purge");
+    assert_eq!((report.webhook_keys, report.provider_events), (1, 1));
+    let gone = backend
+        .get_provider_event(&tenant, &old.event.event_id)
+        .await;
+    assert_eq!(gone.expect("get"), None);
+    let kept = backend
+        .get_provider_event(&tenant, &young.event.event_id)
+        .await;
+    assert_eq!(kept.expect("get"), Some(young.event.clone()));
+    let again = webhook("young", t, t + chrono::Duration::days(7));
+    assert!(matches!(
+        backend.record_webhook(&again).await.expect("record"),
+        RecordOutcome::Duplicate { .. }
+    ));
+}

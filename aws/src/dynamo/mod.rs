@@ -9,6 +9,7 @@ mod cursor;
 mod exec_item;
 mod executions;
 mod leases;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -28,6 +29,7 @@ pub(crate) use exec_item::{
 };
 pub use executions::DynamoExecutions;
 pub use leases::DynamoLeases;
+pub use webhooks::DynamoWebhooks;
 
 /// Index names, shared with `provision` and `infra/template.yaml`.
 /// A tenant's executions, one partition per listing shard (`tenantShard`).

@@ -83,3 +83,31 @@ mod tests {
         assert!((execution_time(&id) - now).num_seconds().abs() < 5);
     }
 }
+
+/// Building webhook requests in the verifiers' tests.
+#[cfg(test)]
+pub(crate) mod webhook_tests {
+    use integrations_core::model::Credentials;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+    pub(crate) fn credentials(pairs: &[(&str, &str)]) -> Credentials {
+        Credentials(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    pub(crate) fn request(headers: &[(&str, &str)]) -> HeaderMap {
+        headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                    HeaderValue::from_str(v).expect("header value"),
+                )
+            })
+            .collect()
+    }
+}

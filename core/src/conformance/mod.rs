@@ -33,6 +33,7 @@ pub mod queue;
 pub mod renewal;
 pub mod secrets;
 mod tests_macro;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
@@ -62,6 +63,7 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     callbacks::callbacks_suite(backend.clone()).await;
     leases::leases_suite(backend.leases.clone()).await;
     buckets::buckets_suite(backend.rate_limits.clone()).await;
+    webhooks::webhooks_suite(backend.webhooks.clone()).await;
 }
 
 /// A fresh ULID.

@@ -67,6 +67,12 @@ macro_rules! conformance_tests {
                 |b| buckets::grants_the_burst_then_refills(b.rate_limits);
             buckets_concurrent_takers_share_the_burst =>
                 |b| buckets::concurrent_takers_share_the_burst(b.rate_limits);
+
+            webhooks_duplicate => |b| webhooks::duplicate(b.webhooks);
+            webhooks_concurrent_duplicates => |b| webhooks::concurrent_duplicates(b.webhooks);
+            webhooks_tenant_isolation => |b| webhooks::tenant_isolation(b.webhooks);
+            webhooks_window_expiry => |b| webhooks::window_expiry(b.webhooks);
+            webhooks_endpoints => |b| webhooks::endpoints(b.webhooks);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

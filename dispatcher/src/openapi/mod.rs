@@ -33,7 +33,8 @@ use errors::{E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E
         title = "Integrations service",
         version = "1.0.0",
         description = "Runs actions on third-party APIs for tenants (README.md, ARCHITECTURE.md). \
-            All routes but /healthz, /metrics and /openapi.json need Authorization: Bearer <key> \
+            All routes but /healthz, /metrics, /openapi.json and /webhooks/… (verified by each \
+            provider's own signature, docs/webhooks.md) need Authorization: Bearer <key> \
             and X-Tenant-Id. Errors are {\"error\": {\"code\", \"message\", \"retryable\"}} \
             (schemas/messages/error.schema.json). Request bodies reject unknown fields, and \
             queries unknown parameters (400). Generated from the code (dispatcher/src/openapi/)."
@@ -45,6 +46,7 @@ use errors::{E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E
         (name = "connections"),
         (name = "executions"),
         (name = "tools"),
+        (name = "webhooks"),
         (name = "operations")
     ),
     components(

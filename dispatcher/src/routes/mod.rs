@@ -4,3 +4,4 @@ pub mod catalog;
 pub mod connections;
 pub mod executions;
 pub mod tools;
+pub mod webhooks;

@@ -128,6 +128,13 @@ pub async fn create(
         .secrets
         .put_secret(&credentials_ref, &Credentials(body.credentials))
         .await?;
+    // Before the connection: a URL resolving to no connection yet answers 404, never the
+    // reverse (a connection whose provider cannot reach it).
+    state
+        .backend
+        .webhooks
+        .register_endpoint(&connection.connection_id, &caller.tenant_id)
+        .await?;
     if let Err(e) = state
         .backend
         .connections
