@@ -541,7 +541,14 @@ async fn haravan_connects_by_oauth_and_a_revoked_token_needs_a_new_authorization
         .expect("registered");
     let body = json!({"integrationId": "ecommerce-haravan", "name": "Haravan shop",
                       "config": {"shopDomain": "shop-a.myharavan.com"}, "redirectUri": REDIRECT});
-    let start = || h.call(Method::POST, "/connections/oauth/start", "t1", Some(body.clone()));
+    let start = || {
+        h.call(
+            Method::POST,
+            "/connections/oauth/start",
+            "t1",
+            Some(body.clone()),
+        )
+    };
 
     let (s, b) = start().await;
     assert_eq!(s, StatusCode::OK, "{b}");

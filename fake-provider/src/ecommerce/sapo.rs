@@ -7,8 +7,8 @@
 use axum::http::HeaderMap;
 
 use super::admin::Platform;
-use super::shopify::oauth::OAuth;
 use super::basic_auth;
+use super::shopify::oauth::OAuth;
 
 /// The private app's key and secret the fake accepts.
 pub const API_KEY: &str = "sapo-fake-api-key-4f1c";

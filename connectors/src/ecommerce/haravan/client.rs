@@ -16,10 +16,10 @@ use serde_json::Value;
 
 use crate::ecommerce::admin_api::AdminApi;
 use crate::http::HttpReply;
-use crate::kit::config;
-use crate::kit::protocol::interpret;
 use crate::kit::auth::token::oauth2::{self, TokenEndpoint};
 use crate::kit::auth::token::{rejected_as_auth_failure, Grant};
+use crate::kit::config;
+use crate::kit::protocol::interpret;
 use crate::kit::{Auth, KeyPlace, LoginStep, ProviderClient, Request, TokenLogin};
 
 pub const BASE_URL: &str = "https://apis.haravan.com";

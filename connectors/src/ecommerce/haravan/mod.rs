@@ -43,7 +43,12 @@ impl HaravanConnector {
 
     /// Runs `call` with the connection's token; a refused one fails as
     /// CONNECTION_REAUTH_REQUIRED (nothing to renew it with).
-    async fn with_api<T, F, Fut>(&self, ctx: &CallContext<'_>, needs_token: bool, call: F) -> Result<T>
+    async fn with_api<T, F, Fut>(
+        &self,
+        ctx: &CallContext<'_>,
+        needs_token: bool,
+        call: F,
+    ) -> Result<T>
     where
         F: Fn(HaravanApi) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -54,7 +59,13 @@ impl HaravanConnector {
         };
         self.tokens
             .run(target, ctx, needs_token, |auth, budget| {
-                let api = HaravanApi::new(&self.http, self.base_url_override.as_deref(), ctx, auth, budget);
+                let api = HaravanApi::new(
+                    &self.http,
+                    self.base_url_override.as_deref(),
+                    ctx,
+                    auth,
+                    budget,
+                );
                 let call = &call;
                 async move { call(api?).await }
             })

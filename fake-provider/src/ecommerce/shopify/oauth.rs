@@ -67,7 +67,10 @@ impl Default for OAuth {
 }
 
 impl OAuth {
-    pub(crate) fn new(client: (&'static str, &'static str), prefixes: (&'static str, &'static str)) -> Self {
+    pub(crate) fn new(
+        client: (&'static str, &'static str),
+        prefixes: (&'static str, &'static str),
+    ) -> Self {
         Self {
             client,
             prefixes,
