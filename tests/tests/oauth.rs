@@ -577,6 +577,53 @@ async fn haravan_connects_by_oauth_and_a_revoked_token_needs_a_new_authorization
         .output_mismatches(&done["output"]);
     assert!(problems.is_empty(), "list_orders output: {problems:?}");
 
+    // The token endpoint refuses what Haravan's would: a JSON body, a wrong secret, a spent
+    // code, a code exchanged with another redirect_uri.
+    let token_url = format!("{}/haravan/connect/token", h.fake.url());
+    let exchange = |code: String, secret: &'static str, redirect: &'static str| {
+        let form = [
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code),
+            ("client_id", fake_haravan::CLIENT_ID.into()),
+            ("client_secret", secret.into()),
+            ("redirect_uri", redirect.into()),
+        ];
+        let url = token_url.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("token");
+            let status = resp.status();
+            let body: Value = resp.json().await.expect("JSON");
+            (
+                status,
+                body["error"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    let spent = query["code"].clone();
+    let refused = (StatusCode::BAD_REQUEST, "invalid_grant".to_string());
+    let secret = fake_haravan::CLIENT_SECRET;
+    assert_eq!(exchange(spent.clone(), secret, REDIRECT).await, refused);
+    let (_, b) = start().await;
+    let fresh = consent(b["authorizeUrl"].as_str().expect("url")).await["code"].clone();
+    assert_eq!(
+        exchange(fresh.clone(), "wrong-secret", REDIRECT).await,
+        (StatusCode::BAD_REQUEST, "invalid_client".to_string())
+    );
+    let elsewhere = "http://127.0.0.1:9/elsewhere";
+    assert_eq!(exchange(fresh, secret, elsewhere).await, refused);
+    let json_body = reqwest::Client::new()
+        .post(&token_url)
+        .json(&json!({"grant_type": "authorization_code", "code": spent}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(json_body.status(), StatusCode::BAD_REQUEST);
+
     control(&h.fake, "haravan", "deny-next").await;
     let (_, b) = start().await;
     let declined = consent(b["authorizeUrl"].as_str().expect("url")).await;
