@@ -4,7 +4,8 @@
 //! declined consent, bad hmac); after the access token expires, 50 executions across two
 //! worker processes cause exactly one refresh and the rotated refresh token is the one kept
 //! (the next refresh works with it); a revoked grant marks the connection `error` and its
-//! executions fail fast with CONNECTION_REAUTH_REQUIRED.
+//! executions fail fast with CONNECTION_REAUTH_REQUIRED. Haravan (tokens that never expire,
+//! no refresh token) through the same flow against its fake.
 
 use std::collections::BTreeMap;
 
@@ -73,9 +74,10 @@ async fn shopify_stats(fake: &FakeProvider) -> ShopifyStats {
         .expect("json")
 }
 
-async fn shopify_control(fake: &FakeProvider, what: &str) {
+/// A fake platform's control endpoint, `POST /__<platform>/<what>`.
+async fn control(fake: &FakeProvider, platform: &str, what: &str) {
     reqwest::Client::new()
-        .post(format!("{}/__shopify/{what}", fake.url()))
+        .post(format!("{}/__{platform}/{what}", fake.url()))
         .send()
         .await
         .expect("control");
@@ -164,7 +166,7 @@ async fn the_flow_creates_an_active_connection_and_refuses_every_bad_callback() 
     );
 
     // The merchant declines.
-    shopify_control(&h.fake, "deny-next").await;
+    control(&h.fake, "shopify", "deny-next").await;
     let (_, b) = start(&h).await;
     let query = consent(b["authorizeUrl"].as_str().expect("url")).await;
     assert_eq!(
@@ -230,7 +232,7 @@ async fn the_flow_creates_an_active_connection_and_refuses_every_bad_callback() 
 
     // The merchant uninstalls the app: the renewal is refused, the connection needs a new
     // consent, and its next executions fail at once.
-    shopify_control(&h.fake, "revoke").await;
+    control(&h.fake, "shopify", "revoke").await;
     let (_, b) = h.execute("t1", body.clone()).await;
     let done = h
         .wait_terminal("t1", b["executionId"].as_str().expect("id"))
@@ -321,7 +323,7 @@ async fn fifty_executions_across_two_workers_refresh_once_and_keep_the_rotated_t
     let first = submit(&api, &conn).await;
     assert_output("get_order", &api.terminal(&first).await);
 
-    shopify_control(&fake, "expire-tokens").await;
+    control(&fake, "shopify", "expire-tokens").await;
     let ids = futures::future::join_all((0..50).map(|_| submit(&api, &conn))).await;
     for id in &ids {
         assert_output("get_order", &api.terminal(id).await);
@@ -335,7 +337,7 @@ async fn fifty_executions_across_two_workers_refresh_once_and_keep_the_rotated_t
 
     // The kept refresh token is the rotated one: the next refresh uses it and is honoured
     // (a stale one would answer invalid_grant).
-    shopify_control(&fake, "expire-tokens").await;
+    control(&fake, "shopify", "expire-tokens").await;
     let again = submit(&api, &conn).await;
     assert_output("get_order", &api.terminal(&again).await);
     let s = shopify_stats(&fake).await;
@@ -388,7 +390,7 @@ async fn shopify_and_hubspot_outcomes_through_the_worker() {
     let graphql = "/shopify/admin/api/2025-10/graphql.json";
     let order = json!({"orderId": ORDER});
 
-    shopify_control(&h.fake, "throttle").await;
+    control(&h.fake, "shopify", "throttle").await;
     let done = run(&h, &shop, "get_order", order.clone()).await;
     assert_output("get_order", &done);
     assert_eq!(
@@ -515,5 +517,133 @@ async fn shopify_and_hubspot_outcomes_through_the_worker() {
     let oauth_crm = conn["connectionId"].as_str().expect("id");
     let done = run(&h, oauth_crm, "get_contact", json!({"contactId": "5101"})).await;
     assert_output("get_contact", &done);
+    h.stop().await;
+}
+
+/// Haravan by OAuth: start → consent → callback → an active connection whose token lists
+/// orders through the worker; a replayed state and a declined consent answer their codes; a
+/// revoked token ends CONNECTION_REAUTH_REQUIRED (nothing renews it) and marks the
+/// connection `error`.
+#[tokio::test]
+async fn haravan_connects_by_oauth_and_a_revoked_token_needs_a_new_authorization() {
+    use fake_provider::ecommerce::haravan as fake_haravan;
+    let h = Harness::start().await;
+    let secret = h.dir.path().join("haravan-client-secret");
+    std::fs::write(&secret, fake_haravan::CLIENT_SECRET).expect("write");
+    let register = OAuthAppAction::Register {
+        integration: "ecommerce-haravan".into(),
+        client_id: fake_haravan::CLIENT_ID.into(),
+        client_secret_file: secret,
+    };
+    let catalog = Catalog::embedded().expect("catalog");
+    apps::run(h.backend.secrets.as_ref(), &catalog, &register)
+        .await
+        .expect("registered");
+    let body = json!({"integrationId": "ecommerce-haravan", "name": "Haravan shop",
+                      "config": {"shopDomain": "shop-a.myharavan.com"}, "redirectUri": REDIRECT});
+    let start = || {
+        h.call(
+            Method::POST,
+            "/connections/oauth/start",
+            "t1",
+            Some(body.clone()),
+        )
+    };
+
+    let (s, b) = start().await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let authorize = b["authorizeUrl"].as_str().expect("authorizeUrl");
+    assert!(
+        authorize.contains("/haravan/connect/authorize?response_mode=query&")
+            && authorize.contains("scope=openid+profile+email+org+userinfo+com.read_orders"),
+        "{authorize}"
+    );
+    let query = consent(authorize).await;
+    let (s, conn) = callback(&h.base, &query).await;
+    assert_eq!(s, StatusCode::CREATED, "{conn}");
+    assert_eq!(conn["status"], "active", "{conn}");
+    let id = conn["connectionId"].as_str().expect("id").to_string();
+    let (s, b) = callback(&h.base, &query).await;
+    assert_eq!(
+        (s, code_of(&b)),
+        (StatusCode::CONFLICT, "OAUTH_STATE_REPLAYED"),
+        "{b}"
+    );
+    let done = run(&h, &id, "list_orders", json!({})).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let problems = catalog
+        .action("ecommerce-haravan", "list_orders")
+        .expect("action")
+        .output_mismatches(&done["output"]);
+    assert!(problems.is_empty(), "list_orders output: {problems:?}");
+
+    // The token endpoint refuses what Haravan's would: a JSON body, a wrong secret, a spent
+    // code, a code exchanged with another redirect_uri.
+    let token_url = format!("{}/haravan/connect/token", h.fake.url());
+    let exchange = |code: String, secret: &'static str, redirect: &'static str| {
+        let form = [
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code),
+            ("client_id", fake_haravan::CLIENT_ID.into()),
+            ("client_secret", secret.into()),
+            ("redirect_uri", redirect.into()),
+        ];
+        let url = token_url.clone();
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .expect("token");
+            let status = resp.status();
+            let body: Value = resp.json().await.expect("JSON");
+            (
+                status,
+                body["error"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    let spent = query["code"].clone();
+    let refused = (StatusCode::BAD_REQUEST, "invalid_grant".to_string());
+    let secret = fake_haravan::CLIENT_SECRET;
+    assert_eq!(exchange(spent.clone(), secret, REDIRECT).await, refused);
+    let (_, b) = start().await;
+    let fresh = consent(b["authorizeUrl"].as_str().expect("url")).await["code"].clone();
+    assert_eq!(
+        exchange(fresh.clone(), "wrong-secret", REDIRECT).await,
+        (StatusCode::BAD_REQUEST, "invalid_client".to_string())
+    );
+    let elsewhere = "http://127.0.0.1:9/elsewhere";
+    assert_eq!(exchange(fresh, secret, elsewhere).await, refused);
+    let json_body = reqwest::Client::new()
+        .post(&token_url)
+        .json(&json!({"grant_type": "authorization_code", "code": spent}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(json_body.status(), StatusCode::BAD_REQUEST);
+
+    control(&h.fake, "haravan", "deny-next").await;
+    let (_, b) = start().await;
+    let declined = consent(b["authorizeUrl"].as_str().expect("url")).await;
+    assert_eq!(
+        declined.get("error").map(String::as_str),
+        Some("access_denied")
+    );
+    let (s, b) = callback(&h.base, &declined).await;
+    assert_eq!(
+        (s, code_of(&b)),
+        (StatusCode::BAD_REQUEST, "OAUTH_CONSENT_DENIED"),
+        "{b}"
+    );
+
+    control(&h.fake, "haravan", "revoke").await;
+    let done = run(&h, &id, "list_orders", json!({})).await;
+    failed_with(&done, "CONNECTION_REAUTH_REQUIRED");
+    let (_, c) = h
+        .call(Method::GET, &format!("/connections/{id}"), "t1", None)
+        .await;
+    assert_eq!(c["status"], "error", "{c}");
     h.stop().await;
 }

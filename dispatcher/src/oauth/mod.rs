@@ -62,7 +62,9 @@ impl Flow {
         let Some(base) = self.base_urls.get(integration_id) else {
             return Ok(parsed);
         };
-        let joined = format!("{}{}", base.trim_end_matches('/'), parsed.path());
+        // The template's own query (Haravan's `response_mode=query`) stays.
+        let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let joined = format!("{}{}{query}", base.trim_end_matches('/'), parsed.path());
         url::Url::parse(&joined)
             .map_err(|e| Error::internal(format!("the {integration_id} base URL override: {e}")))
     }

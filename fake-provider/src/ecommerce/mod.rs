@@ -11,6 +11,8 @@
 //! | `GET /__prestashop/stats` | `{"histories": n}` |
 //! | `POST /__haravan/bucket` | `{"level": n}`: fill the shop's call-limit bucket (80 calls, 4 leak per second) |
 //! | `GET /__haravan/stats` | `{"fulfillments": n, "bucket": level}` |
+//! | `POST /__haravan/deny-next` | the next authorization is declined (`error=access_denied`) |
+//! | `POST /__haravan/revoke` | the app was removed from the shop: every access token answers 401 |
 //! | `POST /__sapo/bucket` | `{"level": n}`: fill the store's call-limit bucket (40 calls, 2 leak per second) |
 //! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
 //! | `GET /__shopify/stats` | [`shopify::ShopifyStats`]: authorizations, code exchanges, refreshes, GraphQL calls |
@@ -45,13 +47,23 @@ pub(crate) fn routes() -> Router<Arc<State>> {
     let woo = Arc::new(woocommerce::Woo::seeded());
     let sapo = Arc::new(admin::AdminShop::new(&sapo::PLATFORM));
     let (presta, presta_control) = prestashop::routes();
-    let haravan = Arc::new(admin::AdminShop::new(&haravan::PLATFORM));
+    let haravan_oauth = haravan::oauth();
+    let haravan = Arc::new(admin::AdminShop::with_oauth(
+        &haravan::PLATFORM,
+        haravan_oauth.clone(),
+    ));
     let shopify = Arc::new(shopify::Shopify::default());
     Router::new()
         .nest(crate::SHOPIFY_PREFIX, shopify::routes(shopify.clone()))
         .nest("/__shopify", shopify::control(shopify))
-        .nest(HARAVAN_PREFIX, admin::routes(haravan.clone()))
-        .nest("/__haravan", admin::control(haravan))
+        .nest(
+            HARAVAN_PREFIX,
+            admin::routes(haravan.clone()).merge(haravan::routes(haravan_oauth.clone())),
+        )
+        .nest(
+            "/__haravan",
+            admin::control(haravan).merge(haravan::control(haravan_oauth)),
+        )
         .nest(PRESTASHOP_PREFIX, presta)
         .nest("/__prestashop", presta_control)
         .nest(WOOCOMMERCE_PREFIX, woocommerce::routes(woo.clone()))

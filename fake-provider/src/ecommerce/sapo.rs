@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 
 use super::admin::Platform;
 use super::basic_auth;
+use super::shopify::oauth::OAuth;
 
 /// The private app's key and secret the fake accepts.
 pub const API_KEY: &str = "sapo-fake-api-key-4f1c";
@@ -18,7 +19,7 @@ pub const ACCESS_TOKEN: &str = "sapo-fake-access-token-31d0";
 pub const ORDER_IDS: [i64; 3] = [1001, 1002, 1003];
 pub const BUCKET_SIZE: u32 = 40;
 
-fn authorized(headers: &HeaderMap) -> bool {
+fn authorized(headers: &HeaderMap, _: Option<&OAuth>) -> bool {
     if let Some(token) = headers.get("x-sapo-access-token") {
         return token.to_str().ok() == Some(ACCESS_TOKEN);
     }

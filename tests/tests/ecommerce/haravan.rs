@@ -53,7 +53,8 @@ async fn haravan_business_and_auth_errors_end_at_once() {
     let token = "haravan-wrong-token-123456";
     let bad = haravan(&h, token).await;
     let done = run(&h, &bad, "count_orders", json!({})).await;
-    assert_failed(&done, "PROVIDER_AUTH_FAILED", 1);
+    // Haravan's tokens cannot be renewed: a refused one needs a new authorization.
+    assert_failed(&done, "CONNECTION_REAUTH_REQUIRED", 1);
     assert_never_echoed(&h, token);
     h.stop().await;
 }

@@ -1,4 +1,4 @@
-//! Haravan for one call: Bearer token, the Shopify-style Admin API protocol shared with Sapo,
+//! Haravan for one call: its OAuth access token as a Bearer token, the Shopify-style Admin API protocol shared with Sapo,
 //! and Haravan's call limit — a bucket of 80 calls per shop leaking 4 per second, reported on
 //! every answer as `X-Haravan-Api-Call-Limit: used/80`. The last report per shop is kept in
 //! this process, and a call that would bring the bucket within [`HEADROOM`] of full waits for
@@ -16,18 +16,36 @@ use serde_json::Value;
 
 use crate::ecommerce::admin_api::AdminApi;
 use crate::http::HttpReply;
+use crate::kit::auth::token::oauth2::{self, TokenEndpoint};
+use crate::kit::auth::token::{rejected_as_auth_failure, Grant};
 use crate::kit::config;
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, AuthSpec, KeyPlace, ProviderClient, Request};
+use crate::kit::{Auth, KeyPlace, LoginStep, ProviderClient, Request, TokenLogin};
 
 pub const BASE_URL: &str = "https://apis.haravan.com";
 
 pub(crate) const PROVIDER: &str = "Haravan";
 
-/// `api_key`: the shop's access token as `Authorization: Bearer`.
-pub(crate) const AUTH: AuthSpec = AuthSpec::ApiKey {
-    field: "accessToken",
+static TOKEN_ENDPOINT: TokenEndpoint = TokenEndpoint {
+    provider: "Haravan",
+    codes: oauth2::RFC6749_CODES,
+};
+
+/// `oauth2`: the access token from Haravan's OAuth callback as `Authorization: Bearer`.
+/// Haravan's tokens do not expire and come without a refresh token, so the refresh step never
+/// sends anything: a refused token answers CONNECTION_REAUTH_REQUIRED (authorize again).
+pub(crate) static HARAVAN_OAUTH: TokenLogin = TokenLogin {
+    grant: Grant::RefreshToken,
+    protocol: &TOKEN_ENDPOINT,
+    steps: &[LoginStep {
+        request: |input| oauth2::refresh_request("/connect/token", input),
+        token: "/access_token",
+        expires: None,
+        keep: oauth2::KEEP_REFRESH_TOKEN,
+    }],
     place: KeyPlace::Bearer,
+    secret_field: oauth2::ACCESS_TOKEN,
+    rejected: rejected_as_auth_failure,
 };
 
 static HARAVAN: AdminApi = AdminApi(PROVIDER);
@@ -97,12 +115,13 @@ impl HaravanApi {
         base_url_override: Option<&str>,
         ctx: &CallContext<'_>,
         auth: Auth,
+        budget: Duration,
     ) -> Result<Self> {
         let config: HaravanConfig = config::load(PROVIDER, ctx)?;
         let shop =
             config::platform_subdomain(PROVIDER, "shopDomain", &config.shop_domain, SHOP_SUFFIX)?;
         let base = base_url_override.unwrap_or(BASE_URL);
-        let client = ProviderClient::new(http, base, &HARAVAN, auth, ctx.timeout);
+        let client = ProviderClient::new(http, base, &HARAVAN, auth, budget);
         Ok(Self { client, shop })
     }
 

@@ -120,7 +120,7 @@ async fn a_fulfillment_repeated_finds_the_first_and_other_refusals_stand() {
 }
 
 #[tokio::test]
-async fn a_wrong_token_fails_authentication_and_the_connection_test() {
+async fn a_refused_token_needs_a_new_authorization_and_fails_the_connection_test() {
     let mut h = harness("auth").await;
     let message = h
         .connector
@@ -132,7 +132,7 @@ async fn a_wrong_token_fails_authentication_and_the_connection_test() {
     let e = h.fails(&exec(), "list_orders", json!({})).await;
     assert_eq!(
         (e.kind, e.retryable),
-        (ErrorKind::ProviderAuthFailed, false),
+        (ErrorKind::ConnectionReauthRequired, false),
         "{e}"
     );
     let e = h
@@ -140,7 +140,7 @@ async fn a_wrong_token_fails_authentication_and_the_connection_test() {
         .test_connection(h.ctx(&exec()))
         .await
         .expect_err("refused");
-    assert_eq!(e.kind, ErrorKind::ProviderAuthFailed);
+    assert_eq!(e.kind, ErrorKind::ConnectionReauthRequired);
 }
 
 /// A nearly full bucket: the connector, having seen it, waits for it to leak instead of

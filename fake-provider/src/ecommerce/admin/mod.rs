@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::shopify::oauth::OAuth;
 use super::{page, query_map, LeakyBucket};
 use crate::faults::lock;
 use crate::state::State;
@@ -34,12 +35,14 @@ pub(crate) struct Platform {
     pub limit_header: &'static str,
     pub bucket_size: u32,
     pub leak_per_sec: f64,
-    /// Whether the request carries the platform's credentials.
-    pub authorized: fn(&HeaderMap) -> bool,
+    /// Whether the request carries the platform's credentials (tokens issued by the
+    /// platform's OAuth, when it has one).
+    pub authorized: fn(&HeaderMap, Option<&OAuth>) -> bool,
 }
 
 pub(crate) struct AdminShop {
     platform: &'static Platform,
+    oauth: Option<Arc<OAuth>>,
     shop: Mutex<Shop>,
     bucket: LeakyBucket,
 }
@@ -48,8 +51,17 @@ impl AdminShop {
     pub(crate) fn new(platform: &'static Platform) -> Self {
         Self {
             platform,
+            oauth: None,
             shop: Mutex::new(Shop::seeded()),
             bucket: LeakyBucket::new(platform.bucket_size, platform.leak_per_sec),
+        }
+    }
+
+    /// The shop whose API takes the tokens `oauth` issued.
+    pub(crate) fn with_oauth(platform: &'static Platform, oauth: Arc<OAuth>) -> Self {
+        Self {
+            oauth: Some(oauth),
+            ..Self::new(platform)
         }
     }
 }
@@ -126,7 +138,7 @@ fn admit(st: &AdminShop, headers: &HeaderMap) -> Result<HeaderValue, Box<Respons
         }
         return Err(with_limit(r));
     }
-    if !(p.authorized)(headers) {
+    if !(p.authorized)(headers, st.oauth.as_deref()) {
         return Err(with_limit(errors(
             StatusCode::UNAUTHORIZED,
             json!("[API] Invalid API key or access token (unrecognized login or wrong password)"),

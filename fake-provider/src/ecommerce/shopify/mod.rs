@@ -121,6 +121,18 @@ async fn authorize(
     AxState(st): AxState<Arc<Shopify>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    consent(&st.oauth, &q, |redirect_uri, state| {
+        st.oauth.authorize(redirect_uri, state)
+    })
+}
+
+/// The authorize step as the OAuth fakes share it: the app, `redirect_uri`, `state` and a
+/// scope are required, then the browser is sent to `redirect_uri` with `callback`'s query.
+pub(crate) fn consent(
+    oauth: &oauth::OAuth,
+    q: &HashMap<String, String>,
+    callback: impl FnOnce(&str, &str) -> Vec<(String, String)>,
+) -> Response {
     let (Some(client_id), Some(redirect_uri), Some(state)) =
         (q.get("client_id"), q.get("redirect_uri"), q.get("state"))
     else {
@@ -130,7 +142,7 @@ async fn authorize(
         )
             .into_response();
     };
-    if client_id != CLIENT_ID || q.get("scope").is_none_or(|s| s.is_empty()) {
+    if client_id != oauth.client_id() || q.get("scope").is_none_or(|s| s.is_empty()) {
         return (StatusCode::BAD_REQUEST, "unknown app or no scope").into_response();
     }
     let Ok(mut target) = url::Url::parse(redirect_uri) else {
@@ -138,11 +150,11 @@ async fn authorize(
     };
     target
         .query_pairs_mut()
-        .extend_pairs(st.oauth.authorize(redirect_uri, state));
+        .extend_pairs(callback(redirect_uri, state));
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
-fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         Json(json!({"error": error, "error_description": description})),

@@ -29,8 +29,13 @@ struct Access {
     expires: Option<DateTime<Utc>>,
 }
 
-#[derive(Default)]
+/// One app's grants at one provider: the fake Shopify's, and the fake Haravan's (whose
+/// tokens do not expire and come with no refresh token).
 pub(crate) struct OAuth {
+    /// The app's `(client_id, client_secret)`.
+    client: (&'static str, &'static str),
+    /// Prefixes of the access and refresh tokens issued.
+    prefixes: (&'static str, &'static str),
     seq: AtomicU64,
     pub authorizations: AtomicU64,
     pub exchanges: AtomicU64,
@@ -55,7 +60,32 @@ pub(crate) struct Issued {
     pub expiring: bool,
 }
 
+impl Default for OAuth {
+    fn default() -> Self {
+        Self::new((CLIENT_ID, CLIENT_SECRET), ("shpat_", "shprt_"))
+    }
+}
+
 impl OAuth {
+    pub(crate) fn new(
+        client: (&'static str, &'static str),
+        prefixes: (&'static str, &'static str),
+    ) -> Self {
+        Self {
+            client,
+            prefixes,
+            seq: AtomicU64::default(),
+            authorizations: AtomicU64::default(),
+            exchanges: AtomicU64::default(),
+            refreshes: AtomicU64::default(),
+            refused_refreshes: AtomicU64::default(),
+            deny_next: AtomicBool::default(),
+            codes: Mutex::default(),
+            access: Mutex::default(),
+            refresh: Mutex::default(),
+        }
+    }
+
     fn next(&self, prefix: &str) -> String {
         let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         format!(
@@ -64,13 +94,11 @@ impl OAuth {
         )
     }
 
-    /// The query the merchant's browser is sent back with, HMAC'd like Shopify does.
-    pub(crate) fn authorize(&self, redirect_uri: &str, state: &str) -> Vec<(String, String)> {
+    /// The user's consent: a single-use code bound to `redirect_uri`, or None when told to
+    /// decline (the callback then carries `error=access_denied`).
+    pub(crate) fn grant_code(&self, redirect_uri: &str) -> Option<String> {
         if self.deny_next.swap(false, Ordering::SeqCst) {
-            return vec![
-                ("error".into(), "access_denied".into()),
-                ("state".into(), state.into()),
-            ];
+            return None;
         }
         self.authorizations.fetch_add(1, Ordering::Relaxed);
         let code = self.next("code");
@@ -80,6 +108,20 @@ impl OAuth {
                 redirect_uri: redirect_uri.into(),
             },
         );
+        Some(code)
+    }
+
+    /// A token issued before the fake started (an app installed earlier): never expires.
+    pub(crate) fn seeded(self, access_token: &str) -> Self {
+        lock(&self.access).insert(access_token.into(), Access { expires: None });
+        self
+    }
+
+    /// The query the merchant's browser is sent back with, HMAC'd like Shopify does.
+    pub(crate) fn authorize(&self, redirect_uri: &str, state: &str) -> Vec<(String, String)> {
+        let Some(code) = self.grant_code(redirect_uri) else {
+            return denied(state);
+        };
         let mut params: BTreeMap<String, String> = [
             ("code", code),
             (
@@ -99,7 +141,7 @@ impl OAuth {
     }
 
     fn issue(&self, expiring: bool) -> Issued {
-        let access_token = self.next("shpat_");
+        let access_token = self.next(self.prefixes.0);
         lock(&self.access).insert(
             access_token.clone(),
             Access {
@@ -107,7 +149,7 @@ impl OAuth {
             },
         );
         let refresh_token = expiring.then(|| {
-            let t = self.next("shprt_");
+            let t = self.next(self.prefixes.1);
             lock(&self.refresh).insert(t.clone(), ());
             t
         });
@@ -125,7 +167,7 @@ impl OAuth {
         redirect_uri: Option<&str>,
         expiring: bool,
     ) -> Result<Issued, Refusal> {
-        check_client(client)?;
+        self.check_client(client)?;
         let issued = lock(&self.codes).remove(code);
         let Some(issued) = issued else {
             return Err(Refusal::Grant(
@@ -143,7 +185,7 @@ impl OAuth {
 
     /// The refresh-token grant: the presented token is spent and a new one issued.
     pub(crate) fn refresh(&self, client: (&str, &str), token: &str) -> Result<Issued, Refusal> {
-        check_client(client)?;
+        self.check_client(client)?;
         if lock(&self.refresh).remove(token).is_none() {
             self.refused_refreshes.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Grant(
@@ -172,14 +214,26 @@ impl OAuth {
         lock(&self.access).clear();
         lock(&self.refresh).clear();
     }
+
+    fn check_client(&self, (id, secret): (&str, &str)) -> Result<(), Refusal> {
+        if (id, secret) == self.client {
+            Ok(())
+        } else {
+            Err(Refusal::Client)
+        }
+    }
+
+    pub(crate) fn client_id(&self) -> &str {
+        self.client.0
+    }
 }
 
-fn check_client((id, secret): (&str, &str)) -> Result<(), Refusal> {
-    if id == CLIENT_ID && secret == CLIENT_SECRET {
-        Ok(())
-    } else {
-        Err(Refusal::Client)
-    }
+/// The callback's query when the user declines.
+pub(crate) fn denied(state: &str) -> Vec<(String, String)> {
+    vec![
+        ("error".into(), "access_denied".into()),
+        ("state".into(), state.into()),
+    ]
 }
 
 /// Shopify's callback `hmac`: every other parameter sorted, `k=v` joined with `&`, hex
