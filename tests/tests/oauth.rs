@@ -455,6 +455,22 @@ async fn shopify_and_hubspot_outcomes_through_the_worker() {
     assert_output("create_contact", &done);
     let done = run(&h, &crm, "get_contact", json!({"contactId": "999"})).await;
     failed_with(&done, "PROVIDER_NOT_FOUND");
+    // Throttled by HubSpot's ten-secondly limit (a 1 s window here): the 429's headers say how
+    // long to wait, and the execution succeeds on the next attempt after that.
+    reqwest::Client::new()
+        .post(format!("{}/__hubspot/throttle", h.fake.url()))
+        .json(&json!({"times": 1, "intervalMs": 1000}))
+        .send()
+        .await
+        .expect("throttle");
+    let started = std::time::Instant::now();
+    let done = run(&h, &crm, "get_contact", json!({"contactId": "5101"})).await;
+    assert_output("get_contact", &done);
+    assert_eq!(done["attempts"], 2, "{done}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "waited for the window"
+    );
     let fault = Fault {
         path: Some("/hubspot/crm/v3/objects/contacts/5101".into()),
         ..Fault::status(502)
