@@ -26,10 +26,12 @@ use crate::error::ApiError;
     tag = "webhooks",
     params(("integrationId" = String, Path), ("connectionId" = String, Path)),
     responses(
-        (status = 200, description = "Recorded (or a duplicate); the body is what the provider expects"),
+        (status = 200, description = "Recorded (or a duplicate), or refused where the provider reads the refusal from the body (ZaloPay's return_code, VNPay's RspCode)"),
         (status = 204, description = "Recorded, for providers that expect no body (MoMo)"),
-        (status = 401, description = "Refused: the provider's own answer to a bad signature"),
-        (status = 404, description = "No such connection for this integration")
+        (status = 400, description = "Refused: MoMo's answer to a bad signature"),
+        (status = 401, description = "Refused: a bad signature or URL token, for the other providers"),
+        (status = 404, description = "No such connection for this integration, or an integration that receives no webhooks"),
+        (status = 503, description = "The store could not record it: the provider retries")
     )
 )]
 pub async fn receive_post(
@@ -50,8 +52,12 @@ pub async fn receive_post(
     tag = "webhooks",
     params(("integrationId" = String, Path), ("connectionId" = String, Path)),
     responses(
-        (status = 200, description = "Recorded (or a duplicate), or refused: the provider reads the body"),
-        (status = 404, description = "No such connection for this integration")
+        (status = 200, description = "Recorded (or a duplicate), or refused where the provider reads the refusal from the body (ZaloPay's return_code, VNPay's RspCode)"),
+        (status = 204, description = "Recorded, for providers that expect no body (MoMo)"),
+        (status = 400, description = "Refused: MoMo's answer to a bad signature"),
+        (status = 401, description = "Refused: a bad signature or URL token, for the other providers"),
+        (status = 404, description = "No such connection for this integration, or an integration that receives no webhooks"),
+        (status = 503, description = "The store could not record it: the provider retries")
     )
 )]
 pub async fn receive_get(
