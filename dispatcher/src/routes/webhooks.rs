@@ -10,7 +10,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use connectors::webhook::{verifier, Answer, AnswerBody, Rejection, WebhookRequest, WebhookVerifier};
+use connectors::webhook::{
+    verifier, Answer, AnswerBody, Rejection, WebhookRequest, WebhookVerifier,
+};
 use integrations_core::model::{new_id, now, Connection};
 use integrations_core::sanitize::sanitize;
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
