@@ -154,6 +154,12 @@ pub async fn get(
 ) -> ApiResult<Json<WebhookEndpoint>> {
     let connection = load(&state, &caller, &connection_id).await?;
     receiving(&connection)?;
+    // Idempotent; registers connections made before OAuth connections were registered.
+    state
+        .backend
+        .webhooks
+        .register_endpoint(&connection.connection_id, &caller.tenant_id)
+        .await?;
     let secrets = state
         .backend
         .secrets
