@@ -313,4 +313,45 @@ mod tests {
             Err(Rejection::NoSecret)
         );
     }
+
+    /// Every secret a verifier reads is declared (`writeOnly`) by its catalog document, so that
+    /// a connection can hold it at all.
+    #[test]
+    fn catalogs_declare_the_secrets_verifiers_read() {
+        use crate::ecommerce::{haravan, sapo, shopify, woocommerce};
+        let catalog = crate::testing::catalog();
+        let mut cases: Vec<(&str, Vec<&str>)> = vec![
+            (
+                shopify::INTEGRATION_ID,
+                shopify::webhook::SECRET_FIELDS.to_vec(),
+            ),
+            (
+                woocommerce::INTEGRATION_ID,
+                woocommerce::webhook::SECRET_FIELDS.to_vec(),
+            ),
+            (sapo::INTEGRATION_ID, sapo::webhook::SECRET_FIELDS.to_vec()),
+            (
+                haravan::INTEGRATION_ID,
+                haravan::webhook::SECRET_FIELDS.to_vec(),
+            ),
+        ];
+        for v in verifiers().iter().filter(|v| v.url_token()) {
+            let fields = [
+                TOKEN_FIELD,
+                PREVIOUS_TOKEN_FIELD,
+                PREVIOUS_TOKEN_EXPIRES_FIELD,
+            ];
+            cases.push((v.integration_id(), fields.to_vec()));
+        }
+        assert_eq!(cases.len(), 7, "GHN, GHTK and Haravan carry URL tokens");
+        for (integration, fields) in cases {
+            let declared = &catalog
+                .integration(integration)
+                .expect("in the catalog")
+                .secret_fields;
+            for f in fields {
+                assert!(declared.contains(f), "{integration} declares no secret {f}");
+            }
+        }
+    }
 }
