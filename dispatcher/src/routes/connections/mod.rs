@@ -150,21 +150,19 @@ pub(crate) async fn store(
         .await?;
     // Before the connection: a URL resolving to no connection yet answers 404, never the
     // reverse (a connection whose provider cannot reach it).
-    let stored = match state
-        .backend
-        .webhooks
-        .register_endpoint(&connection.connection_id, &connection.tenant_id)
-        .await
-    {
-        Ok(()) => {
-            state
-                .backend
-                .connections
-                .create_connection(connection)
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let stored = async {
+        state
+            .backend
+            .webhooks
+            .register_endpoint(&connection.connection_id, &connection.tenant_id)
+            .await?;
+        state
+            .backend
+            .connections
+            .create_connection(connection)
+            .await
+    }
+    .await;
     if stored.is_err() {
         let _ = secrets.delete_secret(&connection.credentials_ref).await;
     }
