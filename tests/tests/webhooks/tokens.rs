@@ -95,6 +95,18 @@ async fn ghn_token_is_made_shown_and_rotated_with_a_grace() {
         200,
         "old, in grace"
     );
+    // Other credentials still change, and the tokens stay.
+    let key = json!({"credentials": {"apiKey": TOKEN}});
+    let (s, b) = h
+        .call(
+            Method::PATCH,
+            &format!("/connections/{conn}"),
+            "t1",
+            Some(key),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(post(&h, &new_path, &[], ghn_status()).await.0, 200);
 
     // The token is the service's: a tenant cannot choose or overwrite it.
     let chosen = json!({"integrationId": "shipping-ghn", "name": "Mine",
