@@ -43,6 +43,11 @@ pub struct ApiSettings {
     /// The operator's provider base-URL overrides (`--provider-base-urls`), for the OAuth
     /// flow's authorize and token endpoints as for the connectors.
     pub provider_base_urls: std::collections::BTreeMap<String, String>,
+    /// The service's public origin (`--public-url`), to show a connection's full webhook URL;
+    /// without it only the path is shown.
+    pub public_url: Option<String>,
+    /// How long a rotated webhook URL token keeps working beside its successor.
+    pub webhook_token_grace: Duration,
 }
 
 impl Default for ApiSettings {
@@ -60,6 +65,8 @@ impl Default for ApiSettings {
             max_enqueue_backlog: 1024,
             tenant_quotas: integrations_core::engine::TenantQuotas::default(),
             provider_base_urls: Default::default(),
+            public_url: None,
+            webhook_token_grace: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -146,6 +153,8 @@ fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
             connections::delete
         ))
         .routes(routes!(connections::probe::test))
+        .routes(routes!(connections::webhook::get))
+        .routes(routes!(connections::webhook::rotate))
         .routes(routes!(crate::oauth::start))
         .routes(routes!(executions::execute))
         .routes(routes!(executions::list))

@@ -347,6 +347,20 @@ pub struct ApiArgs {
     /// the API answers 503 OVERLOADED with Retry-After before recording anything.
     #[arg(long, env = "INTEGRATIONS_MAX_ENQUEUE_BACKLOG", default_value_t = 1024)]
     pub max_enqueue_backlog: usize,
+
+    /// The service's public origin (`https://integrations.example.com`): connections' webhook
+    /// URLs are shown in full with it, else as paths.
+    #[arg(long, env = "INTEGRATIONS_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
+    /// How long a rotated webhook URL token (GHN, GHTK, Haravan) keeps working beside the new
+    /// one, for the tenant to update the provider's dashboard.
+    #[arg(
+        long,
+        env = "INTEGRATIONS_WEBHOOK_TOKEN_GRACE_SECS",
+        default_value_t = 86_400
+    )]
+    pub webhook_token_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]

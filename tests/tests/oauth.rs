@@ -585,6 +585,7 @@ async fn haravan_connects_by_oauth_and_a_revoked_token_needs_a_new_authorization
         (StatusCode::CONFLICT, "OAUTH_STATE_REPLAYED"),
         "{b}"
     );
+    haravan_webhooks_reach_the_connection(&h, &id, &conn["webhook"]).await;
     let done = run(&h, &id, "list_orders", json!({})).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     let problems = catalog
@@ -662,4 +663,43 @@ async fn haravan_connects_by_oauth_and_a_revoked_token_needs_a_new_authorization
         .await;
     assert_eq!(c["status"], "error", "{c}");
     h.stop().await;
+}
+
+/// The OAuth callback registered the connection's webhook endpoint, made its URL token (the
+/// challenge's verify token) and copied the app's secret, which signs its webhooks.
+async fn haravan_webhooks_reach_the_connection(h: &Harness, id: &str, webhook: &Value) {
+    use connectors::kit::sign::{hmac, Encoding, HmacAlgorithm};
+    use fake_provider::ecommerce::haravan as fake_haravan;
+    let token = webhook["token"].as_str().expect("a URL token");
+    let url = format!("{}/webhooks/ecommerce-haravan/{id}", h.base);
+    let query = [
+        ("hub.mode", "subscribe"),
+        ("hub.verify_token", token),
+        ("hub.challenge", "42"),
+    ];
+    let resp = h
+        .http
+        .get(&url)
+        .query(&query)
+        .send()
+        .await
+        .expect("challenge");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.text().await.expect("body"), "42");
+    let body = r#"{"id":1001,"financial_status":"paid"}"#;
+    let mac = hmac(
+        HmacAlgorithm::Sha256,
+        fake_haravan::CLIENT_SECRET.as_bytes(),
+        body.as_bytes(),
+    );
+    let resp = h
+        .http
+        .post(&url)
+        .header("x-haravan-topic", "orders/paid")
+        .header("x-haravan-hmacsha256", Encoding::Base64.encode(&mac))
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(resp.status(), StatusCode::OK);
 }

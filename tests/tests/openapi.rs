@@ -28,7 +28,7 @@ const PUBLIC: [&str; 5] = [
 
 /// The API's routes. The router and the document are built from the same declarations, so
 /// this list is what a reviewer reads: a route added, renamed or lost shows here.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 21] = [
     "/healthz",
     "/metrics",
     "/openapi.json",
@@ -38,6 +38,8 @@ const ROUTES: [&str; 19] = [
     "/connections",
     "/connections/{connectionId}",
     "/connections/{connectionId}/test",
+    "/connections/{connectionId}/webhook",
+    "/connections/{connectionId}/webhook-token/rotate",
     "/connections/oauth/start",
     "/oauth/callback",
     "/execute",

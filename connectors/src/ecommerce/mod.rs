@@ -7,6 +7,7 @@ pub mod haravan;
 pub mod prestashop;
 pub mod sapo;
 pub mod shopify;
+pub mod webhook;
 pub mod woocommerce;
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ impl WebhookVerifier for GhnWebhook {
         INTEGRATION_ID
     }
 
+    fn url_token(&self) -> bool {
+        true
+    }
+
     fn verify(
         &self,
         request: &WebhookRequest<'_>,

@@ -292,10 +292,16 @@ pub async fn callback(
         );
     }
     credentials.retain(|k, _| integration.secret_fields.contains(k));
+    crate::routes::connections::webhook::issue_token(&pending.integration_id, &mut credentials)?;
     let config = pending.config.as_object().cloned().unwrap_or_default();
     integration.validate_connection(&config, &credentials)?;
-    let connection = create(&state, &pending, Credentials(credentials)).await?;
-    Ok((StatusCode::CREATED, Json((&connection).into())))
+    let credentials = Credentials(credentials);
+    let connection = create(&state, &pending, &credentials).await?;
+    let webhook = crate::routes::connections::webhook::endpoint(&state, &connection, &credentials);
+    Ok((
+        StatusCode::CREATED,
+        Json(views::Connection::created(&connection, webhook)),
+    ))
 }
 
 /// Shopify's callback signature: every other parameter sorted, `k=v` joined with `&`, hex
@@ -327,7 +333,7 @@ fn verify_hmac(query: &HashMap<String, String>, secret: &str, config: &Value) ->
 async fn create(
     state: &AppState,
     pending: &Pending,
-    credentials: Credentials,
+    credentials: &Credentials,
 ) -> Result<Connection> {
     let connection_id = new_id();
     let credentials_ref = secret_name(&pending.tenant_id, &connection_id);
@@ -346,18 +352,7 @@ async fn create(
         created_at: t,
         updated_at: t,
     };
-    // Secret first: a connection never exists without its credentials.
-    let secrets = &state.backend.secrets;
-    secrets.put_secret(&credentials_ref, &credentials).await?;
-    if let Err(e) = state
-        .backend
-        .connections
-        .create_connection(&connection)
-        .await
-    {
-        let _ = secrets.delete_secret(&credentials_ref).await;
-        return Err(e);
-    }
+    crate::routes::connections::store(state, &connection, credentials).await?;
     tracing::info!(tenant_id = %connection.tenant_id, connection_id = %connection.connection_id, integration_id = %connection.integration_id, "OAuth connection created");
     Ok(connection)
 }

@@ -10,7 +10,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use connectors::webhook::{verifiers, Answer, Rejection, WebhookRequest, WebhookVerifier};
+use connectors::webhook::{
+    verifier, Answer, AnswerBody, Rejection, WebhookRequest, WebhookVerifier,
+};
 use integrations_core::model::{new_id, now, Connection};
 use integrations_core::sanitize::sanitize;
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
@@ -44,7 +46,7 @@ pub async fn receive_post(
     receive(state, path, query, headers, body).await
 }
 
-/// VNPay calls its IPN with GET.
+/// VNPay calls its IPN with GET, and Haravan its subscription challenge.
 #[utoipa::path(
     get,
     path = "/webhooks/{integrationId}/{connectionId}",
@@ -52,10 +54,10 @@ pub async fn receive_post(
     tag = "webhooks",
     params(("integrationId" = String, Path), ("connectionId" = String, Path)),
     responses(
-        (status = 200, description = "Recorded (or a duplicate), or refused where the provider reads the refusal from the body (ZaloPay's return_code, VNPay's RspCode)"),
+        (status = 200, description = "Recorded (or a duplicate), or refused where the provider reads the refusal from the body (VNPay's RspCode); Haravan's hub.challenge echoed as text/plain"),
         (status = 204, description = "Recorded, for providers that expect no body (MoMo)"),
         (status = 400, description = "Refused: MoMo's answer to a bad signature"),
-        (status = 401, description = "Refused: a bad signature or URL token, for the other providers"),
+        (status = 401, description = "Refused: a bad signature or URL token (or Haravan verify token), for the other providers"),
         (status = 404, description = "No such connection for this integration, or an integration that receives no webhooks"),
         (status = 503, description = "The store could not record it: the provider retries")
     )
@@ -76,10 +78,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(verifier) = verifiers()
-        .into_iter()
-        .find(|v| v.integration_id() == integration_id)
-    else {
+    let Some(verifier) = verifier(&integration_id) else {
         return ApiError(Error::new(
             ErrorKind::IntegrationNotFound,
             format!("integration '{integration_id}' receives no webhooks"),
@@ -111,6 +110,13 @@ async fn receive(
         body: &body,
         received_at,
     };
+    // A handshake (WooCommerce's ping, Haravan's challenge) is answered, never recorded.
+    if let Some(handshake) = verifier.handshake(&request, &secrets) {
+        return match handshake {
+            Ok(a) => answer(a),
+            Err(why) => rejected(verifier.as_ref(), &connection, why),
+        };
+    }
     let verified = match verifier.verify(&request, &secrets) {
         Ok(v) => v,
         Err(why) => return rejected(verifier.as_ref(), &connection, why),
@@ -188,7 +194,8 @@ fn rejected(verifier: &dyn WebhookVerifier, connection: &Connection, why: Reject
 fn answer(a: Answer) -> Response {
     let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
     match a.body {
-        Some(body) => (status, axum::Json(body)).into_response(),
+        Some(AnswerBody::Json(body)) => (status, axum::Json(body)).into_response(),
+        Some(AnswerBody::Text(text)) => (status, text).into_response(),
         None => status.into_response(),
     }
 }

@@ -29,6 +29,11 @@ pub(super) async fn start(
         max_enqueue_backlog: a.max_enqueue_backlog,
         tenant_quotas: quotas.clone(),
         provider_base_urls: common.base_url_overrides().map_err(Error::validation)?,
+        public_url: a
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string()),
+        webhook_token_grace: Duration::from_secs(a.webhook_token_grace_secs),
         ..ApiSettings::default()
     };
     if !a.mcp_allowed_hosts.is_empty() {

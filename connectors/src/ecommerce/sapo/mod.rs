@@ -5,6 +5,7 @@ mod actions;
 mod client;
 #[cfg(test)]
 mod tests;
+pub mod webhook;
 
 use async_trait::async_trait;
 use integrations_core::connector::{CallContext, Connector};

@@ -9,6 +9,7 @@ mod client;
 #[cfg(test)]
 mod tests;
 mod token;
+pub mod webhook;
 
 use async_trait::async_trait;
 use integrations_core::catalog::Catalog;

@@ -166,6 +166,6 @@ mod tests {
         assert_eq!(verify(&query), Err(Rejection::BadSignature));
         assert_eq!(verify(&ipn("00")), Err(Rejection::Unsigned));
         let answer = VnpayWebhook.rejected(Rejection::BadSignature);
-        assert_eq!(answer.body.expect("body")["RspCode"], "97");
+        assert_eq!(answer.json_body().expect("body")["RspCode"], "97");
     }
 }

@@ -100,7 +100,7 @@ mod tests {
             DateTime::from_timestamp_millis(1_599_189_413_498)
         );
         assert_eq!(
-            ZaloPayWebhook.accepted().body.expect("body")["return_code"],
+            ZaloPayWebhook.accepted().json_body().expect("body")["return_code"],
             1
         );
     }
@@ -110,6 +110,6 @@ mod tests {
         let forged = DATA.replace("10000", "1");
         assert_eq!(verify(&forged, MAC), Err(Rejection::BadSignature));
         let answer = ZaloPayWebhook.rejected(Rejection::BadSignature);
-        assert_eq!(answer.body.expect("body")["return_code"], -1);
+        assert_eq!(answer.json_body().expect("body")["return_code"], -1);
     }
 }

@@ -15,6 +15,10 @@ impl WebhookVerifier for GhtkWebhook {
         INTEGRATION_ID
     }
 
+    fn url_token(&self) -> bool {
+        true
+    }
+
     fn verify(
         &self,
         request: &WebhookRequest<'_>,

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{always_ok, always_true, Timestamp};
 use crate::openapi::errors::error_ref;
+use crate::routes::connections::webhook::WebhookEndpoint;
 
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +43,20 @@ pub struct Connection {
     created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     updated_at: Timestamp,
+    /// In the create answer of a connection whose provider pushes webhooks: the URL to
+    /// register with it (also at `GET /connections/{connectionId}/webhook`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    webhook: Option<WebhookEndpoint>,
+}
+
+impl Connection {
+    pub fn created(c: &model::Connection, webhook: Option<WebhookEndpoint>) -> Self {
+        Self {
+            webhook,
+            ..c.into()
+        }
+    }
 }
 
 impl From<&model::Connection> for Connection {
@@ -60,6 +75,7 @@ impl From<&model::Connection> for Connection {
             last_error: c.last_error.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            webhook: None,
         }
     }
 }

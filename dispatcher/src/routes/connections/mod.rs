@@ -22,6 +22,7 @@ use crate::openapi::errors;
 use crate::openapi::views;
 
 pub mod probe;
+pub mod webhook;
 
 pub(crate) async fn load(
     state: &AppState,
@@ -100,10 +101,11 @@ fn check_name(name: &str) -> Result<(), Error> {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Extension(caller): Extension<Caller>,
-    Body(body): Body<CreateBody>,
+    Body(mut body): Body<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<views::Connection>)> {
     check_name(&body.name)?;
     let integration = state.catalog.integration(&body.integration_id)?;
+    webhook::issue_token(&body.integration_id, &mut body.credentials)?;
     integration.validate_connection(&body.config, &body.credentials)?;
     let connection_id = new_id();
     let credentials_ref = secret_name(&caller.tenant_id, &connection_id);
@@ -122,30 +124,49 @@ pub async fn create(
         created_at: t,
         updated_at: t,
     };
+    let credentials = Credentials(body.credentials);
+    store(&state, &connection, &credentials).await?;
+    tracing::info!(tenant_id = %caller.tenant_id, connection_id = %connection.connection_id, "connection created");
+    Ok((
+        StatusCode::CREATED,
+        Json(views::Connection::created(
+            &connection,
+            webhook::endpoint(&state, &connection, &credentials),
+        )),
+    ))
+}
+
+/// Stores a new connection: its secret, its webhook endpoint, then the connection (by the
+/// API and by the OAuth callback alike).
+pub(crate) async fn store(
+    state: &AppState,
+    connection: &Connection,
+    credentials: &Credentials,
+) -> Result<(), Error> {
+    let secrets = &state.backend.secrets;
     // Secret first: a connection never exists without its credentials.
-    state
-        .backend
-        .secrets
-        .put_secret(&credentials_ref, &Credentials(body.credentials))
+    secrets
+        .put_secret(&connection.credentials_ref, credentials)
         .await?;
     // Before the connection: a URL resolving to no connection yet answers 404, never the
     // reverse (a connection whose provider cannot reach it).
-    state
-        .backend
-        .webhooks
-        .register_endpoint(&connection.connection_id, &caller.tenant_id)
-        .await?;
-    if let Err(e) = state
-        .backend
-        .connections
-        .create_connection(&connection)
-        .await
-    {
-        let _ = state.backend.secrets.delete_secret(&credentials_ref).await;
-        return Err(e.into());
+    let stored = async {
+        state
+            .backend
+            .webhooks
+            .register_endpoint(&connection.connection_id, &connection.tenant_id)
+            .await?;
+        state
+            .backend
+            .connections
+            .create_connection(connection)
+            .await
     }
-    tracing::info!(tenant_id = %caller.tenant_id, connection_id = %connection.connection_id, "connection created");
-    Ok((StatusCode::CREATED, Json((&connection).into())))
+    .await;
+    if stored.is_err() {
+        let _ = secrets.delete_secret(&connection.credentials_ref).await;
+    }
+    stored
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -290,6 +311,9 @@ pub async fn update(
         .await?
         .unwrap_or_default();
     let rotating = body.credentials.is_some();
+    if let Some(given) = &body.credentials {
+        webhook::refuse_token_fields(given)?;
+    }
     credentials.0.extend(body.credentials.unwrap_or_default());
     integration.validate_connection(&config, &credentials.0)?;
     if rotating {
