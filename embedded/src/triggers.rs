@@ -81,7 +81,9 @@ impl TriggerStore for EmbeddedBackend {
         self.db()
             .write(move |conn| {
                 let deleted = conn
-                    .prepare_cached("DELETE FROM triggers WHERE tenant_id = ?1 AND trigger_id = ?2")?
+                    .prepare_cached(
+                        "DELETE FROM triggers WHERE tenant_id = ?1 AND trigger_id = ?2",
+                    )?
                     .execute(params![key.0, key.1])?;
                 Ok(deleted > 0)
             })

@@ -47,7 +47,9 @@ fn keys(t: &Trigger) -> [Item; 2] {
 }
 
 /// Whether a transaction was cancelled by the condition of its first item.
-fn first_condition_failed(err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> bool {
+fn first_condition_failed(
+    err: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
+) -> bool {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
             .cancellation_reasons()
@@ -94,7 +96,10 @@ impl DynamoTriggers {
         }
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> std::result::Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> std::result::Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -160,7 +165,9 @@ impl TriggerStore for DynamoTriggers {
         };
         let mut items = Vec::with_capacity(2);
         for (i, item) in keys(&trigger).into_iter().enumerate() {
-            let mut delete = Delete::builder().table_name(&self.table).set_key(Some(item));
+            let mut delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(item));
             if i == 0 {
                 // Of two concurrent deletes one removes it, the other finds nothing.
                 delete = delete.condition_expression("attribute_exists(PK)");

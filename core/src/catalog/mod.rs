@@ -125,7 +125,12 @@ impl Action {
     pub fn input_violations_besides_missing(&self, input: &Value) -> Vec<String> {
         self.input
             .iter_errors(input)
-            .filter(|e| !matches!(e.kind(), jsonschema::error::ValidationErrorKind::Required { .. }))
+            .filter(|e| {
+                !matches!(
+                    e.kind(),
+                    jsonschema::error::ValidationErrorKind::Required { .. }
+                )
+            })
             .take(5)
             .map(|e| format!("input{}: {e}", e.instance_path()))
             .collect()

@@ -64,7 +64,10 @@ pub async fn crud(store: Arc<dyn TriggerStore>) {
         .expect("get");
     assert_eq!(got.as_ref(), Some(&first), "read back as written");
     let listed = vec![first.trigger_id.clone(), second.trigger_id.clone()];
-    eventually_eq("the tenant's triggers", &listed, || ids(store.as_ref(), &tenant)).await;
+    eventually_eq("the tenant's triggers", &listed, || {
+        ids(store.as_ref(), &tenant)
+    })
+    .await;
 
     assert!(store
         .delete_trigger(&tenant, &first.trigger_id)

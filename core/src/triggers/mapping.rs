@@ -47,9 +47,16 @@ fn expression(text: &str, at: &str) -> Result<Expression<'static>> {
         .map_err(|e| Error::validation(format!("{at}: not a valid JMESPath expression: {e}")))
 }
 
-fn object(map: &Map<String, Value>, at: &str, depth: usize, leaves: &mut usize) -> Result<Vec<(String, Node)>> {
+fn object(
+    map: &Map<String, Value>,
+    at: &str,
+    depth: usize,
+    leaves: &mut usize,
+) -> Result<Vec<(String, Node)>> {
     if depth > MAX_DEPTH {
-        return Err(Error::validation(format!("{at}: nested deeper than {MAX_DEPTH}")));
+        return Err(Error::validation(format!(
+            "{at}: nested deeper than {MAX_DEPTH}"
+        )));
     }
     let mut nodes = Vec::with_capacity(map.len());
     for (key, value) in map {
@@ -115,7 +122,12 @@ fn whole_numbers(v: Value) -> Value {
 
 /// Evaluate `nodes`; nulls leave their field out. `strict`: a failing expression is an error;
 /// otherwise its field is left out (the check at creation, where the event's data is unknown).
-fn evaluate(nodes: &[(String, Node)], event: &Value, at: &str, strict: bool) -> Result<Map<String, Value>> {
+fn evaluate(
+    nodes: &[(String, Node)],
+    event: &Value,
+    at: &str,
+    strict: bool,
+) -> Result<Map<String, Value>> {
     let mut out = Map::new();
     for (key, node) in nodes {
         let here = format!("{at}.{key}");
@@ -139,9 +151,7 @@ fn evaluate(nodes: &[(String, Node)], event: &Value, at: &str, strict: bool) -> 
 impl CompiledTrigger {
     /// Compile a filter and an input mapping; `VALIDATION_FAILED` names the failing field.
     pub fn compile(filter: Option<&str>, input: &Value) -> Result<Self> {
-        let filter = filter
-            .map(|f| expression(f, "source.filter"))
-            .transpose()?;
+        let filter = filter.map(|f| expression(f, "source.filter")).transpose()?;
         let Value::Object(map) = input else {
             return Err(Error::validation(
                 "action.input: an object mapping the action's input fields to JMESPath expressions",
@@ -198,7 +208,12 @@ impl CompiledTrigger {
                 action.action_id
             )));
         }
-        let yielded = Value::Object(evaluate(&self.input, &event_document(sample), "action.input", false)?);
+        let yielded = Value::Object(evaluate(
+            &self.input,
+            &event_document(sample),
+            "action.input",
+            false,
+        )?);
         let violations = action.input_violations_besides_missing(&yielded);
         if !violations.is_empty() {
             return Err(Error::validation(format!(
@@ -211,7 +226,12 @@ impl CompiledTrigger {
 }
 
 /// An event of `event_type` from `connection_id` with no data, for [`CompiledTrigger::check`].
-pub fn sample_event(tenant_id: &str, connection_id: &str, integration_id: &str, event_type: &str) -> ProviderEvent {
+pub fn sample_event(
+    tenant_id: &str,
+    connection_id: &str,
+    integration_id: &str,
+    event_type: &str,
+) -> ProviderEvent {
     let t = now();
     ProviderEvent {
         event_id: new_id(),

@@ -58,12 +58,23 @@ fn an_order_event_maps_into_a_valid_ghn_order_and_nulls_are_left_out() {
     let compiled = CompiledTrigger::compile(None, &ghn_mapping()).expect("compile");
     let action = create_order();
     compiled
-        .check(&action, &sample_event("t1", "c", "ecommerce-shopify", "order.created"))
+        .check(
+            &action,
+            &sample_event("t1", "c", "ecommerce-shopify", "order.created"),
+        )
         .expect("statically fine");
-    let input = compiled.input(&event_document(&order_event())).expect("input");
+    let input = compiled
+        .input(&event_document(&order_event()))
+        .expect("input");
     assert_eq!(input["weight"], json!(400));
-    assert_eq!(input["items"][0], json!({"name": "T-shirt", "quantity": 2, "weight": 300}));
-    assert!(input.get("note").is_none(), "a null leaf leaves its field out: {input}");
+    assert_eq!(
+        input["items"][0],
+        json!({"name": "T-shirt", "quantity": 2, "weight": 300})
+    );
+    assert!(
+        input.get("note").is_none(),
+        "a null leaf leaves its field out: {input}"
+    );
     action.validate_input(&input).expect("valid GHN input");
 }
 
@@ -72,7 +83,8 @@ fn the_filter_must_be_truthy_and_a_failing_filter_does_not_hold() {
     let event = event_document(&order_event());
     let paid = CompiledTrigger::compile(Some("data.financial_status == 'paid'"), &json!({}));
     assert!(paid.expect("compile").matches(&event));
-    let refunded = CompiledTrigger::compile(Some("data.financial_status == 'refunded'"), &json!({}));
+    let refunded =
+        CompiledTrigger::compile(Some("data.financial_status == 'refunded'"), &json!({}));
     assert!(!refunded.expect("compile").matches(&event));
     let missing = CompiledTrigger::compile(Some("data.no_such_field"), &json!({}));
     assert!(!missing.expect("compile").matches(&event), "null is falsy");
@@ -86,10 +98,17 @@ fn the_filter_must_be_truthy_and_a_failing_filter_does_not_hold() {
 fn bad_expressions_and_shapes_are_refused_naming_the_field() {
     let m = validation_message(CompiledTrigger::compile(Some("data.[["), &json!({})).map(|_| ()));
     assert!(m.starts_with("source.filter: not a valid JMESPath"), "{m}");
-    let m = validation_message(CompiledTrigger::compile(None, &json!({"a": {"b": "x[?"}})).map(|_| ()));
-    assert!(m.starts_with("action.input.a.b: not a valid JMESPath"), "{m}");
+    let m =
+        validation_message(CompiledTrigger::compile(None, &json!({"a": {"b": "x[?"}})).map(|_| ()));
+    assert!(
+        m.starts_with("action.input.a.b: not a valid JMESPath"),
+        "{m}"
+    );
     let m = validation_message(CompiledTrigger::compile(None, &json!({"weight": 5})).map(|_| ()));
-    assert!(m.starts_with("action.input.weight: a JMESPath expression"), "{m}");
+    assert!(
+        m.starts_with("action.input.weight: a JMESPath expression"),
+        "{m}"
+    );
     let m = validation_message(CompiledTrigger::compile(None, &json!("data")).map(|_| ()));
     assert!(m.starts_with("action.input: an object"), "{m}");
     let m = validation_message(CompiledTrigger::compile(None, &json!({"a": ""})).map(|_| ()));
@@ -106,7 +125,10 @@ fn the_static_check_refuses_unknown_and_missing_fields_and_wrong_constants() {
     };
     let mut unknown = ghn_mapping();
     unknown["colour"] = json!("data.colour");
-    assert_eq!(check(unknown), "action.input.colour: create_order has no input 'colour'");
+    assert_eq!(
+        check(unknown),
+        "action.input.colour: create_order has no input 'colour'"
+    );
 
     let mut missing = ghn_mapping();
     missing.as_object_mut().expect("object").remove("toPhone");
@@ -151,7 +173,10 @@ fn the_idempotency_key_is_per_event_and_trigger() {
     assert_eq!(t1.idempotency_key("E1"), t1.idempotency_key("E1"));
     assert_ne!(t1.idempotency_key("E1"), t1.idempotency_key("E2"));
     assert_ne!(t1.idempotency_key("E1"), t2.idempotency_key("E1"));
-    assert_ne!(trigger("T1E").idempotency_key("1"), trigger("T1").idempotency_key("E1"));
+    assert_ne!(
+        trigger("T1E").idempotency_key("1"),
+        trigger("T1").idempotency_key("E1")
+    );
     assert!(t1.idempotency_key("E1").len() <= 255);
     assert_eq!(t1.caller_service(), "trigger:T1");
 }
