@@ -44,6 +44,26 @@ impl TriggerFirer {
         Self { state }
     }
 
+    /// The firer of a worker process, which serves no API: a submission state of its own over
+    /// the worker's backend, catalog and connectors, admitting trigger submissions under the
+    /// same tenant quotas as the API's.
+    pub fn for_worker(
+        parts: &crate::service::Parts,
+        quotas: &integrations_core::engine::TenantQuotas,
+    ) -> Arc<dyn ProviderEventHandler> {
+        let settings = crate::app::ApiSettings {
+            tenant_quotas: quotas.clone(),
+            ..crate::app::ApiSettings::default()
+        };
+        let state = AppState::new(
+            parts.backend.clone(),
+            parts.catalog.clone(),
+            parts.connectors.clone(),
+            settings,
+        );
+        Arc::new(Self::new(Arc::new(state)))
+    }
+
     /// Fire `trigger` for `event`: Ok when it started (or had started) its execution, did not
     /// match, or recorded why it cannot run; Err only for what may pass on a later try.
     async fn fire(&self, trigger: &Trigger, event: &ProviderEvent, document: &Value) -> Result<()> {
