@@ -14,7 +14,7 @@ use integrations_core::triggers::{Trigger, TriggerStore};
 use integrations_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
-use super::{get_json, s, tenant_pk, to_json, Item};
+use super::{get_json, query_pages, s, tenant_pk, to_json, Item};
 use crate::error::{built, sdk_error};
 
 const DATA: &str = "trigger";
@@ -67,7 +67,7 @@ impl DynamoTriggers {
         }
     }
 
-    /// Every trigger of the tenant's partition under `prefix`, in key order.
+    /// Every trigger of the tenant's partition under `prefix`, oldest first.
     async fn query(&self, tenant_id: &str, prefix: String, what: &str) -> Result<Vec<Trigger>> {
         let req = self
             .client
@@ -77,23 +77,10 @@ impl DynamoTriggers {
             .expression_attribute_values(":pk", s(tenant_pk(tenant_id)))
             .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true);
-        let mut triggers = Vec::new();
-        let mut start = None;
-        loop {
-            let out = req
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error(what, e))?;
-            for item in out.items() {
-                triggers.push(get_json(item, DATA)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(triggers);
-            }
-        }
+        let found = query_pages(req, "SK", usize::MAX, what, |item| get_json(item, DATA)).await?;
+        let mut triggers: Vec<Trigger> = found.into_iter().map(|(_, t)| t).collect();
+        triggers.sort_by(|a, b| (a.created_at, &a.trigger_id).cmp(&(b.created_at, &b.trigger_id)));
+        Ok(triggers)
     }
 
     async fn transact(
@@ -151,11 +138,8 @@ impl TriggerStore for DynamoTriggers {
     }
 
     async fn list_triggers(&self, tenant_id: &str) -> Result<Vec<Trigger>> {
-        let mut triggers = self
-            .query(tenant_id, BY_ID.to_string(), "DynamoDB Query (triggers)")
-            .await?;
-        triggers.sort_by(|a, b| (a.created_at, &a.trigger_id).cmp(&(b.created_at, &b.trigger_id)));
-        Ok(triggers)
+        self.query(tenant_id, BY_ID.to_string(), "DynamoDB Query (triggers)")
+            .await
     }
 
     async fn delete_trigger(&self, tenant_id: &str, trigger_id: &str) -> Result<bool> {
@@ -191,14 +175,11 @@ impl TriggerStore for DynamoTriggers {
         connection_id: &str,
         event_type: &str,
     ) -> Result<Vec<Trigger>> {
-        let mut triggers = self
-            .query(
-                tenant_id,
-                source_prefix(connection_id, event_type),
-                "DynamoDB Query (matching triggers)",
-            )
-            .await?;
-        triggers.sort_by(|a, b| (a.created_at, &a.trigger_id).cmp(&(b.created_at, &b.trigger_id)));
-        Ok(triggers)
+        self.query(
+            tenant_id,
+            source_prefix(connection_id, event_type),
+            "DynamoDB Query (matching triggers)",
+        )
+        .await
     }
 }
