@@ -32,7 +32,7 @@ use crate::submit::{submit, Submission};
 
 /// The `request_hash` recorded with a failed firing's idempotency key (a submission with the
 /// same key never follows one: the same event fails the same way).
-const FAILED_FIRING: &str = "trigger-firing-failed";
+pub const FAILED_FIRING: &str = "trigger-firing-failed";
 
 /// The triggers of the API's state, as the relay's [`ProviderEventHandler`].
 pub struct TriggerFirer {
@@ -145,19 +145,18 @@ impl TriggerFirer {
         let store = self.state.backend.executions.as_ref();
         let recorded = match store.create_execution(&execution, Some(&claim)).await? {
             CreateOutcome::Created => execution,
-            // A handling before this one recorded it; finish it if that one died in between.
-            CreateOutcome::Existing { execution, .. }
-                if execution.status == ExecutionStatus::Queued
-                    && execution.attempts == 0
-                    && execution.idempotency_key.is_some() =>
+            // A handling before this one recorded the failure; finish it if that one died
+            // before it did. A submitted execution under the key is left alone: it runs.
+            CreateOutcome::Existing {
+                execution,
+                request_hash,
+            } if request_hash.as_deref() == Some(FAILED_FIRING)
+                && execution.status == ExecutionStatus::Queued =>
             {
                 *execution
             }
             CreateOutcome::Existing { .. } => return Ok(()),
         };
-        if recorded.status.is_terminal() {
-            return Ok(());
-        }
         Completion::new(recorded, Err(error), None)
             .store(store, None)
             .await?;

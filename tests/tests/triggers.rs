@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use dispatcher::app::{ApiSettings, AppState};
-use dispatcher::triggers::TriggerFirer;
+use dispatcher::triggers::{TriggerFirer, FAILED_FIRING};
 use integration_tests::Harness;
+use integrations_core::backend::{CreateOutcome, IdempotencyClaim};
 use integrations_core::catalog::Catalog;
-use integrations_core::model::{new_id, now};
+use integrations_core::engine::new_execution;
+use integrations_core::model::{new_id, now, ExecutionRequest, EXECUTION_REQUEST_VERSION};
 use integrations_core::webhooks::{ProviderEvent, ProviderEventHandler};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -187,6 +189,58 @@ async fn a_mapping_failing_on_the_event_is_one_failed_execution() {
     assert_eq!(failed["callerService"], format!("trigger:{trigger}"));
     assert_eq!(failed["callerRef"], event.event_id.as_str());
     assert_eq!(h.provider_calls(CREATE_ORDER).await, 0);
+}
+
+/// A handling that died between recording a failed firing and finishing it left the execution
+/// `queued` (no message was sent for it): the next handling finishes that same execution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_record_left_queued_is_finished_by_the_next_handling() {
+    let h = Harness::start().await;
+    let (shop, ghn) = (
+        shopify_connection(&h, "t1").await,
+        h.create_connection("t1").await,
+    );
+    let trigger_id = create_trigger(&h, trigger_body(&shop, &ghn)).await;
+    let trigger = h
+        .backend
+        .triggers
+        .get_trigger("t1", &trigger_id)
+        .await
+        .expect("get")
+        .expect("the trigger");
+    let event = order_event("t1", &shop, "*******678", "paid");
+    let catalog = Catalog::embedded().expect("catalog");
+    let request = ExecutionRequest {
+        version: EXECUTION_REQUEST_VERSION,
+        execution_id: new_id(),
+        tenant_id: "t1".into(),
+        connection_id: ghn.clone(),
+        action_id: "create_order".into(),
+        input: json!({}),
+        caller_service: Some(trigger.caller_service()),
+        caller_ref: Some(event.event_id.clone()),
+        callback_url: None,
+        submitted_at: now(),
+    };
+    let key = trigger.idempotency_key(&event.event_id);
+    let left = new_execution(&catalog, &request, "shipping-ghn", Some(key.clone()));
+    let claim = IdempotencyClaim {
+        key,
+        request_hash: FAILED_FIRING.into(),
+    };
+    let created = h
+        .backend
+        .executions
+        .create_execution(&left, Some(&claim))
+        .await;
+    assert_eq!(created.expect("create"), CreateOutcome::Created);
+
+    firer(&h).handle(&event).await.expect("handled");
+    let listed = executions_of(&h, "t1", &ghn).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["executionId"], left.execution_id.as_str());
+    assert_eq!(listed[0]["status"], "failed");
+    assert_eq!(listed[0]["error"]["code"], "VALIDATION_FAILED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
