@@ -108,16 +108,14 @@ impl TriggerFirer {
         trigger: &Trigger,
         event: &ProviderEvent,
         input: Value,
-        error: Error,
+        mut error: Error,
     ) -> Result<()> {
-        let error = Error::new(
-            error.kind,
-            format!(
-                "trigger {} on event {}: {}",
-                trigger.trigger_id, event.event_id, error.message
-            ),
-        )
-        .with_retryable(false);
+        // The same error (its kind and cause kept), saying which trigger and event it is about.
+        error.message = format!(
+            "trigger {} on event {}: {}",
+            trigger.trigger_id, event.event_id, error.message
+        );
+        error.retryable = false;
         tracing::warn!(code = error.kind.code(), error = %error, "trigger firing failed");
         let key = trigger.idempotency_key(&event.event_id);
         let request = ExecutionRequest {
