@@ -35,7 +35,7 @@ pub use sqs::{QueueCheck, RedrivePolicy};
 use clients::Clients;
 use dynamo::{
     DynamoApiKeys, DynamoBuckets, DynamoCallbacks, DynamoConnections, DynamoExecutions,
-    DynamoLeases, DynamoWebhooks,
+    DynamoLeases, DynamoTriggers, DynamoWebhooks,
 };
 use events::EventBridgeBus;
 use secrets::SecretsManagerStore;
@@ -139,6 +139,10 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
         webhooks: Arc::new(DynamoWebhooks::new(
             clients.dynamodb.clone(),
             &config.executions_table,
+        )),
+        triggers: Arc::new(DynamoTriggers::new(
+            clients.dynamodb.clone(),
+            &config.connections_table,
         )),
     };
     Ok((

@@ -471,4 +471,5 @@ pub struct Backend {
     pub leases: Arc<dyn LeaseStore>,
     pub rate_limits: Arc<dyn RateLimitStore>,
     pub webhooks: Arc<dyn crate::webhooks::WebhookStore>,
+    pub triggers: Arc<dyn crate::triggers::TriggerStore>,
 }

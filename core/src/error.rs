@@ -27,6 +27,8 @@ pub enum ErrorKind {
     CallbackNotFound,
     /// `POST /tools/call` or MCP `tools/call` named no tool of the tenant's.
     ToolNotFound,
+    /// `/triggers/{triggerId}` named no trigger of the tenant's.
+    TriggerNotFound,
     ConnectionInactive,
     /// The provider rejected the connection's credentials: executions fail fast until the
     /// connection is updated or tested successfully.
@@ -100,6 +102,7 @@ impl ErrorKind {
             Self::ExecutionNotFound => "EXECUTION_NOT_FOUND",
             Self::CallbackNotFound => "CALLBACK_NOT_FOUND",
             Self::ToolNotFound => "TOOL_NOT_FOUND",
+            Self::TriggerNotFound => "TRIGGER_NOT_FOUND",
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
             Self::ConnectionCredentialsRejected => "CONNECTION_CREDENTIALS_REJECTED",
@@ -162,7 +165,8 @@ impl ErrorKind {
             | Self::ConnectionNotFound
             | Self::ExecutionNotFound
             | Self::CallbackNotFound
-            | Self::ToolNotFound => 404,
+            | Self::ToolNotFound
+            | Self::TriggerNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::ConnectionInactive
             | Self::ConnectionCredentialsRejected

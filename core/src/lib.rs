@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod sanitize;
 pub mod signing;
 pub mod trace;
+pub mod triggers;
 pub mod webhooks;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};

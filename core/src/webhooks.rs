@@ -105,3 +105,11 @@ pub trait WebhookStore: Send + Sync + 'static {
         event_id: &str,
     ) -> Result<Option<ProviderEvent>>;
 }
+
+/// Something that acts on provider events as they leave the outbox (triggers). Called at least
+/// once per recorded event, before the event is removed; an Err leaves it for a later sweep, so
+/// a handler must be idempotent.
+#[async_trait::async_trait]
+pub trait ProviderEventHandler: Send + Sync + 'static {
+    async fn handle(&self, event: &ProviderEvent) -> crate::error::Result<()>;
+}

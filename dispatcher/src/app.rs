@@ -16,7 +16,7 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::openapi::errors;
 use crate::openapi::views;
-use crate::routes::{catalog, connections, executions, tools, webhooks};
+use crate::routes::{catalog, connections, executions, tools, triggers, webhooks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -162,6 +162,8 @@ fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(executions::redeliver_callback))
         .routes(routes!(tools::list))
         .routes(routes!(tools::call))
+        .routes(routes!(triggers::list, triggers::create))
+        .routes(routes!(triggers::get, triggers::delete))
 }
 
 /// The public and the authenticated routers and the document, from the same declarations.

@@ -20,4 +20,5 @@ pub mod routes;
 pub mod service;
 pub mod submit;
 pub mod telemetry;
+pub mod triggers;
 pub mod waiters;

@@ -33,6 +33,7 @@ mod queue;
 mod queue_depth;
 mod schema;
 mod secrets;
+mod triggers;
 mod values;
 mod webhooks;
 
@@ -116,6 +117,7 @@ impl EmbeddedBackend {
             leases: Arc::new(self.clone()),
             rate_limits: Arc::new(self.clone()),
             webhooks: Arc::new(self.clone()),
+            triggers: Arc::new(self.clone()),
         }
     }
 

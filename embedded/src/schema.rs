@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -252,6 +252,24 @@ CREATE TABLE webhook_endpoints (
     connection_id TEXT PRIMARY KEY,
     tenant_id     TEXT NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Triggers: a tenant's rules acting on provider events, the trigger as JSON beside the columns
+/// its two queries use.
+const V9: &str = r#"
+CREATE TABLE triggers (
+    tenant_id     TEXT NOT NULL,
+    trigger_id    TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    event_type    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    trigger_json  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, trigger_id)
+);
+-- list_triggers: a tenant's triggers, oldest first.
+CREATE INDEX triggers_by_created ON triggers (tenant_id, created_at, trigger_id);
+-- matching_triggers: the triggers of one (connection, event type), for every provider event.
+CREATE INDEX triggers_by_source ON triggers (tenant_id, connection_id, event_type, created_at);
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

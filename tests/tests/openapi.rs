@@ -50,6 +50,8 @@ const ROUTES: [&str; 21] = [
     "/tools/call",
     "/mcp",
     "/webhooks/{integrationId}/{connectionId}",
+    "/triggers",
+    "/triggers/{triggerId}",
 ];
 
 fn doc() -> Value {

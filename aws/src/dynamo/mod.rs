@@ -9,6 +9,7 @@ mod cursor;
 mod exec_item;
 mod executions;
 mod leases;
+mod triggers;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub(crate) use exec_item::{
 };
 pub use executions::DynamoExecutions;
 pub use leases::DynamoLeases;
+pub use triggers::DynamoTriggers;
 pub use webhooks::DynamoWebhooks;
 
 /// Index names, shared with `provision` and `infra/template.yaml`.

@@ -119,6 +119,23 @@ impl Action {
         validate(&self.input, input, "input")
     }
 
+    /// Where `input` breaks the inputSchema other than by lacking a required property
+    /// (`input/weight: "heavy" is not of type "integer"`), up to five: a trigger's check of
+    /// what its mapping yields before any event data is known.
+    pub fn input_violations_besides_missing(&self, input: &Value) -> Vec<String> {
+        self.input
+            .iter_errors(input)
+            .filter(|e| {
+                !matches!(
+                    e.kind(),
+                    jsonschema::error::ValidationErrorKind::Required { .. }
+                )
+            })
+            .take(5)
+            .map(|e| format!("input{}: {e}", e.instance_path()))
+            .collect()
+    }
+
     /// Check a connector's output against the action's outputSchema (tests require a match;
     /// at run time a mismatch is counted and logged, see the engine).
     pub fn validate_output(&self, output: &Value) -> Result<()> {

@@ -73,6 +73,10 @@ macro_rules! conformance_tests {
             webhooks_tenant_isolation => |b| webhooks::tenant_isolation(b.webhooks);
             webhooks_window_expiry => |b| webhooks::window_expiry(b.webhooks);
             webhooks_endpoints => |b| webhooks::endpoints(b.webhooks);
+
+            triggers_crud => |b| triggers::crud(b.triggers);
+            triggers_tenant_isolation => |b| triggers::tenant_isolation(b.triggers);
+            triggers_matching => |b| triggers::matching(b.triggers);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

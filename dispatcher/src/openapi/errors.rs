@@ -74,8 +74,8 @@ error_responses! {
     E401(false) => "UNAUTHENTICATED: a missing or unknown API key.";
     E403(false) => "FORBIDDEN: the key may not act for this tenant (or callerService is not the \
                     key's).";
-    E404(false) => "*_NOT_FOUND: INTEGRATION_, ACTION_, CONNECTION_, EXECUTION_, CALLBACK_ or \
-                    TOOL_NOT_FOUND (another tenant's ids too).";
+    E404(false) => "*_NOT_FOUND: INTEGRATION_, ACTION_, CONNECTION_, EXECUTION_, CALLBACK_, \
+                    TOOL_ or TRIGGER_NOT_FOUND (another tenant's ids too).";
     E409(false) => "CONNECTION_INACTIVE, CONNECTION_CREDENTIALS_REJECTED, IDEMPOTENCY_CONFLICT or \
                     EXECUTION_NOT_FINISHED.";
     /// The body limit (`DefaultBodyLimit`, `--max-body-bytes`).

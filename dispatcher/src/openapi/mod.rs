@@ -47,6 +47,7 @@ use errors::{E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E
         (name = "executions"),
         (name = "tools"),
         (name = "webhooks"),
+        (name = "triggers"),
         (name = "operations")
     ),
     components(

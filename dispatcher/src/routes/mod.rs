@@ -4,4 +4,5 @@ pub mod catalog;
 pub mod connections;
 pub mod executions;
 pub mod tools;
+pub mod triggers;
 pub mod webhooks;

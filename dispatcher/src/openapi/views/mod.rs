@@ -9,11 +9,13 @@ mod connections;
 mod described;
 mod executions;
 mod tools;
+mod triggers;
 
 pub use connections::*;
 pub use described::*;
 pub use executions::*;
 pub use tools::*;
+pub use triggers::*;
 
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
