@@ -2,6 +2,10 @@
 //! normalized provider event, before the provider gets its answer, so that a crash after the
 //! write loses nothing and a provider's retry of the same delivery is recognised as a duplicate.
 //!
+//! The event goes into the outbox in the same atomic write ([`crate::outbox`]); the relay
+//! publishes it on the bus (`detail-type` [`crate::outbox::PROVIDER_EVENT_DETAIL_TYPE`]) and hands
+//! it to the process's [`ProviderEventHandler`] before removing it.
+//!
 //! Deduplication is by the provider's own key (an event or delivery id, or a hash of the body
 //! where the provider has none), scoped to (tenant, connection), for [`DedupeWindow`]: longer than
 //! every provider's retry window, so that no retry is ever taken for a new event.
@@ -12,6 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::backend::Lease;
 use crate::error::Result;
 use crate::model::Timestamp;
 
@@ -44,6 +49,9 @@ pub struct InboundWebhook {
     /// Until when a delivery with the same key is a duplicate ([`DedupeWindow::expiry`]).
     pub dedupe_until: Timestamp,
     pub event: ProviderEvent,
+    /// The outbox claim the event is born with: the relay of the receiving process, which
+    /// publishes it at once. None: any relay's sweep may claim it now.
+    pub event_claim: Option<Lease>,
 }
 
 /// What [`WebhookStore::record_webhook`] did.
@@ -82,9 +90,18 @@ impl DedupeWindow {
     }
 }
 
+/// Something that acts on provider events as they leave the outbox (triggers). Called at least
+/// once per recorded event, before the event is removed; an Err leaves it for a later sweep, so
+/// a handler must be idempotent.
+#[async_trait::async_trait]
+pub trait ProviderEventHandler: Send + Sync + 'static {
+    async fn handle(&self, event: &ProviderEvent) -> crate::error::Result<()>;
+}
+
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
-    /// Record `webhook` and its event in one atomic write, unless a webhook with the same
+    /// Record `webhook`, its event and the event's outbox entry (born held by
+    /// `webhook.event_claim`) in one atomic write, unless a webhook with the same
     /// (tenant, connection, dedupe key) is held and `dedupe_until` of that one is still ahead of
     /// `webhook.event.received_at`. Of concurrent records of one key exactly one is
     /// [`RecordOutcome::Recorded`].

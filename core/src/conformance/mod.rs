@@ -33,6 +33,7 @@ pub mod queue;
 pub mod renewal;
 pub mod secrets;
 mod tests_macro;
+pub mod webhook_outbox;
 pub mod webhooks;
 
 use std::future::Future;
@@ -64,6 +65,7 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     leases::leases_suite(backend.leases.clone()).await;
     buckets::buckets_suite(backend.rate_limits.clone()).await;
     webhooks::webhooks_suite(backend.webhooks.clone()).await;
+    webhook_outbox::webhook_outbox_suite(backend.clone()).await;
 }
 
 /// A fresh ULID.

@@ -73,6 +73,8 @@ macro_rules! conformance_tests {
             webhooks_tenant_isolation => |b| webhooks::tenant_isolation(b.webhooks);
             webhooks_window_expiry => |b| webhooks::window_expiry(b.webhooks);
             webhooks_endpoints => |b| webhooks::endpoints(b.webhooks);
+            webhook_outbox_recorded_once => |b| webhook_outbox::recorded_once(b);
+            webhook_outbox_born_claimed => |b| webhook_outbox::born_claimed(b);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

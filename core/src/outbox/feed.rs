@@ -1,0 +1,43 @@
+//! A relay's feed for a writer outside the engine (the API's webhook route): the events it writes
+//! are born claimed by the relay and handed to it at once, so they leave the outbox without
+//! waiting for a sweep. (The engine keeps its own feed, [`crate::engine::Engine::take_outbox_feed`].)
+
+use tokio::sync::mpsc;
+
+use super::{born_claim, FedEvent, OutboxEvent};
+use crate::backend::Lease;
+
+#[derive(Debug, Clone)]
+pub struct OutboxFeed {
+    /// The owner of the relay that reads the feed: its claims are the ones events are born with.
+    owner: String,
+    tx: mpsc::UnboundedSender<FedEvent>,
+}
+
+impl OutboxFeed {
+    /// A feed for the relay of `owner`, which takes the receiver
+    /// ([`super::OutboxRelay::new`]).
+    pub fn channel(owner: impl Into<String>) -> (Self, mpsc::UnboundedReceiver<FedEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let feed = Self {
+            owner: owner.into(),
+            tx,
+        };
+        (feed, rx)
+    }
+
+    /// The claim an event written now is born with, while the relay listens (None once it
+    /// stopped: the event is then left free for any relay's sweep).
+    pub fn claim(&self) -> Option<Lease> {
+        (!self.tx.is_closed()).then(|| born_claim(&self.owner))
+    }
+
+    /// Hand an event written with `claim` to the relay. A relay that stopped meanwhile leaves it
+    /// to a sweep once the claim expires.
+    pub fn send(&self, event: OutboxEvent, claim: &Lease) {
+        let _ = self.tx.send(FedEvent {
+            event,
+            claimed_until: claim.until,
+        });
+    }
+}
