@@ -139,6 +139,7 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
         webhooks: Arc::new(DynamoWebhooks::new(
             clients.dynamodb.clone(),
             &config.executions_table,
+            config.outbox_shards,
         )),
     };
     Ok((

@@ -1,17 +1,22 @@
 //! WebhookStore on DynamoDB, in the executions table (`aws/DESIGN.md`, "Webhook inbox"): the
 //! dedupe item `WEBHOOK#<sha256(connection, key)>` and the provider event `PEVENT#<eventId>`,
-//! each with the tenant as sort key and a partition of its own, written by one
-//! TransactWriteItems so that neither exists without the other. The dedupe item's condition
+//! each with the tenant as sort key and a partition of its own, and the event's outbox item
+//! (`OUTBOX#<eventId>`, as result events have), written by one TransactWriteItems so that none
+//! exists without the others. The dedupe item's condition
 //! (absent, or its window passed) decides between concurrent deliveries of one key.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
+use integrations_core::model::now;
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::webhooks::{InboundWebhook, ProviderEvent, RecordOutcome, WebhookStore};
 use integrations_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
+use super::exec_item::outbox_item;
+use super::executions::born_claimed;
 use super::{get_json, get_s, n, s, tenant_pk, to_json, Item, TTL_ATTRIBUTE};
 use crate::error::{built, sdk_error};
 
@@ -22,13 +27,16 @@ const EVENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
 pub struct DynamoWebhooks {
     client: Client,
     table: String,
+    /// The outbox's PendingEvents shards (`AwsConfig::outbox_shards`).
+    outbox_shards: u16,
 }
 
 impl DynamoWebhooks {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, table: impl Into<String>, outbox_shards: u16) -> Self {
         Self {
             client,
             table: table.into(),
+            outbox_shards,
         }
     }
 
@@ -110,6 +118,15 @@ impl WebhookStore for DynamoWebhooks {
             TTL_ATTRIBUTE.into(),
             n(e.received_at.timestamp() + EVENT_RETENTION_SECS),
         );
+        let mut outbox = outbox_item(
+            &OutboxEvent::Provider(e.clone()),
+            self.outbox_shards,
+            &now(),
+        )?;
+        if let Some(claim) = &webhook.event_claim {
+            born_claimed(&mut outbox, claim);
+        }
+        // The dedupe Put first: its condition failing is what a duplicate looks like.
         let items = vec![
             self.put(
                 dedupe,
@@ -117,6 +134,7 @@ impl WebhookStore for DynamoWebhooks {
                 received_ms,
             )?,
             self.put(event, "attribute_not_exists(PK)", received_ms)?,
+            self.put(outbox, "attribute_not_exists(PK)", received_ms)?,
         ];
         let result = self
             .client
