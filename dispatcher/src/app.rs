@@ -76,6 +76,9 @@ pub struct AppState {
     /// Renews connections' credentials during connection tests (as the engine does).
     pub(crate) renewer: integrations_core::renewal::Renewer,
     pub(crate) oauth: crate::oauth::Flow,
+    /// The feed of this process's relay: provider events recorded by the webhook route are born
+    /// claimed by it and handed over at once (None: they wait for a sweep).
+    pub(crate) event_feed: Option<integrations_core::outbox::OutboxFeed>,
 }
 
 impl AppState {
@@ -115,7 +118,14 @@ impl AppState {
             enqueuer,
             admission,
             waiters,
+            event_feed: None,
         }
+    }
+
+    /// Hand the provider events this API records to the relay reading `feed`.
+    pub fn with_event_feed(mut self, feed: integrations_core::outbox::OutboxFeed) -> Self {
+        self.event_feed = Some(feed);
+        self
     }
 }
 

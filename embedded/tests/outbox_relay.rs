@@ -210,7 +210,7 @@ async fn a_failing_handler_keeps_its_provider_event_but_no_result_event() {
 async fn a_fed_provider_event_is_published_and_handed_over_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let backend = common::open(dir.path()).await;
-    let (feed, rx) = OutboxFeed::channel("api-1");
+    let (feed, rx) = OutboxFeed::channel("api-1", integrations_core::outbox::CLAIM);
     let claim = feed.claim().expect("the relay listens");
     let provider = received(&backend, Some(claim.clone())).await;
     feed.send(OutboxEvent::Provider(provider.clone()), &claim);

@@ -1,7 +1,11 @@
 //! Provider webhooks through the real API: for each signing provider a valid delivery (answered as
 //! the provider expects, recorded once), the same delivery again (answered alike, not recorded
 //! again), a forged one (the provider's "bad signature" answer), Stripe's stale one; a delivery
-//! survives a restart of the service; and a URL naming no connection answers 404.
+//! survives a restart of the service; and a URL naming no connection answers 404. Their events'
+//! publication is in [`published`].
+
+#[path = "webhooks/published.rs"]
+mod published;
 
 use connectors::payment::stripe::webhook::signature as stripe_signature;
 use connectors::payment::vnpay::webhook::secure_hash;
@@ -50,6 +54,7 @@ async fn recorded(h: &Harness, connection: &str, key: &str) -> ProviderEvent {
             received_at: at,
             data: Value::Null,
         },
+        event_claim: None,
     };
     let outcome = h
         .backend

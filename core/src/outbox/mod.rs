@@ -53,6 +53,8 @@ pub struct OutboxRelay {
     sweep_every: Duration,
     /// Acts on provider events before they are removed (triggers).
     handler: Option<Arc<dyn ProviderEventHandler>>,
+    /// How long this relay's claims hold an event ([`CLAIM`] unless configured).
+    claim: Duration,
 }
 
 const BATCH: usize = 100;
@@ -70,9 +72,14 @@ pub const HANDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The claim an event of `owner`'s relay is born with.
 pub fn born_claim(owner: &str) -> Lease {
+    claim_for(owner, CLAIM)
+}
+
+/// A claim for `owner` from now, for `claim`.
+fn claim_for(owner: &str, claim: Duration) -> Lease {
     Lease {
         owner: owner.to_string(),
-        until: now() + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+        until: now() + chrono::Duration::from_std(claim).unwrap_or_default(),
     }
 }
 
@@ -92,7 +99,21 @@ impl OutboxRelay {
             feed: feed.map(|rx| Batches::new(rx, BATCH, linger)),
             sweep_every,
             handler: None,
+            claim: CLAIM,
         }
+    }
+
+    /// Claim events for `claim` instead of [`CLAIM`] (as the feeds writing for this relay do:
+    /// [`OutboxFeed::channel`]): how long the events of a process that died stay held before
+    /// another relay takes them over.
+    pub fn with_claim(mut self, claim: Duration) -> Self {
+        self.claim = claim;
+        self
+    }
+
+    /// A fed event is published only while its born claim has this long to run.
+    fn publish_margin(&self) -> Duration {
+        PUBLISH_MARGIN.min(self.claim / 3)
     }
 
     /// Hand every provider event to `handler` before it is removed from the outbox (None: none
@@ -146,7 +167,7 @@ impl OutboxRelay {
             let t = now();
             let lease = Lease {
                 owner: self.owner.clone(),
-                until: t + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+                until: t + chrono::Duration::from_std(self.claim).unwrap_or_default(),
             };
             let claimed = self.executions.outbox_claim(t, &lease, BATCH).await?;
             let full = claimed.len() == BATCH;
@@ -177,7 +198,8 @@ impl OutboxRelay {
     /// Publish the fed events whose born claim still holds long enough; the others are left to a
     /// sweep (another relay may be claiming them now).
     async fn deliver_fed(&mut self, fed: Vec<FedEvent>) -> Result<usize> {
-        let deadline = now() + chrono::Duration::from_std(PUBLISH_MARGIN).unwrap_or_default();
+        let margin = self.publish_margin();
+        let deadline = now() + chrono::Duration::from_std(margin).unwrap_or_default();
         let (fresh, stale): (Vec<FedEvent>, Vec<FedEvent>) =
             fed.into_iter().partition(|f| f.claimed_until > deadline);
         if !stale.is_empty() {

@@ -46,7 +46,9 @@ pub(super) fn start(
         engine.take_outbox_feed(),
         tuning.outbox_sweep,
         tuning.publish_linger,
-    );
+    )
+    // Triggers wire their handler here.
+    .with_handler(None);
     tasks.push(tokio::spawn(relay.run(shutdown.clone())));
 
     let deliverer = Deliverer::new(
