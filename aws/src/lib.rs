@@ -140,6 +140,7 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
             clients.dynamodb.clone(),
             &config.executions_table,
             config.outbox_shards,
+            config.listing_shards,
         )),
     };
     Ok((

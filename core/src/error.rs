@@ -25,6 +25,8 @@ pub enum ErrorKind {
     ConnectionNotFound,
     ExecutionNotFound,
     CallbackNotFound,
+    /// `GET /events/{eventId}` named no provider event of the tenant's.
+    EventNotFound,
     /// `POST /tools/call` or MCP `tools/call` named no tool of the tenant's.
     ToolNotFound,
     ConnectionInactive,
@@ -99,6 +101,7 @@ impl ErrorKind {
             Self::ConnectionNotFound => "CONNECTION_NOT_FOUND",
             Self::ExecutionNotFound => "EXECUTION_NOT_FOUND",
             Self::CallbackNotFound => "CALLBACK_NOT_FOUND",
+            Self::EventNotFound => "EVENT_NOT_FOUND",
             Self::ToolNotFound => "TOOL_NOT_FOUND",
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
             Self::ConnectionInactive => "CONNECTION_INACTIVE",
@@ -162,6 +165,7 @@ impl ErrorKind {
             | Self::ConnectionNotFound
             | Self::ExecutionNotFound
             | Self::CallbackNotFound
+            | Self::EventNotFound
             | Self::ToolNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::ConnectionInactive

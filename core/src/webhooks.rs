@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::backend::Lease;
+use crate::backend::{Lease, Page};
 use crate::error::Result;
 use crate::model::Timestamp;
 
@@ -90,6 +90,23 @@ impl DedupeWindow {
     }
 }
 
+/// Which of a tenant's provider events [`WebhookStore::list_provider_events`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderEventFilter {
+    /// The normalized type.
+    pub event_type: Option<String>,
+    pub connection_id: Option<String>,
+    pub integration_id: Option<String>,
+    /// Received at or after.
+    pub start: Option<Timestamp>,
+    /// Received before.
+    pub end: Option<Timestamp>,
+    /// 0: the backend's default page size.
+    pub limit: usize,
+    /// Opaque, from a previous page of the same tenant.
+    pub cursor: Option<String>,
+}
+
 /// Something that acts on provider events as they leave the outbox (triggers). Called at least
 /// once per recorded event, before the event is removed; an Err leaves it for a later sweep, so
 /// a handler must be idempotent.
@@ -97,6 +114,10 @@ impl DedupeWindow {
 pub trait ProviderEventHandler: Send + Sync + 'static {
     async fn handle(&self, event: &ProviderEvent) -> crate::error::Result<()>;
 }
+
+/// How long recorded events stay readable (`GET /events`), as executions do: far beyond the
+/// dedupe window, so a tenant can look back at what triggered what.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
@@ -114,6 +135,15 @@ pub trait WebhookStore: Send + Sync + 'static {
 
     /// The tenant whose connection receives at `connection_id`'s URL.
     async fn endpoint_tenant(&self, connection_id: &str) -> Result<Option<String>>;
+
+    /// A tenant's recorded events, newest received first (ties by event id, descending).
+    /// Listings may lag a moment behind recording where they read an eventually consistent
+    /// index; events are kept for [`EVENT_RETENTION`].
+    async fn list_provider_events(
+        &self,
+        tenant_id: &str,
+        filter: &ProviderEventFilter,
+    ) -> Result<Page<ProviderEvent>>;
 
     /// A recorded event, by the tenant that owns it.
     async fn get_provider_event(

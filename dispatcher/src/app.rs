@@ -16,7 +16,7 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::openapi::errors;
 use crate::openapi::views;
-use crate::routes::{catalog, connections, executions, tools, webhooks};
+use crate::routes::{catalog, connections, events, executions, tools, webhooks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -161,6 +161,8 @@ fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(executions::list))
         .routes(routes!(executions::get))
         .routes(routes!(executions::redeliver_callback))
+        .routes(routes!(events::list))
+        .routes(routes!(events::get))
         .routes(routes!(tools::list))
         .routes(routes!(tools::call))
 }

@@ -20,6 +20,7 @@ mod config;
 mod connections;
 mod crypto;
 mod db;
+mod event_list;
 mod events;
 mod execution_list;
 mod executions;

@@ -3,8 +3,11 @@
 //! deliveries of one key are decided one after another).
 
 use async_trait::async_trait;
+use integrations_core::backend::Page;
 use integrations_core::outbox::OutboxEvent;
-use integrations_core::webhooks::{InboundWebhook, ProviderEvent, RecordOutcome, WebhookStore};
+use integrations_core::webhooks::{
+    InboundWebhook, ProviderEvent, ProviderEventFilter, RecordOutcome, WebhookStore,
+};
 use integrations_core::Result;
 use rusqlite::{params, OptionalExtension};
 
@@ -96,6 +99,14 @@ impl WebhookStore for EmbeddedBackend {
                     .optional()?)
             })
             .await
+    }
+
+    async fn list_provider_events(
+        &self,
+        tenant_id: &str,
+        filter: &ProviderEventFilter,
+    ) -> Result<Page<ProviderEvent>> {
+        crate::event_list::list(self.db(), tenant_id, filter).await
     }
 
     async fn get_provider_event(

@@ -28,7 +28,7 @@ const PUBLIC: [&str; 5] = [
 
 /// The API's routes. The router and the document are built from the same declarations, so
 /// this list is what a reviewer reads: a route added, renamed or lost shows here.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 21] = [
     "/healthz",
     "/metrics",
     "/openapi.json",
@@ -44,6 +44,8 @@ const ROUTES: [&str; 19] = [
     "/executions",
     "/executions/{executionId}",
     "/executions/{executionId}/callback",
+    "/events",
+    "/events/{eventId}",
     "/tools",
     "/tools/call",
     "/mcp",

@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
             webhooks_endpoints => |b| webhooks::endpoints(b.webhooks);
             webhook_outbox_recorded_once => |b| webhook_outbox::recorded_once(b);
             webhook_outbox_born_claimed => |b| webhook_outbox::born_claimed(b);
+            event_list_filters_and_pages => |b| event_list::list_filters_and_pages(b.webhooks);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! Provider events leave the outbox for the bus: published once (a duplicate delivery adds no
-//! publication), and still published when the API process is SIGKILLed right after answering.
+//! publication), and still published when the API process is SIGKILLed right after answering;
+//! `GET /events` lists them for their tenant only.
 
 use std::time::Duration;
 
@@ -104,6 +105,41 @@ async fn a_webhook_event_is_published_once_on_the_embedded_bus() {
         in_outbox(&h.backend, &conn).await.is_empty()
     })
     .await;
+
+    // GET /events: the tenant's events, filtered; another tenant sees none of them.
+    let id = events[0].event_id.clone();
+    let (s, page) = h.call(Method::GET, "/events", "t1", None).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{page}");
+    assert_eq!(page["events"][0]["eventId"], json!(id), "{page}");
+    assert_eq!(page["events"][0]["type"], json!("shipment.status_changed"));
+    let by_type = format!("/events?type=shipment.status_changed&connectionId={conn}&limit=1");
+    let (_, page) = h.call(Method::GET, &by_type, "t1", None).await;
+    assert_eq!(page["events"].as_array().map(Vec::len), Some(1), "{page}");
+    let (_, none) = h
+        .call(Method::GET, "/events?type=payment.succeeded", "t1", None)
+        .await;
+    assert_eq!(none["events"], json!([]), "{none}");
+    let (s, one) = h
+        .call(Method::GET, &format!("/events/{id}"), "t1", None)
+        .await;
+    assert_eq!(
+        (s, &one["connectionId"]),
+        (reqwest::StatusCode::OK, &json!(conn))
+    );
+    let (s, theirs) = h.call(Method::GET, "/events", "t2", None).await;
+    assert_eq!(
+        (s, &theirs["events"]),
+        (reqwest::StatusCode::OK, &json!([]))
+    );
+    let (s, err) = h
+        .call(Method::GET, &format!("/events/{id}"), "t2", None)
+        .await;
+    assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(err["error"]["code"], json!("EVENT_NOT_FOUND"));
+    let (s, _) = h
+        .call(Method::GET, "/events?since=yesterday", "t1", None)
+        .await;
+    assert_eq!(s, reqwest::StatusCode::BAD_REQUEST);
 }
 
 /// The API answers the provider once the event is in the outbox; its relay publishes it a moment

@@ -7,11 +7,13 @@
 
 mod connections;
 mod described;
+mod events;
 mod executions;
 mod tools;
 
 pub use connections::*;
 pub use described::*;
+pub use events::*;
 pub use executions::*;
 pub use tools::*;
 
