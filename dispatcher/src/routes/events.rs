@@ -22,7 +22,7 @@ use crate::routes::executions::{decode_cursor, encode_cursor, parse_date};
 pub struct ListQuery {
     /// The normalized type, such as `payment.succeeded`.
     #[serde(rename = "type")]
-    #[param(rename = "type", min_length = 1)]
+    #[param(rename = "type")]
     event_type: Option<String>,
     connection_id: Option<String>,
     integration_id: Option<String>,
