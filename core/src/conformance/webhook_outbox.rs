@@ -81,7 +81,7 @@ pub async fn recorded_once(backend: Backend) {
     assert_eq!(claimed, expected, "a relay claims it, once");
     backend
         .executions
-        .outbox_remove(&[first.event.event_id.clone()])
+        .outbox_remove(std::slice::from_ref(&first.event.event_id))
         .await
         .expect("remove");
     eventually_eq("removed events leave the outbox", &Vec::new(), || {
