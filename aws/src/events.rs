@@ -1,9 +1,14 @@
 //! The event bus on EventBridge.
 //!
-//! Every result event is one entry on the configured bus: source `integrations.executions`
-//! ([`EVENT_SOURCE`]), detail-type `ExecutionSucceeded` | `ExecutionFailed` |
-//! `ExecutionTimedOut` | `ExecutionDeadLettered` | `CallbackFailed`, detail the [`ResultEvent`] as JSON
-//! (`schemas/messages/result-event.schema.json`), time its `occurredAt`. Consumers match on
+//! Every event is one entry on the configured bus, source `integrations.executions`
+//! ([`EVENT_SOURCE`]), time its `occurredAt`: a result event with detail-type
+//! `ExecutionSucceeded` | `ExecutionFailed` | `ExecutionTimedOut` | `ExecutionDeadLettered` |
+//! `CallbackFailed` and the [`integrations_core::model::ResultEvent`] as detail
+//! (`schemas/messages/result-event.schema.json`); a provider event with detail-type
+//! `ProviderEvent` ([`integrations_core::outbox::PROVIDER_EVENT_DETAIL_TYPE`]) and the
+//! [`integrations_core::webhooks::ProviderEvent`] as detail
+//! (`schemas/messages/provider-event.schema.json`; rules match its normalized `type` in the
+//! detail). A payload too large for an entry is truncated ([`truncate::fit_outbox_event`]). Consumers match on
 //! source and detail-type with rules. Entries go in PutEvents requests of up to 10 entries and
 //! 256 KB; entries EventBridge fails for a passing reason are retried alone.
 
@@ -14,8 +19,9 @@ use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use integrations_core::backend::EventBus;
-use integrations_core::model::{ResultEvent, EVENT_SOURCE};
-use integrations_core::{Error, Result};
+use integrations_core::model::EVENT_SOURCE;
+use integrations_core::outbox::OutboxEvent;
+use integrations_core::Result;
 
 use crate::error::sdk_error;
 use crate::truncate;
@@ -53,11 +59,10 @@ impl EventBridgeBus {
         }
     }
 
-    fn entry(&self, event: &ResultEvent) -> Result<Entry> {
-        let event = truncate::fit_event(event);
-        let detail = serde_json::to_string(&event)
-            .map_err(|e| Error::internal(format!("serialize event: {e}")))?;
-        let detail_type = event.event_type.as_str();
+    fn entry(&self, event: &OutboxEvent) -> Result<Entry> {
+        let event = truncate::fit_outbox_event(event);
+        let detail = event.to_json()?;
+        let detail_type = event.detail_type();
         // EventBridge's own size formula: time (14), source, detail-type and detail.
         let size = 14 + EVENT_SOURCE.len() + detail_type.len() + detail.len();
         let entry = PutEventsRequestEntry::builder()
@@ -65,10 +70,12 @@ impl EventBridgeBus {
             .source(EVENT_SOURCE)
             .detail_type(detail_type)
             .detail(detail)
-            .time(DateTime::from_millis(event.occurred_at.timestamp_millis()))
+            .time(DateTime::from_millis(
+                event.occurred_at().timestamp_millis(),
+            ))
             .build();
         Ok(Entry {
-            event_id: event.event_id.clone(),
+            event_id: event.event_id().to_string(),
             entry,
             size,
         })
@@ -139,7 +146,7 @@ fn requests(entries: &[Entry]) -> Vec<Vec<&Entry>> {
 
 #[async_trait]
 impl EventBus for EventBridgeBus {
-    async fn publish(&self, events: &[ResultEvent]) -> Result<Vec<String>> {
+    async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<String>> {
         let entries = events
             .iter()
             .map(|e| self.entry(e))

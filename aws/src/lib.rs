@@ -139,6 +139,8 @@ pub async fn open(config: &AwsConfig) -> Result<(Backend, AwsHandle)> {
         webhooks: Arc::new(DynamoWebhooks::new(
             clients.dynamodb.clone(),
             &config.executions_table,
+            config.outbox_shards,
+            config.listing_shards,
         )),
         triggers: Arc::new(DynamoTriggers::new(
             clients.dynamodb.clone(),

@@ -20,7 +20,7 @@ use crate::config::AwsConfig;
 use crate::dynamo::{
     CONNECTIONS_BY_INTEGRATION, CONNECTION_SHARD, CREATED_KEY, DUE_CALLBACKS,
     EXECUTIONS_BY_CONNECTION, EXECUTIONS_BY_TENANT, LISTED_ATTRIBUTES, PENDING_EVENTS,
-    TENANT_SHARD, TTL_ATTRIBUTE,
+    PROVIDER_EVENTS_BY_TENANT, TENANT_SHARD, TTL_ATTRIBUTE,
 };
 use crate::error::{built, sdk_error};
 
@@ -155,6 +155,7 @@ pub(crate) fn executions_table_spec() -> TableSpec {
                 Some(LISTED_ATTRIBUTES),
             ),
             index(PENDING_EVENTS, "outboxShard", "outboxKey", None),
+            index(PROVIDER_EVENTS_BY_TENANT, "eventShard", "receivedKey", None),
             index(DUE_CALLBACKS, "cbShard", "cbDue", None),
         ],
     }

@@ -4,6 +4,8 @@
 //! carried in a callback's body (its `data`).
 
 use integrations_core::model::ResultEvent;
+use integrations_core::outbox::OutboxEvent;
+use integrations_core::webhooks::ProviderEvent;
 use serde_json::{json, Value};
 
 /// EventBridge accepts 256 KB per PutEvents request (and so per entry); an event this size
@@ -44,6 +46,32 @@ pub(crate) fn fit(value: &Value, max_bytes: usize) -> (Value, bool) {
     }
 }
 
+/// `part` of an event whose JSON is `total` bytes long, truncated so that the event fits in
+/// [`EVENT_BUDGET`] (itself when it fits already).
+fn fit_part(total: usize, part: &Value) -> Value {
+    if total <= EVENT_BUDGET {
+        return part.clone();
+    }
+    let rest = total.saturating_sub(json_len(part));
+    fit(part, EVENT_BUDGET.saturating_sub(rest)).0
+}
+
+/// The event with its payload (a result's output, a provider event's data) truncated so that its
+/// JSON fits in [`EVENT_BUDGET`].
+pub(crate) fn fit_outbox_event(event: &OutboxEvent) -> OutboxEvent {
+    match event {
+        OutboxEvent::Result(e) => OutboxEvent::Result(fit_event(e)),
+        OutboxEvent::Provider(e) => OutboxEvent::Provider(fit_provider_event(e)),
+    }
+}
+
+fn fit_provider_event(event: &ProviderEvent) -> ProviderEvent {
+    let mut event = event.clone();
+    let total = serde_json::to_string(&event).map_or(0, |t| t.len());
+    event.data = fit_part(total, &event.data);
+    event
+}
+
 /// The event with its output truncated so that its JSON fits in [`EVENT_BUDGET`].
 pub(crate) fn fit_event(event: &ResultEvent) -> ResultEvent {
     let mut event = event.clone();
@@ -51,12 +79,7 @@ pub(crate) fn fit_event(event: &ResultEvent) -> ResultEvent {
         return event;
     };
     let total = serde_json::to_string(&event).map_or(0, |t| t.len());
-    if total <= EVENT_BUDGET {
-        return event;
-    }
-    let rest = total.saturating_sub(json_len(output));
-    let (cut, _) = fit(output, EVENT_BUDGET.saturating_sub(rest));
-    event.output = Some(cut);
+    event.output = Some(fit_part(total, output));
     event
 }
 

@@ -233,7 +233,7 @@ async fn the_cloudformation_stack_serves_the_backend() {
         .await
         .expect("delete");
     let pending = w.executions.outbox_pending(10).await.expect("pending");
-    assert_eq!(pending, vec![event.clone()]);
+    assert_eq!(pending, vec![event.clone().into()]);
     let page = api
         .executions
         .list_executions(&tenant, &ExecutionFilter::default())

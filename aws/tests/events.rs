@@ -1,5 +1,6 @@
 //! EventBridge specifics: batching, per-entry retries of partial failures (injected into the
-//! SDK's responses, since moto never fails an entry), size limits, and delivery through a rule.
+//! SDK's responses, since moto never fails an entry), size limits, and delivery through a rule,
+//! of result and provider events.
 
 mod common;
 
@@ -19,8 +20,12 @@ use aws_smithy_types::config_bag::ConfigBag;
 use backend_aws::events::EventBridgeBus;
 use backend_aws::truncate::TRUNCATED_FLAG;
 use integrations_core::backend::EventBus;
+use integrations_core::catalog::{validate, Catalog};
+use integrations_core::conformance::webhooks::webhook;
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent, EVENT_SOURCE};
+use integrations_core::outbox::{OutboxEvent, PROVIDER_EVENT_DETAIL_TYPE};
+use integrations_core::webhooks::ProviderEvent;
 use serde_json::{json, Value};
 
 /// Records the entries and bytes of every PutEvents request, and rewrites the answers to the
@@ -140,6 +145,10 @@ fn events(statuses: &[ExecutionStatus]) -> Vec<ResultEvent> {
         .collect()
 }
 
+fn outbox(events: &[ResultEvent]) -> Vec<OutboxEvent> {
+    events.iter().cloned().map(OutboxEvent::from).collect()
+}
+
 /// A queue that receives the bus's matching events through a rule.
 async fn sink(stack: &common::Stack, detail_types: &[&str]) -> (aws_sdk_sqs::Client, String) {
     let sdk = backend_aws::sdk_config(&stack.config).await;
@@ -236,7 +245,7 @@ async fn a_failed_entry_is_retried_alone_and_every_event_is_delivered() {
         ExecutionStatus::TimedOut,
     ]);
 
-    let failed = bus.publish(&sent).await.expect("publish");
+    let failed = bus.publish(&outbox(&sent)).await.expect("publish");
     assert!(failed.is_empty(), "retried until published: {failed:?}");
     let requests: Vec<usize> = faults
         .requests
@@ -274,7 +283,7 @@ async fn a_permanently_failed_entry_is_reported_without_retrying() {
     let faults = faulty("MalformedDetail", 1);
     let bus = bus_with(&stack, &faults).await;
     let sent = events(&[ExecutionStatus::Succeeded, ExecutionStatus::Failed]);
-    let failed = bus.publish(&sent).await.expect("publish");
+    let failed = bus.publish(&outbox(&sent)).await.expect("publish");
     assert_eq!(failed, vec![sent[0].event_id.clone()]);
     assert_eq!(faults.requests.lock().expect("lock").len(), 1);
 }
@@ -285,7 +294,7 @@ async fn transient_failures_that_persist_are_reported_after_three_attempts() {
     let faults = faulty("InternalFailure", usize::MAX);
     let bus = bus_with(&stack, &faults).await;
     let sent = events(&[ExecutionStatus::Succeeded]);
-    let failed = bus.publish(&sent).await.expect("publish");
+    let failed = bus.publish(&outbox(&sent)).await.expect("publish");
     assert_eq!(failed, vec![sent[0].event_id.clone()]);
     assert_eq!(faults.requests.lock().expect("lock").len(), 3);
 }
@@ -298,7 +307,7 @@ async fn requests_hold_ten_entries_and_large_events_are_truncated() {
     let mut sent = events(&[ExecutionStatus::Succeeded; 23]);
     sent[5].output = Some(json!({"blob": "x".repeat(400_000)}));
 
-    let failed = bus.publish(&sent).await.expect("publish");
+    let failed = bus.publish(&outbox(&sent)).await.expect("publish");
     assert!(failed.is_empty());
     let requests = faults.requests.lock().expect("lock").clone();
     let entries: Vec<usize> = requests.iter().map(|r| r.0).collect();
@@ -311,9 +320,47 @@ async fn requests_hold_ten_entries_and_large_events_are_truncated() {
 
     let (sqs, url) = sink(&stack, &["ExecutionSucceeded"]).await;
     let big = vec![sent[5].clone()];
-    assert!(bus.publish(&big).await.expect("publish").is_empty());
+    assert!(bus
+        .publish(&outbox(&big))
+        .await
+        .expect("publish")
+        .is_empty());
     let got = delivered(&sqs, &url, 1).await;
     let output = &got[0]["detail"]["output"];
     assert_eq!(output[TRUNCATED_FLAG], json!(true));
     assert!(output["originalBytes"].as_u64() > Some(400_000));
+}
+
+/// A provider event goes out with its own detail-type, the results' source and a detail that
+/// matches schemas/messages/provider-event.schema.json; a rule on the detail-type receives it
+/// (and no result event), a payload too large for an entry truncated.
+#[tokio::test]
+async fn provider_events_have_their_detail_type_and_match_their_schema() {
+    let stack = common::stack().await;
+    let (sqs, url) = sink(&stack, &[PROVIDER_EVENT_DETAIL_TYPE]).await;
+    let bus = bus_with(&stack, &faulty("unused", 0)).await;
+    let small = webhook(&fresh_tenant(), "conn-a", "evt_1", now()).event;
+    let mut big = webhook(&fresh_tenant(), "conn-a", "evt_2", now()).event;
+    big.data = json!({"blob": "x".repeat(300_000)});
+    let mut sent = outbox(&events(&[ExecutionStatus::Succeeded]));
+    sent.push(small.clone().into());
+    sent.push(big.clone().into());
+
+    assert!(bus.publish(&sent).await.expect("publish").is_empty());
+    let got = delivered(&sqs, &url, 2).await;
+    let catalog = Catalog::embedded().expect("catalog");
+    let schema = catalog.message_schema("provider-event").expect("schema");
+    for envelope in &got {
+        assert_eq!(envelope["source"], json!(EVENT_SOURCE));
+        assert_eq!(envelope["detail-type"], json!(PROVIDER_EVENT_DETAIL_TYPE));
+        validate(schema, &envelope["detail"], "detail").expect("matches its schema");
+        let event: ProviderEvent =
+            serde_json::from_value(envelope["detail"].clone()).expect("a ProviderEvent");
+        if event.event_id == small.event_id {
+            assert_eq!(event, small);
+        } else {
+            assert_eq!(event.event_id, big.event_id);
+            assert_eq!(event.data[TRUNCATED_FLAG], json!(true));
+        }
+    }
 }

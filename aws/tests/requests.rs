@@ -83,12 +83,12 @@ async fn a_successful_execution_costs_at_most_five_requests() {
                 .await;
             assert!(stored.expect("complete"));
             receipts.push(d.receipt.clone());
-            events.push(event);
+            events.push(integrations_core::outbox::OutboxEvent::from(event));
         }
         b.queue.delete(&receipts).await.expect("delete");
         let failed = b.events.publish(&events).await.expect("publish");
         assert!(failed.is_empty());
-        let ids: Vec<_> = events.iter().map(|e| e.event_id.clone()).collect();
+        let ids: Vec<_> = events.iter().map(|e| e.event_id().to_string()).collect();
         b.executions
             .outbox_remove(&ids)
             .await

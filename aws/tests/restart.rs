@@ -38,7 +38,8 @@ async fn the_backend_recovers_after_the_emulator_restarts() {
     moto.stop();
     let mut done = sample_execution(&tenant, now());
     done.status = integrations_core::model::ExecutionStatus::Succeeded;
-    let event = ResultEvent::for_execution(&done).expect("event");
+    let event: integrations_core::outbox::OutboxEvent =
+        ResultEvent::for_execution(&done).expect("event").into();
     let secret = secret_name(&tenant, "c1");
     let no_filter = ConnectionFilter::default();
     // They fail rather than hang: the SDK's own timeouts and retries end every call, well within

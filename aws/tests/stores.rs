@@ -110,14 +110,17 @@ async fn a_huge_output_is_stored_truncated_and_its_event_publishes() {
 
     let pending = store.outbox_pending(10).await.expect("pending");
     assert_eq!(pending.len(), 1);
-    let detail = serde_json::to_string(&pending[0]).expect("json");
+    let detail = pending[0].to_json().expect("json");
     assert!(
         detail.len() <= 240 * 1024,
         "event of {} bytes",
         detail.len()
     );
     assert_eq!(
-        pending[0].output.as_ref().expect("output")[TRUNCATED_FLAG],
+        pending[0]
+            .as_result()
+            .and_then(|e| e.output.as_ref())
+            .expect("output")[TRUNCATED_FLAG],
         json!(true)
     );
     let failed = stack

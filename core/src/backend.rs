@@ -16,6 +16,7 @@ use crate::model::{
     ApiKey, Connection, ConnectionStatus, Credentials, Execution, ExecutionStatus, ResultEvent,
     Timestamp,
 };
+use crate::outbox::OutboxEvent;
 
 // ---------------------------------------------------------------------------------------------
 // Queue
@@ -290,21 +291,22 @@ pub trait ExecutionStore: Send + Sync + 'static {
 
     /// Outbox events not yet published, oldest first, claimed or not (a read: relays publish
     /// what [`ExecutionStore::outbox_claim`] gives them).
-    async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>>;
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEvent>>;
 
     /// Claim for `lease.owner` until `lease.until` up to `limit` outbox events that nobody holds
     /// at `now` (never claimed, or under an expired claim), oldest first, and return them: one
     /// claimer wins each event, so relays of different processes never publish the same event
-    /// at once. An event written with [`Completion::event_claim`] is born held by that claim.
+    /// at once. An event written with [`Completion::event_claim`] (or
+    /// [`crate::webhooks::InboundWebhook::event_claim`]) is born held by that claim.
     /// Removed events are never returned, even where the outbox is read through a lagging index.
     async fn outbox_claim(
         &self,
         now: Timestamp,
         lease: &Lease,
         limit: usize,
-    ) -> Result<Vec<ResultEvent>>;
+    ) -> Result<Vec<OutboxEvent>>;
 
-    /// Forget published outbox events.
+    /// Forget published outbox events (of either kind).
     async fn outbox_remove(&self, event_ids: &[String]) -> Result<()>;
 
     /// In-process notification of completed execution ids (embedded backend), so that waiting
@@ -401,9 +403,11 @@ pub trait ApiKeyStore: Send + Sync + 'static {
 
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
-    /// Publish events (at least once). Returns the ids of the events that failed and should be
-    /// retried; an Err means none can be assumed published.
-    async fn publish(&self, events: &[ResultEvent]) -> Result<Vec<String>>;
+    /// Publish events (at least once): result events with their [`crate::model::EventType`] as
+    /// detail-type, provider events with [`crate::outbox::PROVIDER_EVENT_DETAIL_TYPE`]. Returns
+    /// the ids of the events that failed and should be retried; an Err means none can be assumed
+    /// published.
+    async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<String>>;
 }
 
 // ---------------------------------------------------------------------------------------------

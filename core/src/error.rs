@@ -25,6 +25,8 @@ pub enum ErrorKind {
     ConnectionNotFound,
     ExecutionNotFound,
     CallbackNotFound,
+    /// `GET /events/{eventId}` named no provider event of the tenant's.
+    EventNotFound,
     /// `POST /tools/call` or MCP `tools/call` named no tool of the tenant's.
     ToolNotFound,
     /// `/triggers/{triggerId}` named no trigger of the tenant's.
@@ -101,6 +103,7 @@ impl ErrorKind {
             Self::ConnectionNotFound => "CONNECTION_NOT_FOUND",
             Self::ExecutionNotFound => "EXECUTION_NOT_FOUND",
             Self::CallbackNotFound => "CALLBACK_NOT_FOUND",
+            Self::EventNotFound => "EVENT_NOT_FOUND",
             Self::ToolNotFound => "TOOL_NOT_FOUND",
             Self::TriggerNotFound => "TRIGGER_NOT_FOUND",
             Self::ExecutionNotFinished => "EXECUTION_NOT_FINISHED",
@@ -165,6 +168,7 @@ impl ErrorKind {
             | Self::ConnectionNotFound
             | Self::ExecutionNotFound
             | Self::CallbackNotFound
+            | Self::EventNotFound
             | Self::ToolNotFound
             | Self::TriggerNotFound => 404,
             Self::MethodNotAllowed => 405,

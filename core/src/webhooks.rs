@@ -2,6 +2,10 @@
 //! normalized provider event, before the provider gets its answer, so that a crash after the
 //! write loses nothing and a provider's retry of the same delivery is recognised as a duplicate.
 //!
+//! The event goes into the outbox in the same atomic write ([`crate::outbox`]); the relay
+//! publishes it on the bus (`detail-type` [`crate::outbox::PROVIDER_EVENT_DETAIL_TYPE`]) and hands
+//! it to the process's [`ProviderEventHandler`] before removing it.
+//!
 //! Deduplication is by the provider's own key (an event or delivery id, or a hash of the body
 //! where the provider has none), scoped to (tenant, connection), for [`DedupeWindow`]: longer than
 //! every provider's retry window, so that no retry is ever taken for a new event.
@@ -12,6 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::backend::{Lease, Page};
 use crate::error::Result;
 use crate::model::Timestamp;
 
@@ -44,6 +49,9 @@ pub struct InboundWebhook {
     /// Until when a delivery with the same key is a duplicate ([`DedupeWindow::expiry`]).
     pub dedupe_until: Timestamp,
     pub event: ProviderEvent,
+    /// The outbox claim the event is born with: the relay of the receiving process, which
+    /// publishes it at once. None: any relay's sweep may claim it now.
+    pub event_claim: Option<Lease>,
 }
 
 /// What [`WebhookStore::record_webhook`] did.
@@ -82,9 +90,39 @@ impl DedupeWindow {
     }
 }
 
+/// Which of a tenant's provider events [`WebhookStore::list_provider_events`] returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderEventFilter {
+    /// The normalized type.
+    pub event_type: Option<String>,
+    pub connection_id: Option<String>,
+    pub integration_id: Option<String>,
+    /// Received at or after.
+    pub start: Option<Timestamp>,
+    /// Received before.
+    pub end: Option<Timestamp>,
+    /// 0: the backend's default page size.
+    pub limit: usize,
+    /// Opaque, from a previous page of the same tenant.
+    pub cursor: Option<String>,
+}
+
+/// Something that acts on provider events as they leave the outbox (triggers). Called at least
+/// once per recorded event, before the event is removed; an Err leaves it for a later sweep, so
+/// a handler must be idempotent.
+#[async_trait::async_trait]
+pub trait ProviderEventHandler: Send + Sync + 'static {
+    async fn handle(&self, event: &ProviderEvent) -> crate::error::Result<()>;
+}
+
+/// How long recorded events stay readable (`GET /events`), as executions do: far beyond the
+/// dedupe window, so a tenant can look back at what triggered what.
+pub const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 #[async_trait]
 pub trait WebhookStore: Send + Sync + 'static {
-    /// Record `webhook` and its event in one atomic write, unless a webhook with the same
+    /// Record `webhook`, its event and the event's outbox entry (born held by
+    /// `webhook.event_claim`) in one atomic write, unless a webhook with the same
     /// (tenant, connection, dedupe key) is held and `dedupe_until` of that one is still ahead of
     /// `webhook.event.received_at`. Of concurrent records of one key exactly one is
     /// [`RecordOutcome::Recorded`].
@@ -98,18 +136,19 @@ pub trait WebhookStore: Send + Sync + 'static {
     /// The tenant whose connection receives at `connection_id`'s URL.
     async fn endpoint_tenant(&self, connection_id: &str) -> Result<Option<String>>;
 
+    /// A tenant's recorded events, newest received first (ties by event id, descending).
+    /// Listings may lag a moment behind recording where they read an eventually consistent
+    /// index; events are kept for [`EVENT_RETENTION`].
+    async fn list_provider_events(
+        &self,
+        tenant_id: &str,
+        filter: &ProviderEventFilter,
+    ) -> Result<Page<ProviderEvent>>;
+
     /// A recorded event, by the tenant that owns it.
     async fn get_provider_event(
         &self,
         tenant_id: &str,
         event_id: &str,
     ) -> Result<Option<ProviderEvent>>;
-}
-
-/// Something that acts on provider events as they leave the outbox (triggers). Called at least
-/// once per recorded event, before the event is removed; an Err leaves it for a later sweep, so
-/// a handler must be idempotent.
-#[async_trait::async_trait]
-pub trait ProviderEventHandler: Send + Sync + 'static {
-    async fn handle(&self, event: &ProviderEvent) -> crate::error::Result<()>;
 }

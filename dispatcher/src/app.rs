@@ -16,7 +16,7 @@ use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::openapi::errors;
 use crate::openapi::views;
-use crate::routes::{catalog, connections, executions, tools, triggers, webhooks};
+use crate::routes::{catalog, connections, events, executions, tools, triggers, webhooks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -83,6 +83,9 @@ pub struct AppState {
     /// Renews connections' credentials during connection tests (as the engine does).
     pub(crate) renewer: integrations_core::renewal::Renewer,
     pub(crate) oauth: crate::oauth::Flow,
+    /// The feed of this process's relay: provider events recorded by the webhook route are born
+    /// claimed by it and handed over at once (None: they wait for a sweep).
+    pub(crate) event_feed: Option<integrations_core::outbox::OutboxFeed>,
 }
 
 impl AppState {
@@ -122,7 +125,14 @@ impl AppState {
             enqueuer,
             admission,
             waiters,
+            event_feed: None,
         }
+    }
+
+    /// Hand the provider events this API records to the relay reading `feed`.
+    pub fn with_event_feed(mut self, feed: integrations_core::outbox::OutboxFeed) -> Self {
+        self.event_feed = Some(feed);
+        self
     }
 }
 
@@ -160,6 +170,8 @@ fn authed_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(executions::list))
         .routes(routes!(executions::get))
         .routes(routes!(executions::redeliver_callback))
+        .routes(routes!(events::list))
+        .routes(routes!(events::get))
         .routes(routes!(tools::list))
         .routes(routes!(tools::call))
         .routes(routes!(triggers::list, triggers::create))

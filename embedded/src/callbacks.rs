@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use integrations_core::backend::{AttemptRecord, CallbackStore, Lease};
 use integrations_core::callbacks::{AttemptOutcome, Callback, CallbackAttempt, CallbackStatus};
 use integrations_core::model::{ResultEvent, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::{Error, Result};
 use rusqlite::{params, Connection, Row};
 
@@ -133,7 +134,7 @@ fn record(conn: &Connection, r: &AttemptRecord) -> DbResult<bool> {
         return Ok(false);
     }
     if let (AttemptOutcome::Failed, Some(event)) = (&r.outcome, &r.failed_event) {
-        crate::outbox::insert(conn, event, None)?;
+        crate::outbox::insert(conn, &OutboxEvent::Result(event.clone()), None)?;
     }
     Ok(true)
 }

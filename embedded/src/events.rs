@@ -1,14 +1,16 @@
-//! The embedded event bus: published events are appended to the `events` table (a durable log
-//! that tools can read) and broadcast to in-process subscribers.
+//! The embedded event bus: published events (result and provider events, each row with its
+//! kind) are appended to the `events` table (a durable log that tools can read) and broadcast to
+//! in-process subscribers.
 
 use async_trait::async_trait;
 use integrations_core::backend::EventBus;
-use integrations_core::model::{now, ResultEvent, Timestamp};
+use integrations_core::model::{now, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::Result;
 use rusqlite::params;
 use tokio::sync::broadcast;
 
-use crate::values::{from_json, ms, to_json, ts};
+use crate::values::{ms, ts};
 use crate::EmbeddedBackend;
 
 /// An event from the log, with its position.
@@ -17,30 +19,30 @@ pub struct PublishedEvent {
     /// Increases with every publication; pass the last one seen to [`EmbeddedBackend::published_events`].
     pub seq: i64,
     pub published_at: Timestamp,
-    pub event: ResultEvent,
+    pub event: OutboxEvent,
 }
 
 #[async_trait]
 impl EventBus for EmbeddedBackend {
     /// Appends every event (at least once: a retried publish appends again, consumers deduplicate
     /// on `eventId`), then broadcasts them. All or nothing, so never a partial failure list.
-    async fn publish(&self, events: &[ResultEvent]) -> Result<Vec<String>> {
+    async fn publish(&self, events: &[OutboxEvent]) -> Result<Vec<String>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let rows = events
             .iter()
-            .map(|e| Ok((e.event_id.clone(), to_json(e)?)))
-            .collect::<crate::db::DbResult<Vec<_>>>()
-            .map_err(integrations_core::Error::from)?;
+            .map(|e| Ok((e.event_id().to_string(), e.kind().as_str(), e.to_json()?)))
+            .collect::<Result<Vec<_>>>()?;
         self.db()
             .write(move |conn| {
                 let t = ms(now());
                 let mut insert = conn.prepare_cached(
-                    "INSERT INTO events (event_id, event, published_at) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO events (event_id, kind, event, published_at)
+                     VALUES (?1, ?2, ?3, ?4)",
                 )?;
-                for (id, event) in &rows {
-                    insert.execute(params![id, event, t])?;
+                for (id, kind, event) in &rows {
+                    insert.execute(params![id, kind, event, t])?;
                 }
                 Ok(())
             })
@@ -56,7 +58,7 @@ impl EventBus for EmbeddedBackend {
 impl EmbeddedBackend {
     /// Events published by this process from now on. A subscriber that falls more than the
     /// channel's capacity behind gets `Lagged` and can catch up from [`Self::published_events`].
-    pub fn subscribe(&self) -> broadcast::Receiver<ResultEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<OutboxEvent> {
         self.inner.events.subscribe()
     }
 
@@ -66,7 +68,7 @@ impl EmbeddedBackend {
         self.db()
             .read(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT seq, published_at, event FROM events WHERE seq > ?1
+                    "SELECT seq, published_at, kind, event FROM events WHERE seq > ?1
                      ORDER BY seq LIMIT ?2",
                 )?;
                 let mut rows = stmt.query(params![after, limit])?;
@@ -75,7 +77,7 @@ impl EmbeddedBackend {
                     out.push(PublishedEvent {
                         seq: row.get(0)?,
                         published_at: ts(row.get(1)?)?,
-                        event: from_json(&row.get::<_, String>(2)?)?,
+                        event: crate::outbox::read_event(row, 2, 3)?,
                     });
                 }
                 Ok(out)

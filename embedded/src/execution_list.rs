@@ -75,18 +75,22 @@ pub(crate) async fn list(
         .await?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
-        items.last().map(encode_cursor)
+        items
+            .last()
+            .map(|e| encode_cursor(ms(e.created_at), &e.execution_id))
     } else {
         None
     };
     Ok(Page { items, next_cursor })
 }
 
-fn encode_cursor(last: &Execution) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", ms(last.created_at), last.execution_id))
+/// The position after the last item of a page: its time (ms) and id. Listings of provider
+/// events use the same cursors ([`crate::event_list`]).
+pub(crate) fn encode_cursor(at_ms: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{at_ms}:{id}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()

@@ -8,7 +8,8 @@ use integrations_core::backend::{
     Release,
 };
 use integrations_core::completion::Completion;
-use integrations_core::model::{Execution, ExecutionStatus, ResultEvent, Timestamp};
+use integrations_core::model::{Execution, ExecutionStatus, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::broadcast;
@@ -105,7 +106,7 @@ impl ExecutionStore for EmbeddedBackend {
         leases::reopen(self.db(), tenant_id, execution_id).await
     }
 
-    async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEvent>> {
         outbox::pending(self.db(), limit).await
     }
 
@@ -114,7 +115,7 @@ impl ExecutionStore for EmbeddedBackend {
         now: Timestamp,
         lease: &Lease,
         limit: usize,
-    ) -> Result<Vec<ResultEvent>> {
+    ) -> Result<Vec<OutboxEvent>> {
         outbox::claim(self.db(), now, lease, limit).await
     }
 

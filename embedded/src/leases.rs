@@ -8,6 +8,7 @@
 use integrations_core::backend::{ClaimOutcome, Lease, Release};
 use integrations_core::completion::Completion;
 use integrations_core::model::{now, ExecutionStatus};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::Result;
 use rusqlite::params;
 
@@ -191,7 +192,11 @@ pub(crate) async fn complete(
         if changed == 0 {
             return Ok(false);
         }
-        crate::outbox::insert(conn, &c.event, c.event_claim.as_ref())?;
+        crate::outbox::insert(
+            conn,
+            &OutboxEvent::Result(c.event.clone()),
+            c.event_claim.as_ref(),
+        )?;
         if let Some(callback) = &c.callback {
             crate::callbacks::insert(conn, callback)?;
         }

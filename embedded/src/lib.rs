@@ -9,7 +9,7 @@
 //! let config = EmbeddedConfig::new("data/integrations.db", SecretKeySource::File("data/secret.key".into()));
 //! let embedded = EmbeddedBackend::open(&config).await?;
 //! let backend = embedded.backend(); // the core `Backend` bundle
-//! let mut events = embedded.subscribe(); // in-process result events
+//! let mut events = embedded.subscribe(); // in-process result and provider events
 //! # Ok(()) }
 //! ```
 
@@ -20,6 +20,7 @@ mod config;
 mod connections;
 mod crypto;
 mod db;
+mod event_list;
 mod events;
 mod execution_list;
 mod executions;
@@ -41,7 +42,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use integrations_core::backend::Backend;
-use integrations_core::model::ResultEvent;
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::{Error, Result};
 use tokio::sync::{broadcast, Notify};
 
@@ -73,7 +74,7 @@ struct Inner {
     /// Ids of executions that reached a terminal state in this process.
     completions: broadcast::Sender<String>,
     /// Events published on the embedded bus by this process.
-    events: broadcast::Sender<ResultEvent>,
+    events: broadcast::Sender<OutboxEvent>,
 }
 
 impl EmbeddedBackend {

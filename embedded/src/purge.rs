@@ -11,8 +11,8 @@ use rusqlite::params;
 use crate::values::ms;
 use crate::EmbeddedBackend;
 
-/// Published events are kept this long in the log.
-pub const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Published events are kept this long in the log, as recorded provider events are.
+pub const EVENT_RETENTION: Duration = integrations_core::webhooks::EVENT_RETENTION;
 const BATCH: i64 = 500;
 
 /// What a purge deleted.

@@ -8,7 +8,7 @@ use crate::db::sqlite_error;
 
 /// Bump with a new entry in [`MIGRATIONS`] when the schema changes. Each entry runs once, in
 /// order, on a file at the previous version: existing files are upgraded in place.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -270,6 +270,14 @@ CREATE TABLE triggers (
 CREATE INDEX triggers_by_created ON triggers (tenant_id, created_at, trigger_id);
 -- matching_triggers: the triggers of one (connection, event type), for every provider event.
 CREATE INDEX triggers_by_source ON triggers (tenant_id, connection_id, event_type, created_at);
+"#;
+
+/// Provider events travel through the outbox and the event log beside result events: each row
+/// says which kind its JSON is (`integrations_core::outbox::OutboxEventKind`); rows written
+/// before are result events.
+const V10: &str = r#"
+ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'result';
+ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'result';
 "#;
 
 /// Bring the schema up to date. Runs in an IMMEDIATE transaction, so that two processes opening

@@ -1,9 +1,13 @@
-//! The webhook inbox: the dedupe row and the provider event in one write through the writer
-//! (which serializes every write to the file, so concurrent deliveries of one key are decided
-//! one after another).
+//! The webhook inbox: the dedupe row, the provider event and its outbox row in one write through
+//! the writer (one transaction, which serializes every write to the file, so concurrent
+//! deliveries of one key are decided one after another).
 
 use async_trait::async_trait;
-use integrations_core::webhooks::{InboundWebhook, ProviderEvent, RecordOutcome, WebhookStore};
+use integrations_core::backend::Page;
+use integrations_core::outbox::OutboxEvent;
+use integrations_core::webhooks::{
+    InboundWebhook, ProviderEvent, ProviderEventFilter, RecordOutcome, WebhookStore,
+};
 use integrations_core::Result;
 use rusqlite::{params, OptionalExtension};
 
@@ -59,6 +63,11 @@ impl WebhookStore for EmbeddedBackend {
                     ms(e.received_at),
                     to_json(e)?,
                 ])?;
+                crate::outbox::insert(
+                    conn,
+                    &OutboxEvent::Provider(e.clone()),
+                    webhook.event_claim.as_ref(),
+                )?;
                 Ok(RecordOutcome::Recorded)
             })
             .await
@@ -90,6 +99,14 @@ impl WebhookStore for EmbeddedBackend {
                     .optional()?)
             })
             .await
+    }
+
+    async fn list_provider_events(
+        &self,
+        tenant_id: &str,
+        filter: &ProviderEventFilter,
+    ) -> Result<Page<ProviderEvent>> {
+        crate::event_list::list(self.db(), tenant_id, filter).await
     }
 
     async fn get_provider_event(

@@ -1,6 +1,7 @@
 //! The outbox relay over a real store and bus: an event is published by one relay once, whether
 //! it comes through the feed of the process that wrote it, through the feed after its born claim
-//! ran out, or through the sweeps of several relays at once.
+//! ran out, or through the sweeps of several relays at once; a provider event is handed to the
+//! relay's handler before it leaves the outbox.
 
 mod common;
 
@@ -10,9 +11,13 @@ use std::time::Duration;
 use backend_embedded::EmbeddedBackend;
 use integrations_core::backend::{ExecutionStore, Lease};
 use integrations_core::completion::Completion;
+use integrations_core::conformance::webhooks::webhook;
 use integrations_core::conformance::{fresh_tenant, sample_execution};
-use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
-use integrations_core::outbox::{born_claim, FedEvent, OutboxRelay};
+use integrations_core::model::{new_id, now, Execution, ExecutionStatus, ResultEvent};
+use integrations_core::outbox::{born_claim, FedEvent, OutboxEvent, OutboxFeed, OutboxRelay};
+use integrations_core::webhooks::{
+    ProviderEvent, ProviderEventHandler, RecordOutcome, WebhookStore,
+};
 use tokio::sync::{mpsc, watch};
 
 /// An execution completed with its event in the outbox, born held by `claim` (None: free).
@@ -52,7 +57,7 @@ fn relay(
 async fn publications(backend: &EmbeddedBackend, event: &ResultEvent) -> usize {
     let log = backend.published_events(0, 100_000).await.expect("log");
     log.iter()
-        .filter(|p| p.event.event_id == event.event_id)
+        .filter(|p| p.event.event_id() == event.event_id)
         .count()
 }
 
@@ -64,7 +69,7 @@ async fn a_sweep_leaves_an_event_born_claimed_to_the_feed() {
     let event = completed(&backend, Some(claim.clone())).await;
     let (tx, rx) = mpsc::unbounded_channel();
     tx.send(FedEvent {
-        event: event.clone(),
+        event: event.clone().into(),
         claimed_until: claim.until,
     })
     .expect("feed");
@@ -97,7 +102,7 @@ async fn a_feed_behind_its_claim_leaves_the_event_to_a_sweep() {
     let event = completed(&backend, Some(expired.clone())).await;
     let (tx, rx) = mpsc::unbounded_channel();
     tx.send(FedEvent {
-        event: event.clone(),
+        event: event.clone().into(),
         claimed_until: expired.until,
     })
     .expect("feed");
@@ -131,9 +136,104 @@ async fn relays_sweeping_at_once_publish_each_event_once() {
     let log = backend.published_events(0, 100_000).await.expect("log");
     let mut counts = std::collections::HashMap::new();
     for p in &log {
-        *counts.entry(p.event.event_id.clone()).or_insert(0) += 1;
+        *counts.entry(p.event.event_id().to_string()).or_insert(0) += 1;
     }
     for e in &events {
         assert_eq!(counts.get(&e.event_id), Some(&1), "event {}", e.event_id);
     }
+}
+
+/// Records what it is handed; fails while `failing` is set.
+#[derive(Default)]
+struct Handler {
+    failing: std::sync::atomic::AtomicBool,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl ProviderEventHandler for Handler {
+    async fn handle(&self, event: &ProviderEvent) -> integrations_core::Result<()> {
+        self.seen.lock().expect("seen").push(event.event_id.clone());
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(integrations_core::Error::backend("trigger store down"));
+        }
+        Ok(())
+    }
+}
+
+/// A webhook recorded now, its provider event in the outbox born held by `claim`.
+async fn received(backend: &EmbeddedBackend, claim: Option<Lease>) -> ProviderEvent {
+    let mut w = webhook(&fresh_tenant(), "conn-a", &new_id(), now());
+    w.event_claim = claim;
+    let outcome = backend.record_webhook(&w).await.expect("record");
+    assert_eq!(outcome, RecordOutcome::Recorded);
+    w.event
+}
+
+fn pending_ids(pending: &[OutboxEvent]) -> Vec<&str> {
+    pending.iter().map(OutboxEvent::event_id).collect()
+}
+
+#[tokio::test]
+async fn a_failing_handler_keeps_its_provider_event_but_no_result_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = common::open(dir.path()).await;
+    let result = completed(&backend, None).await;
+    let provider = received(&backend, None).await;
+    let handler = Arc::new(Handler::default());
+    handler
+        .failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut relay = relay("relay-1", &backend, None).with_handler(Some(handler.clone()));
+
+    assert_eq!(
+        relay.sweep().await.expect("sweep"),
+        1,
+        "the result event only"
+    );
+    let pending = backend.outbox_pending(100).await.expect("pending");
+    assert_eq!(pending_ids(&pending), vec![provider.event_id.as_str()]);
+    assert_eq!(
+        *handler.seen.lock().expect("seen"),
+        vec![provider.event_id.clone()]
+    );
+    // Published once already; held by relay-1's claim, so nobody retries it at once.
+    let log = backend.published_events(0, 100).await.expect("log");
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].event, OutboxEvent::Provider(provider.clone()));
+    let mut other = self::relay("relay-2", &backend, None).with_handler(Some(handler.clone()));
+    assert_eq!(other.sweep().await.expect("sweep"), 0);
+    assert_eq!(publications(&backend, &result).await, 1);
+}
+
+#[tokio::test]
+async fn a_fed_provider_event_is_published_and_handed_over_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = common::open(dir.path()).await;
+    let (feed, rx) = OutboxFeed::channel("api-1", integrations_core::outbox::CLAIM);
+    let claim = feed.claim().expect("the relay listens");
+    let provider = received(&backend, Some(claim.clone())).await;
+    feed.send(OutboxEvent::Provider(provider.clone()), &claim);
+    let handler = Arc::new(Handler::default());
+    let mut relay = relay("api-1", &backend, Some(rx)).with_handler(Some(handler.clone()));
+    let mut other = self::relay("relay-2", &backend, None).with_handler(Some(handler.clone()));
+
+    assert_eq!(
+        other.sweep().await.expect("sweep"),
+        0,
+        "born claimed by api-1"
+    );
+    assert_eq!(relay.drain_feed().await.expect("drain"), 1);
+    assert_eq!(
+        *handler.seen.lock().expect("seen"),
+        vec![provider.event_id.clone()]
+    );
+    assert!(backend
+        .outbox_pending(100)
+        .await
+        .expect("pending")
+        .is_empty());
+    let log = backend.published_events(0, 100).await.expect("log");
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].event, OutboxEvent::Provider(provider));
 }

@@ -10,6 +10,7 @@ use integrations_core::backend::{
 };
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent};
+use integrations_core::outbox::OutboxEvent;
 
 fn claim(key: &str) -> IdempotencyClaim {
     IdempotencyClaim {
@@ -70,7 +71,7 @@ async fn published_events_reach_subscribers_and_the_log() {
         finished_at: Some(now()),
         ..sample_execution(&fresh_tenant(), now())
     };
-    let event = ResultEvent::for_execution(&e).expect("terminal");
+    let event: OutboxEvent = ResultEvent::for_execution(&e).expect("terminal").into();
     let failed = backend.publish(std::slice::from_ref(&event)).await;
     assert!(failed.expect("publish").is_empty());
 
@@ -160,6 +161,7 @@ async fn purge_expired_forgets_webhook_keys_past_their_window_and_old_provider_e
             received_at,
             data: serde_json::json!({}),
         },
+        event_claim: None,
     };
     let long_ago = t - chrono::Duration::days(31);
     let old = webhook("old", long_ago, long_ago + chrono::Duration::days(7));

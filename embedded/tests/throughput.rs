@@ -142,7 +142,7 @@ async fn relay(backend: EmbeddedBackend) {
         }
         let failed = backend.publish(&pending).await.expect("publish");
         assert!(failed.is_empty());
-        let ids: Vec<_> = pending.iter().map(|e| e.event_id.clone()).collect();
+        let ids: Vec<_> = pending.iter().map(|e| e.event_id().to_string()).collect();
         backend.outbox_remove(&ids).await.expect("remove");
         published += ids.len();
     }

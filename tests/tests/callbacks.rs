@@ -192,9 +192,9 @@ async fn exhausted_callbacks_fail_publish_callback_failed_and_can_be_redelivered
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let events = log.published_events(0, 1000).await.expect("events");
-        let failed = events.iter().any(|p| {
-            p.event.execution_id == id
-                && p.event.event_type == integrations_core::model::EventType::CallbackFailed
+        let failed = events.iter().filter_map(|p| p.event.as_result()).any(|e| {
+            e.execution_id == id
+                && e.event_type == integrations_core::model::EventType::CallbackFailed
         });
         if failed {
             break;

@@ -251,12 +251,13 @@ async fn workers_killed_at_random_on_one_embedded_file_lose_and_repeat_nothing()
         let mut by_execution: HashMap<String, Vec<String>> = HashMap::new();
         for p in log
             .iter()
-            .filter(|p| p.event.event_type != EventType::CallbackFailed)
+            .filter_map(|p| p.event.as_result())
+            .filter(|e| e.event_type != EventType::CallbackFailed)
         {
             by_execution
-                .entry(p.event.execution_id.clone())
+                .entry(p.execution_id.clone())
                 .or_default()
-                .push(p.event.event_id.clone());
+                .push(p.event_id.clone());
         }
         let missing = run
             .executions

@@ -28,7 +28,7 @@ const PUBLIC: [&str; 5] = [
 
 /// The API's routes. The router and the document are built from the same declarations, so
 /// this list is what a reviewer reads: a route added, renamed or lost shows here.
-const ROUTES: [&str; 23] = [
+const ROUTES: [&str; 25] = [
     "/healthz",
     "/metrics",
     "/openapi.json",
@@ -46,6 +46,8 @@ const ROUTES: [&str; 23] = [
     "/executions",
     "/executions/{executionId}",
     "/executions/{executionId}/callback",
+    "/events",
+    "/events/{eventId}",
     "/tools",
     "/tools/call",
     "/mcp",

@@ -4,7 +4,11 @@
 //! answer), Stripe's stale one, and a secret rotation where the provider rotates; the shops'
 //! handshakes (WooCommerce's ping, Haravan's challenge); the URL tokens the service makes for the
 //! providers that sign nothing, and their rotation; a delivery survives a restart of the
-//! service; and a URL naming no connection answers 404.
+//! service; a URL naming no connection answers 404. Their events' publication is in
+//! [`published`].
+
+#[path = "webhooks/published.rs"]
+mod published;
 
 #[path = "webhooks/payment.rs"]
 mod payment;
@@ -63,6 +67,7 @@ async fn recorded(h: &Harness, connection: &str, key: &str) -> ProviderEvent {
             received_at: at,
             data: Value::Null,
         },
+        event_claim: None,
     };
     let outcome = h
         .backend

@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::Client;
 use integrations_core::backend::{CallbackStore, Lease};
 use integrations_core::callbacks::{AttemptOutcome, Callback, CallbackAttempt, CallbackStatus};
 use integrations_core::model::{now, ResultEvent, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::{Error, ErrorKind, Result};
 use tokio::task::JoinSet;
 
@@ -272,7 +273,11 @@ impl DynamoCallbacks {
             "DynamoDB Put",
             Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(outbox_item(event, self.shards, &now())?))
+                .set_item(Some(outbox_item(
+                    &OutboxEvent::Result(event.clone()),
+                    self.shards,
+                    &now(),
+                )?))
                 .condition_expression("attribute_not_exists(PK)")
                 .build(),
         )?;

@@ -5,7 +5,8 @@
 //! numbers and key order exactly as given.
 
 use integrations_core::backend::IdempotencyClaim;
-use integrations_core::model::{Execution, ExecutionStatus, ResultEvent, Timestamp};
+use integrations_core::model::{Execution, ExecutionStatus, Timestamp};
+use integrations_core::outbox::{OutboxEvent, OutboxEventKind};
 use integrations_core::{Error, Result};
 
 use super::{
@@ -61,6 +62,7 @@ pub(crate) const OUTPUT_TRUNCATED: &str = "outputTruncated";
 pub(crate) const OUTBOX_SHARD: &str = "outboxShard";
 pub(crate) const OUTBOX_KEY: &str = "outboxKey";
 const EVENT: &str = "event";
+const EVENT_KIND: &str = "eventKind";
 
 /// An execution is its own partition, `EXEC#<executionId>`, with the tenant as sort key: a
 /// tenant's writes spread over as many partitions as it has executions, and a read by id names
@@ -254,23 +256,21 @@ pub(crate) fn outbox_key(event_id: &str) -> Item {
     ])
 }
 
+/// An outbox item: the event's JSON in `event`, its kind in `eventKind` (absent on items written
+/// before provider events existed: result events).
 pub(crate) fn outbox_item(
-    event: &ResultEvent,
+    event: &OutboxEvent,
     shards: u16,
     written_at: &Timestamp,
 ) -> Result<Item> {
-    let event = truncate::fit_event(event);
-    let mut item = outbox_key(&event.event_id);
+    let event = truncate::fit_outbox_event(event);
+    let id = event.event_id();
+    let mut item = outbox_key(id);
     item.insert("type".into(), s("outbox"));
-    item.insert(EVENT.into(), s(to_json(&event)?));
-    item.insert(
-        OUTBOX_SHARD.into(),
-        s(outbox_shard(shard_of(&event.event_id, shards))),
-    );
-    item.insert(
-        OUTBOX_KEY.into(),
-        s(format!("{}#{}", ts(written_at), event.event_id)),
-    );
+    item.insert(EVENT_KIND.into(), s(event.kind().as_str()));
+    item.insert(EVENT.into(), s(event.to_json()?));
+    item.insert(OUTBOX_SHARD.into(), s(outbox_shard(shard_of(id, shards))));
+    item.insert(OUTBOX_KEY.into(), s(format!("{}#{id}", ts(written_at))));
     Ok(item)
 }
 
@@ -278,8 +278,9 @@ pub(crate) fn outbox_shard(shard: u16) -> String {
     format!("OUTBOX#{shard}")
 }
 
-pub(crate) fn event_from_item(item: &Item) -> Result<ResultEvent> {
-    get_json(item, EVENT)
+pub(crate) fn event_from_item(item: &Item) -> Result<OutboxEvent> {
+    let kind = OutboxEventKind::parse(get_s(item, EVENT_KIND))?;
+    OutboxEvent::from_json(kind, req_s(item, EVENT)?)
 }
 
 /// A stable spread of ids (event ids, execution ids) over the shards (FNV-1a; std's hasher is

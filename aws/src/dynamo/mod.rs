@@ -9,6 +9,7 @@ mod cursor;
 mod exec_item;
 mod executions;
 mod leases;
+mod sharded;
 mod triggers;
 mod webhooks;
 
@@ -39,6 +40,8 @@ pub const EXECUTIONS_BY_TENANT: &str = "ExecutionsByTenantShard";
 /// A connection's executions, one partition per listing shard (`connectionShard`).
 pub const EXECUTIONS_BY_CONNECTION: &str = "ExecutionsByConnectionShard";
 pub const PENDING_EVENTS: &str = "PendingEvents";
+/// A tenant's provider events, one partition per listing shard (`eventShard`).
+pub const PROVIDER_EVENTS_BY_TENANT: &str = "ProviderEventsByTenantShard";
 /// Pending callbacks by when they are due (sparse: delivered and failed ones leave it).
 pub const DUE_CALLBACKS: &str = "DueCallbacks";
 pub const CONNECTIONS_BY_INTEGRATION: &str = "ConnectionsByIntegration";

@@ -1,34 +1,64 @@
 //! WebhookStore on DynamoDB, in the executions table (`aws/DESIGN.md`, "Webhook inbox"): the
 //! dedupe item `WEBHOOK#<sha256(connection, key)>` and the provider event `PEVENT#<eventId>`,
-//! each with the tenant as sort key and a partition of its own, written by one
-//! TransactWriteItems so that neither exists without the other. The dedupe item's condition
+//! each with the tenant as sort key and a partition of its own, and the event's outbox item
+//! (`OUTBOX#<eventId>`, as result events have), written by one TransactWriteItems so that none
+//! exists without the others.
+//!
+//! `GET /events` reads the ProviderEventsByTenantShard index: the event item carries its listing
+//! shard (`eventShard` = `PEVENTS#<tenant>#<shard>`, the shard a hash of the event id over
+//! `listing_shards`) and `receivedKey` = `<receivedAt>#<eventId>`, and is listed by the sharded
+//! merge executions use ([`crate::dynamo::sharded`]); type, connection and integration are
+//! filters. The dedupe item's condition
 //! (absent, or its window passed) decides between concurrent deliveries of one key.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use integrations_core::webhooks::{InboundWebhook, ProviderEvent, RecordOutcome, WebhookStore};
+use integrations_core::model::now;
+use integrations_core::outbox::OutboxEvent;
+use integrations_core::webhooks::{
+    InboundWebhook, ProviderEvent, ProviderEventFilter, RecordOutcome, WebhookStore,
+    EVENT_RETENTION,
+};
 use integrations_core::{Error, Result};
 use sha2::{Digest, Sha256};
 
-use super::{get_json, get_s, n, s, tenant_pk, to_json, Item, TTL_ATTRIBUTE};
+use super::exec_item::outbox_item;
+use super::executions::born_claimed;
+use super::sharded::{equalities, Listing};
+use super::{
+    get_json, get_s, n, s, shard_of, tenant_pk, to_json, ts, Item, PROVIDER_EVENTS_BY_TENANT,
+    TTL_ATTRIBUTE,
+};
 use crate::error::{built, sdk_error};
+use integrations_core::backend::Page;
 
 /// Events are kept as long as executions are (the tenant's event history).
-const EVENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
+const EVENT_RETENTION_SECS: i64 = EVENT_RETENTION.as_secs() as i64;
 
 #[derive(Debug, Clone)]
 pub struct DynamoWebhooks {
     client: Client,
     table: String,
+    /// The outbox's PendingEvents shards (`AwsConfig::outbox_shards`).
+    outbox_shards: u16,
+    /// A tenant's events' index shards (`AwsConfig::listing_shards`).
+    listing_shards: u16,
 }
 
 impl DynamoWebhooks {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        outbox_shards: u16,
+        listing_shards: u16,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
+            outbox_shards,
+            listing_shards,
         }
     }
 
@@ -75,6 +105,16 @@ fn dedupe_key(tenant_id: &str, connection_id: &str, key: &str) -> Item {
     ])
 }
 
+/// ProviderEventsByTenantShard's partition and sort attributes, and the type filter's.
+pub(crate) const EVENT_SHARD: &str = "eventShard";
+pub(crate) const RECEIVED_KEY: &str = "receivedKey";
+const EVENT_TYPE: &str = "eventType";
+
+/// The shard is the last `#` field and numeric, so no other tenant id yields the same text.
+fn event_shard(tenant_id: &str, shard: u16) -> String {
+    format!("PEVENTS#{tenant_id}#{shard}")
+}
+
 fn event_key(tenant_id: &str, event_id: &str) -> Item {
     Item::from([
         ("PK".into(), s(format!("PEVENT#{event_id}"))),
@@ -104,12 +144,30 @@ impl WebhookStore for DynamoWebhooks {
         );
         dedupe.insert(TTL_ATTRIBUTE.into(), n(webhook.dedupe_until.timestamp()));
         let mut event = event_key(&e.tenant_id, &e.event_id);
+        event.insert("tenantId".into(), s(&e.tenant_id));
         event.insert("connectionId".into(), s(&e.connection_id));
+        event.insert("integrationId".into(), s(&e.integration_id));
+        event.insert(EVENT_TYPE.into(), s(&e.event_type));
+        let shard = shard_of(&e.event_id, self.listing_shards);
+        event.insert(EVENT_SHARD.into(), s(event_shard(&e.tenant_id, shard)));
+        event.insert(
+            RECEIVED_KEY.into(),
+            s(format!("{}#{}", ts(&e.received_at), e.event_id)),
+        );
         event.insert("event".into(), s(to_json(e)?));
         event.insert(
             TTL_ATTRIBUTE.into(),
             n(e.received_at.timestamp() + EVENT_RETENTION_SECS),
         );
+        let mut outbox = outbox_item(
+            &OutboxEvent::Provider(e.clone()),
+            self.outbox_shards,
+            &now(),
+        )?;
+        if let Some(claim) = &webhook.event_claim {
+            born_claimed(&mut outbox, claim);
+        }
+        // The dedupe Put first: its condition failing is what a duplicate looks like.
         let items = vec![
             self.put(
                 dedupe,
@@ -117,6 +175,7 @@ impl WebhookStore for DynamoWebhooks {
                 received_ms,
             )?,
             self.put(event, "attribute_not_exists(PK)", received_ms)?,
+            self.put(outbox, "attribute_not_exists(PK)", received_ms)?,
         ];
         let result = self
             .client
@@ -170,6 +229,51 @@ impl WebhookStore for DynamoWebhooks {
             )
             .await?
             .and_then(|item| get_s(&item, "tenantId").map(str::to_string)))
+    }
+
+    async fn list_provider_events(
+        &self,
+        tenant_id: &str,
+        filter: &ProviderEventFilter,
+    ) -> Result<Page<ProviderEvent>> {
+        let listing = Listing {
+            client: &self.client,
+            table: &self.table,
+            index: PROVIDER_EVENTS_BY_TENANT,
+            partition_attr: EVENT_SHARD,
+            sort_attr: RECEIVED_KEY,
+            shards: self.listing_shards,
+            tenant_id,
+            start: filter.start.as_ref(),
+            end: filter.end.as_ref(),
+            limit: filter.limit,
+            cursor: filter.cursor.as_deref(),
+            what: "DynamoDB Query (provider events)",
+        };
+        listing
+            .page(
+                |shard| event_shard(tenant_id, shard),
+                |req| {
+                    equalities(
+                        req,
+                        &[
+                            ("type", EVENT_TYPE, filter.event_type.as_deref()),
+                            (
+                                "connection",
+                                "connectionId",
+                                filter.connection_id.as_deref(),
+                            ),
+                            (
+                                "integration",
+                                "integrationId",
+                                filter.integration_id.as_deref(),
+                            ),
+                        ],
+                    )
+                },
+                |item| get_json(item, "event"),
+            )
+            .await
     }
 
     async fn get_provider_event(

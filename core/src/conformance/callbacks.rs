@@ -263,10 +263,10 @@ pub async fn failure_writes_event(backend: Backend) {
     let id = event.event_id.clone();
     let found = eventually("the CallbackFailed event is in the outbox", || async {
         let pending = executions.outbox_pending(1000).await.expect("pending");
-        pending.into_iter().find(|e| e.event_id == id)
+        pending.into_iter().find(|e| e.event_id() == id)
     })
     .await;
-    assert_eq!(found, event);
+    assert_eq!(found, event.into());
 }
 
 /// Redelivery starts a new round for a finished callback, keeps its history, and finds nothing

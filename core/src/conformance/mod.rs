@@ -25,6 +25,7 @@ pub mod breakers;
 pub mod buckets;
 pub mod callbacks;
 pub mod connections;
+pub mod event_list;
 pub mod events;
 pub mod executions;
 pub mod in_flight;
@@ -34,6 +35,7 @@ pub mod renewal;
 pub mod secrets;
 mod tests_macro;
 pub mod triggers;
+pub mod webhook_outbox;
 pub mod webhooks;
 
 use std::future::Future;
@@ -66,6 +68,8 @@ pub async fn run_all(backend: &Backend, max_receive_count: u32) {
     buckets::buckets_suite(backend.rate_limits.clone()).await;
     webhooks::webhooks_suite(backend.webhooks.clone()).await;
     triggers::triggers_suite(backend.triggers.clone()).await;
+    webhook_outbox::webhook_outbox_suite(backend.clone()).await;
+    event_list::event_list_suite(backend.webhooks.clone()).await;
 }
 
 /// A fresh ULID.

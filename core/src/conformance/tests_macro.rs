@@ -77,6 +77,9 @@ macro_rules! conformance_tests {
             triggers_crud => |b| triggers::crud(b.triggers);
             triggers_tenant_isolation => |b| triggers::tenant_isolation(b.triggers);
             triggers_matching => |b| triggers::matching(b.triggers);
+            webhook_outbox_recorded_once => |b| webhook_outbox::recorded_once(b);
+            webhook_outbox_born_claimed => |b| webhook_outbox::born_claimed(b);
+            event_list_filters_and_pages => |b| event_list::list_filters_and_pages(b.webhooks);
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,8 @@ pub async fn webhooks_suite(store: Arc<dyn WebhookStore>) {
     endpoints(store).await;
 }
 
-fn webhook(
+/// A webhook of a Stripe connection, received at `received_at`, its event free to claim.
+pub fn webhook(
     tenant_id: &str,
     connection_id: &str,
     key: &str,
@@ -41,6 +42,7 @@ fn webhook(
             received_at,
             data: json!({"id": key, "amount": 1200, "note": "héllo ✓"}),
         },
+        event_claim: None,
     }
 }
 

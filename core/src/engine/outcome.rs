@@ -105,7 +105,7 @@ impl Engine {
         // Nobody listening (no relay, no deliverer) is fine: sweeps find both in the store.
         if let Some(claim) = event_claim {
             let _ = self.published.send(FedEvent {
-                event,
+                event: event.into(),
                 claimed_until: claim.until,
             });
         }

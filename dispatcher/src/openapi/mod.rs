@@ -45,6 +45,7 @@ use errors::{E400, E401, E403, E404, E409, E413, E422, E429, E500, E502, E503, E
         (name = "catalog"),
         (name = "connections"),
         (name = "executions"),
+        (name = "events"),
         (name = "tools"),
         (name = "webhooks"),
         (name = "triggers"),

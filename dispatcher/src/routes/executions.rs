@@ -276,7 +276,7 @@ impl utoipa::PartialSchema for StatusName {
 
 impl utoipa::ToSchema for StatusName {}
 
-fn parse_date(
+pub(crate) fn parse_date(
     field: &str,
     v: Option<String>,
 ) -> Result<Option<integrations_core::model::Timestamp>, Error> {
@@ -289,11 +289,11 @@ fn parse_date(
 }
 
 /// Cursors are the backend's, wrapped so that callers treat them as opaque.
-fn encode_cursor(c: String) -> String {
+pub(crate) fn encode_cursor(c: String) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c)
 }
 
-fn decode_cursor(c: String) -> Result<String, Error> {
+pub(crate) fn decode_cursor(c: String) -> Result<String, Error> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c)
         .ok()

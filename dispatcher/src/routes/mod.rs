@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod connections;
+pub mod events;
 pub mod executions;
 pub mod tools;
 pub mod triggers;

@@ -1,7 +1,8 @@
 //! `POST|GET /webhooks/{integrationId}/{connectionId}`: what providers push. Not authenticated by
 //! API key: each request is verified by its provider's own mechanism
 //! ([`connectors::webhook::WebhookVerifier`]) with the connection's secrets, recorded once in the
-//! inbox with its normalized event, and only then answered as the provider expects
+//! inbox with its normalized event (and, in the same write, the event's outbox entry, for this
+//! process's relay to publish), and only then answered as the provider expects
 //! (`docs/webhooks.md`).
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use connectors::webhook::{
     verifier, Answer, AnswerBody, Rejection, WebhookRequest, WebhookVerifier,
 };
 use integrations_core::model::{new_id, now, Connection};
+use integrations_core::outbox::{OutboxEvent, OutboxFeed};
 use integrations_core::sanitize::sanitize;
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
 use integrations_core::{Error, ErrorKind};
@@ -122,6 +124,7 @@ async fn receive(
         Err(why) => return rejected(verifier.as_ref(), &connection, why),
     };
     let secret_values: Vec<&str> = secrets.0.values().map(String::as_str).collect();
+    let event_claim = state.event_feed.as_ref().and_then(OutboxFeed::claim);
     let webhook = InboundWebhook {
         dedupe_until: DedupeWindow::DEFAULT.expiry(received_at),
         dedupe_key: verified.dedupe_key,
@@ -136,10 +139,17 @@ async fn receive(
             received_at,
             data: sanitize(&verified.data, &[], &secret_values),
         },
+        event_claim,
     };
     // Durable before acknowledged: a store error answers 503, so the provider retries.
     match state.backend.webhooks.record_webhook(&webhook).await {
         Ok(outcome) => {
+            // Recorded: this process's relay publishes it now (a sweep would, in time).
+            if let (RecordOutcome::Recorded, Some(feed), Some(claim)) =
+                (&outcome, &state.event_feed, &webhook.event_claim)
+            {
+                feed.send(OutboxEvent::Provider(webhook.event.clone()), claim);
+            }
             let (event_id, duplicate) = match &outcome {
                 RecordOutcome::Recorded => (webhook.event.event_id.as_str(), false),
                 RecordOutcome::Duplicate { event_id } => (event_id.as_str(), true),

@@ -174,9 +174,10 @@ pub async fn start(
         }
     }
     if let Some(a) = api {
-        let (bound, task) = api::start(&parts, common, a, &quotas, shutdown_rx.clone()).await?;
+        let (bound, api_tasks) =
+            api::start(&parts, common, a, &tuning, &quotas, shutdown_rx.clone()).await?;
         addr = Some(bound);
-        tasks.push(task);
+        tasks.extend(api_tasks);
     }
     Ok(Running {
         addr,

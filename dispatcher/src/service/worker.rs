@@ -46,7 +46,11 @@ pub(super) fn start(
         engine.take_outbox_feed(),
         tuning.outbox_sweep,
         tuning.publish_linger,
-    );
+    )
+    // Triggers act on the provider events this relay sweeps (those of API processes that died).
+    .with_handler(Some(crate::triggers::TriggerFirer::for_worker(
+        parts, quotas,
+    )));
     tasks.push(tokio::spawn(relay.run(shutdown.clone())));
 
     let deliverer = Deliverer::new(

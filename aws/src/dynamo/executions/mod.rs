@@ -6,6 +6,8 @@ mod lease;
 mod list;
 mod outbox;
 
+pub(crate) use outbox::born_claimed;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -15,7 +17,8 @@ use integrations_core::backend::{
     Release,
 };
 use integrations_core::completion::Completion;
-use integrations_core::model::{Execution, ResultEvent, Timestamp};
+use integrations_core::model::{Execution, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::Result;
 
 use super::exec_item::{exec_key, execution_from_item, execution_item};
@@ -187,7 +190,7 @@ impl ExecutionStore for DynamoExecutions {
         self.reopen(tenant_id, execution_id).await
     }
 
-    async fn outbox_pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
+    async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxEvent>> {
         self.pending(limit).await
     }
 
@@ -196,7 +199,7 @@ impl ExecutionStore for DynamoExecutions {
         now: Timestamp,
         lease: &Lease,
         limit: usize,
-    ) -> Result<Vec<ResultEvent>> {
+    ) -> Result<Vec<OutboxEvent>> {
         self.claim_events(now, lease, limit).await
     }
 

@@ -25,7 +25,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use integrations_core::backend::Lease;
 use integrations_core::completion::Completion;
-use integrations_core::model::{now, Execution, ExecutionStatus, ResultEvent, Timestamp};
+use integrations_core::model::{now, Execution, ExecutionStatus, Timestamp};
+use integrations_core::outbox::OutboxEvent;
 use integrations_core::{Error, Result};
 use tokio::task::JoinSet;
 
@@ -35,7 +36,7 @@ use crate::dynamo::exec_item::{
     event_from_item, exec_key, execution_item, outbox_item, outbox_key, outbox_shard, ATTEMPTS,
     ERROR, NEXT_ATTEMPT_AT, OUTBOX_KEY, OUTBOX_SHARD, OUTPUT_TRUNCATED, STATUS, UPDATED_AT,
 };
-use crate::dynamo::{query_pages, s, ts, PENDING_EVENTS};
+use crate::dynamo::{query_pages, s, ts, Item, PENDING_EVENTS};
 use crate::error::{built, sdk_error};
 
 /// Who holds an outbox event, and until when (a timestamp, compared as text).
@@ -73,10 +74,13 @@ impl DynamoExecutions {
             event_claim,
         } = completion;
         let state = self.terminal_update(execution, owner)?;
-        let mut item = outbox_item(event, self.outbox_shards, &now())?;
+        let mut item = outbox_item(
+            &OutboxEvent::Result(event.clone()),
+            self.outbox_shards,
+            &now(),
+        )?;
         if let Some(claim) = event_claim {
-            item.insert(CLAIM_OWNER.into(), s(&claim.owner));
-            item.insert(CLAIMABLE_AT.into(), s(ts(&claim.until)));
+            born_claimed(&mut item, claim);
         }
         let outbox = built(
             "DynamoDB Put",
@@ -186,7 +190,7 @@ impl DynamoExecutions {
         )
     }
 
-    pub(super) async fn pending(&self, limit: usize) -> Result<Vec<ResultEvent>> {
+    pub(super) async fn pending(&self, limit: usize) -> Result<Vec<OutboxEvent>> {
         self.listed(limit, None).await
     }
 
@@ -196,7 +200,7 @@ impl DynamoExecutions {
         &self,
         limit: usize,
         claimable_at: Option<&Timestamp>,
-    ) -> Result<Vec<ResultEvent>> {
+    ) -> Result<Vec<OutboxEvent>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -221,7 +225,7 @@ impl DynamoExecutions {
         now: Timestamp,
         lease: &Lease,
         limit: usize,
-    ) -> Result<Vec<ResultEvent>> {
+    ) -> Result<Vec<OutboxEvent>> {
         let candidates = self.listed(limit, Some(&now)).await?;
         let (now, until) = (ts(&now), ts(&lease.until));
         // In parallel, a few at a time; answered oldest first, as the trait promises.
@@ -247,7 +251,7 @@ impl DynamoExecutions {
                     values: vec![(":owner", s(owner)), (":until", s(until)), (":now", s(now))],
                     returns: ReturnValue::None,
                 };
-                let won = store.update(outbox_key(&event.event_id), change).await?;
+                let won = store.update(outbox_key(event.event_id()), change).await?;
                 Ok(won.is_ok().then_some((i, event)))
             });
         }
@@ -302,12 +306,18 @@ impl DynamoExecutions {
     }
 }
 
-type ClaimAnswer = Result<Option<(usize, ResultEvent)>>;
+/// Make a new outbox item born held by `claim` (the relay of the process that writes it).
+pub(crate) fn born_claimed(item: &mut Item, claim: &Lease) {
+    item.insert(CLAIM_OWNER.into(), s(&claim.owner));
+    item.insert(CLAIMABLE_AT.into(), s(ts(&claim.until)));
+}
+
+type ClaimAnswer = Result<Option<(usize, OutboxEvent)>>;
 
 /// The answer of one claim task (None: no task was left).
 fn joined(
     done: Option<std::result::Result<ClaimAnswer, tokio::task::JoinError>>,
-) -> Result<Option<(usize, ResultEvent)>> {
+) -> Result<Option<(usize, OutboxEvent)>> {
     match done {
         Some(answer) => answer.map_err(|e| Error::internal(format!("outbox claim: {e}")))?,
         None => Ok(None),
@@ -322,7 +332,7 @@ async fn query_shard(
     shard: u16,
     limit: usize,
     claimable_at: Option<String>,
-) -> Result<Vec<(String, ResultEvent)>> {
+) -> Result<Vec<(String, OutboxEvent)>> {
     let mut req = client
         .query()
         .table_name(table)

@@ -39,7 +39,7 @@ async fn claim_ids(
     let claimed = store.outbox_claim(at, lease, 10_000).await.expect("claim");
     claimed
         .into_iter()
-        .map(|e| e.event_id)
+        .map(|e| e.event_id().to_string())
         .filter(|id| mine.contains(id))
         .collect()
 }

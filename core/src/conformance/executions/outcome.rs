@@ -274,6 +274,7 @@ async fn own_pending(store: &Arc<dyn ExecutionStore>, events: &[&ResultEvent]) -
     let pending = store.outbox_pending(10_000).await.expect("outbox_pending");
     pending
         .into_iter()
+        .filter_map(|p| p.as_result().cloned())
         .filter(|p| events.iter().any(|e| e.event_id == p.event_id))
         .collect()
 }

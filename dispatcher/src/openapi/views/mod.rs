@@ -7,12 +7,14 @@
 
 mod connections;
 mod described;
+mod events;
 mod executions;
 mod tools;
 mod triggers;
 
 pub use connections::*;
 pub use described::*;
+pub use events::*;
 pub use executions::*;
 pub use tools::*;
 pub use triggers::*;

@@ -1,13 +1,25 @@
-//! The outbox relay: publishes result events written with terminal states (callbacks have their
-//! own deliverer, [`crate::callbacks::deliver`]), then forgets them. Events are delivered at least
-//! once: a crash after publishing and before removal publishes again, and consumers deduplicate on
-//! `eventId` / `executionId`.
+//! The outbox relay: publishes the events of the outbox ([`OutboxEvent`]: result events written
+//! with terminal states, provider events written with the webhook inbox record; callbacks have
+//! their own deliverer, [`crate::callbacks::deliver`]), then forgets them. Events are delivered at
+//! least once: a crash after publishing and before removal publishes again, and consumers
+//! deduplicate on `eventId` / `executionId`.
+//!
+//! A provider event is also handed to this process's [`ProviderEventHandler`] (triggers), after
+//! it was published and before it is removed: a handler that fails (or takes longer than
+//! [`HANDLE_TIMEOUT`]) leaves the event in the outbox, under this relay's claim until it
+//! expires, for a later sweep to publish and hand over again. Result events never wait for it.
 //!
 //! Relays of different processes never publish the same event at once: every event is held by a
 //! claim while it is published. An event of an execution this process finished is born claimed
 //! by its relay ([`born_claim`]) and comes through the feed; a sweep claims what nobody holds
 //! (events of processes that died, or written without a relay: dead letters, failed callbacks)
 //! before publishing it ([`crate::backend::ExecutionStore::outbox_claim`]).
+
+mod event;
+mod feed;
+
+pub use event::{OutboxEvent, OutboxEventKind, PROVIDER_EVENT_DETAIL_TYPE};
+pub use feed::OutboxFeed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +30,14 @@ use tracing::warn;
 use crate::backend::{EventBus, ExecutionStore, Lease};
 use crate::batch::Batches;
 use crate::error::Result;
-use crate::model::{now, ResultEvent, Timestamp};
+use crate::model::{now, Timestamp};
+use crate::webhooks::{ProviderEvent, ProviderEventHandler};
 
-/// An event the engine just wrote, born claimed by this process's relay until `claimed_until`.
+/// An event this process just wrote (the engine's result events, the webhook route's provider
+/// events), born claimed by this process's relay until `claimed_until`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FedEvent {
-    pub event: ResultEvent,
+    pub event: OutboxEvent,
     pub claimed_until: Timestamp,
 }
 
@@ -37,6 +51,10 @@ pub struct OutboxRelay {
     feed: Option<Batches<FedEvent>>,
     /// How often the outbox itself is swept for events nobody holds.
     sweep_every: Duration,
+    /// Acts on provider events before they are removed (triggers).
+    handler: Option<Arc<dyn ProviderEventHandler>>,
+    /// How long this relay's claims hold an event ([`CLAIM`] unless configured).
+    claim: Duration,
 }
 
 const BATCH: usize = 100;
@@ -47,12 +65,21 @@ pub const CLAIM: Duration = Duration::from_secs(30);
 /// publication takes far less); a feed lagging beyond it leaves the event to a sweep, which
 /// claims it anew once the born claim has expired.
 const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
+/// How long the handler may take over one provider event: well within the claim, so that a
+/// stuck handler neither outlives the claim (another relay would hand the event over at the
+/// same time) nor holds up the result events behind it for long.
+pub const HANDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The claim an event of `owner`'s relay is born with.
 pub fn born_claim(owner: &str) -> Lease {
+    claim_for(owner, CLAIM)
+}
+
+/// A claim for `owner` from now, for `claim`.
+fn claim_for(owner: &str, claim: Duration) -> Lease {
     Lease {
         owner: owner.to_string(),
-        until: now() + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+        until: now() + chrono::Duration::from_std(claim).unwrap_or_default(),
     }
 }
 
@@ -71,7 +98,29 @@ impl OutboxRelay {
             bus,
             feed: feed.map(|rx| Batches::new(rx, BATCH, linger)),
             sweep_every,
+            handler: None,
+            claim: CLAIM,
         }
+    }
+
+    /// Claim events for `claim` instead of [`CLAIM`] (as the feeds writing for this relay do:
+    /// [`OutboxFeed::channel`]): how long the events of a process that died stay held before
+    /// another relay takes them over.
+    pub fn with_claim(mut self, claim: Duration) -> Self {
+        self.claim = claim;
+        self
+    }
+
+    /// A fed event is published only while its born claim has this long to run.
+    fn publish_margin(&self) -> Duration {
+        PUBLISH_MARGIN.min(self.claim / 3)
+    }
+
+    /// Hand every provider event to `handler` before it is removed from the outbox (None: none
+    /// is, they are only published).
+    pub fn with_handler(mut self, handler: Option<Arc<dyn ProviderEventHandler>>) -> Self {
+        self.handler = handler;
+        self
     }
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
@@ -118,7 +167,7 @@ impl OutboxRelay {
             let t = now();
             let lease = Lease {
                 owner: self.owner.clone(),
-                until: t + chrono::Duration::from_std(CLAIM).unwrap_or_default(),
+                until: t + chrono::Duration::from_std(self.claim).unwrap_or_default(),
             };
             let claimed = self.executions.outbox_claim(t, &lease, BATCH).await?;
             let full = claimed.len() == BATCH;
@@ -149,7 +198,8 @@ impl OutboxRelay {
     /// Publish the fed events whose born claim still holds long enough; the others are left to a
     /// sweep (another relay may be claiming them now).
     async fn deliver_fed(&mut self, fed: Vec<FedEvent>) -> Result<usize> {
-        let deadline = now() + chrono::Duration::from_std(PUBLISH_MARGIN).unwrap_or_default();
+        let margin = self.publish_margin();
+        let deadline = now() + chrono::Duration::from_std(margin).unwrap_or_default();
         let (fresh, stale): (Vec<FedEvent>, Vec<FedEvent>) =
             fed.into_iter().partition(|f| f.claimed_until > deadline);
         if !stale.is_empty() {
@@ -159,20 +209,28 @@ impl OutboxRelay {
                 "the outbox feed fell behind its claims; a sweep publishes these events"
             );
         }
-        let events: Vec<ResultEvent> = fresh.into_iter().map(|f| f.event).collect();
+        let events: Vec<OutboxEvent> = fresh.into_iter().map(|f| f.event).collect();
         self.deliver(&events).await
     }
 
-    /// Publish and forget `events` (held by this relay's claim); returns how many were published.
-    async fn deliver(&mut self, events: &[ResultEvent]) -> Result<usize> {
+    /// Publish, hand over (provider events) and forget `events` (held by this relay's claim);
+    /// returns how many were published and removed.
+    async fn deliver(&mut self, events: &[OutboxEvent]) -> Result<usize> {
         if events.is_empty() {
             return Ok(0);
         }
         let failed = self.bus.publish(events).await?;
-        let ids: Vec<String> = events
+        let published: Vec<&OutboxEvent> = events
             .iter()
-            .filter(|e| !failed.contains(&e.event_id))
-            .map(|e| e.event_id.clone())
+            .filter(|e| !failed.iter().any(|f| f == e.event_id()))
+            .collect();
+        // Concurrently: one slow handler call must not add up over a batch.
+        let handled = futures::future::join_all(published.iter().map(|e| self.handled(e))).await;
+        let ids: Vec<String> = published
+            .iter()
+            .zip(handled)
+            .filter(|(_, handled)| *handled)
+            .map(|(e, _)| e.event_id().to_string())
             .collect();
         self.executions.outbox_remove(&ids).await?;
         metrics::counter!("outbox_published_total").increment(ids.len() as u64);
@@ -184,4 +242,30 @@ impl OutboxRelay {
         }
         Ok(ids.len())
     }
+}
+
+impl OutboxRelay {
+    /// Whether `event` may leave the outbox: a result event may; a provider event once the
+    /// handler (if any) took it.
+    async fn handled(&self, event: &OutboxEvent) -> bool {
+        match (event, &self.handler) {
+            (OutboxEvent::Provider(e), Some(handler)) => hand_over(handler.as_ref(), e).await,
+            _ => true,
+        }
+    }
+}
+
+/// One handler call, bounded by [`HANDLE_TIMEOUT`]; false (logged and counted) when it failed.
+async fn hand_over(handler: &dyn ProviderEventHandler, event: &ProviderEvent) -> bool {
+    let error = match tokio::time::timeout(HANDLE_TIMEOUT, handler.handle(event)).await {
+        Ok(Ok(())) => return true,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("took longer than {HANDLE_TIMEOUT:?}"),
+    };
+    metrics::counter!("provider_events_handler_failed_total").increment(1);
+    warn!(
+        tenant_id = %event.tenant_id, event_id = %event.event_id, event_type = %event.event_type,
+        error, "a provider event's handler failed; the event stays in the outbox for a later sweep"
+    );
+    false
 }
