@@ -56,7 +56,13 @@ impl Flows {
         );
         let key = fleet.provision_key();
         // The producer's caller service, with the secret its callbacks are signed with.
-        fleet.run(&["create-key", "--caller-service", "flows-test", "--tenants", "t1"]);
+        fleet.run(&[
+            "create-key",
+            "--caller-service",
+            "flows-test",
+            "--tenants",
+            "t1",
+        ]);
         let (api_process, api) = fleet.api(key);
         let connection = api.create_ghn_connection("t1", "flows").await;
         let (worker, line) = fleet.spawn(&["worker", "--metrics-listen", "127.0.0.1:0"]);
@@ -209,17 +215,27 @@ async fn a_producer_publishes_straight_to_sqs_and_reads_only_its_results_from_it
     assert_eq!(about(&got_theirs, id(&request)), 0, "{got_theirs:?}");
     assert_eq!(about(&got_theirs, id(&other)), 1, "{got_theirs:?}");
     assert_eq!(flows.fake.stats().calls(FEE), 2, "one call per execution");
+
+    // A request for a tenant without that connection: recorded and failed at once, and the
+    // producer learns it from its queue like any other result.
+    let mut ghost = flows.request("flows-test", None);
+    ghost["tenantId"] = json!("no-such-tenant");
+    flows.publish(&ghost).await;
+    let envelope = result_event(&mine, id(&ghost), &mut got_mine).await;
+    assert_eq!(envelope["detail-type"], "ExecutionFailed", "{envelope}");
+    let event = &envelope["detail"];
+    assert_eq!(event["tenantId"], "no-such-tenant");
+    assert_eq!(event["error"]["code"], "CONNECTION_NOT_FOUND", "{event}");
+    assert_eq!(event["error"]["retryable"], false, "{event}");
+    assert_eq!(flows.fake.stats().calls(FEE), 2, "no provider call for it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_straight_on_sqs_with_a_callback_url_gets_its_signed_callback() {
     let flows = Flows::start().await;
-    let secrets = flows.fleet.run(&[
-        "callback-secret",
-        "show",
-        "--caller-service",
-        "flows-test",
-    ]);
+    let secrets = flows
+        .fleet
+        .run(&["callback-secret", "show", "--caller-service", "flows-test"]);
     let (url, log) = integration_tests::recording_receiver().await;
     let request = flows.request("flows-test", Some(&url));
     flows.publish(&request).await;
