@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use backend_aws::testing::{moto, Subscriber};
 use backend_aws::AwsConfig;
 use backend_embedded::{EmbeddedBackend, EmbeddedConfig, SecretKeySource};
-use fake_provider::{FakeConfig, FakeProvider};
-use integration_tests::fleet::Fleet;
-use integration_tests::{fee_input, order_input, ApiClient, KillOnDrop, SHOP_ID, TOKEN};
+use fake_provider::FakeProvider;
+use integration_tests::fleet::{fake_ghn, Fleet};
+use integration_tests::{fee_input, order_input, ApiClient, KillOnDrop};
 use integrations_core::model::{EventType, EVENT_SOURCE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -73,24 +73,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-async fn fake() -> FakeProvider {
-    fake_provider::start(FakeConfig {
-        latency: Duration::from_millis(20),
-        token: TOKEN.into(),
-        shop_id: SHOP_ID,
-        ..FakeConfig::default()
-    })
-    .await
-    .expect("fake")
-}
-
-fn ghn(fake: &FakeProvider) -> Vec<String> {
-    vec![
-        "--provider-base-url".to_string(),
-        format!("shipping-ghn={}", fake.base_url()),
-    ]
 }
 
 /// What a chaos run left to check.
@@ -249,15 +231,18 @@ enum EventLog {
 }
 
 impl EventLog {
-    /// How many deliveries the subscriber's queue repeated (the same publication again).
-    fn redeliveries(&self) -> usize {
+    /// How many deliveries the subscriber's queue repeated (the same publication again), for
+    /// the report line.
+    fn redeliveries(&self) -> String {
         match self {
-            Self::Embedded(_) => 0,
+            Self::Embedded(_) => String::new(),
             Self::Bus(_, seen) => {
                 let mut publications = std::collections::HashSet::new();
-                seen.iter()
+                let repeated = seen
+                    .iter()
                     .filter(|e| !publications.insert(e["id"].clone()))
-                    .count()
+                    .count();
+                format!(", {repeated} deliveries repeated by the subscriber's queue")
             }
         }
     }
@@ -372,7 +357,7 @@ async fn chaos(setup: Setup, fake: &FakeProvider) {
     println!(
         "{}: {n} executions, {} kills, {publications} result events published, \
          {duplicated} executions with a duplicated event, {repeated_callbacks} with a repeated \
-         callback, {} deliveries repeated by the subscriber's queue, {:?}",
+         callback{}, {:?}",
         setup.backend,
         run.kills,
         events.redeliveries(),
@@ -382,11 +367,11 @@ async fn chaos(setup: Setup, fake: &FakeProvider) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_killed_at_random_on_one_embedded_file_lose_and_repeat_nothing() {
-    let fake = fake().await;
+    let (fake, ghn) = fake_ghn(Duration::from_millis(20)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let fleet = Arc::new(Fleet::embedded(
         BIN,
-        &ghn(&fake),
+        &ghn,
         dir.path(),
         &["--allow-private-urls"],
     ));
@@ -408,7 +393,7 @@ async fn workers_killed_at_random_on_one_embedded_file_lose_and_repeat_nothing()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_killed_at_random_on_moto_lose_and_repeat_nothing() {
     let moto = moto().await;
-    let fake = fake().await;
+    let (fake, ghn) = fake_ghn(Duration::from_millis(20)).await;
     let dir = tempfile::tempdir().expect("tempdir");
     // moto serves one request at a time, so an execution spans several kills here: each kill
     // costs it a delivery or two (the redelivery, and one put back while the dead worker's lease
@@ -416,7 +401,7 @@ async fn workers_killed_at_random_on_moto_lose_and_repeat_nothing() {
     let fleet = Arc::new(Fleet::on_moto(
         BIN,
         moto.url(),
-        &ghn(&fake),
+        &ghn,
         dir.path(),
         &["--allow-private-urls", "--max-receive-count", "40"],
     ));

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use backend_aws::testing::{moto, queue_url, send_raw, MotoEndpoint, Subscriber};
 use backend_aws::AwsConfig;
-use fake_provider::{FakeConfig, FakeProvider};
-use integration_tests::fleet::Fleet;
-use integration_tests::{fee_input, ApiClient, KillOnDrop, SHOP_ID, TOKEN};
+use fake_provider::FakeProvider;
+use integration_tests::fleet::{fake_ghn, Fleet};
+use integration_tests::{fee_input, ApiClient, KillOnDrop};
 use integrations_core::model::{new_id, now, EVENT_SOURCE};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -35,18 +35,8 @@ struct Flows {
 impl Flows {
     async fn start() -> Self {
         let moto = moto().await;
-        let fake = fake_provider::start(FakeConfig {
-            token: TOKEN.into(),
-            shop_id: SHOP_ID,
-            ..FakeConfig::default()
-        })
-        .await
-        .expect("fake");
+        let (fake, providers) = fake_ghn(Duration::ZERO).await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let providers = [
-            "--provider-base-url".to_string(),
-            format!("shipping-ghn={}", fake.base_url()),
-        ];
         let fleet = Fleet::on_moto(
             BIN,
             moto.url(),
