@@ -84,6 +84,7 @@ async fn the_cloudformation_stack_serves_the_backend() {
         "ApiServiceName",
         "WorkerServiceName",
         "LoadBalancerUrl",
+        "ProducerPolicyArn",
     ] {
         assert!(stack.outputs.contains_key(output), "output {output}");
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
-use aws_sdk_eventbridge::types::{PutEventsResultEntry, Target};
+use aws_sdk_eventbridge::types::PutEventsResultEntry;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextMut,
@@ -18,6 +18,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use backend_aws::events::EventBridgeBus;
+use backend_aws::testing::Subscriber;
 use backend_aws::truncate::TRUNCATED_FLAG;
 use integrations_core::backend::EventBus;
 use integrations_core::catalog::{validate, Catalog};
@@ -150,59 +151,20 @@ fn outbox(events: &[ResultEvent]) -> Vec<OutboxEvent> {
 }
 
 /// A queue that receives the bus's matching events through a rule.
-async fn sink(stack: &common::Stack, detail_types: &[&str]) -> (aws_sdk_sqs::Client, String) {
-    let sdk = backend_aws::sdk_config(&stack.config).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let eb = aws_sdk_eventbridge::Client::new(&sdk);
-    let name = format!("{}-sink", stack.config.queue_name);
-    let url = sqs
-        .create_queue()
-        .queue_name(&name)
-        .send()
-        .await
-        .expect("create sink")
-        .queue_url()
-        .expect("url")
-        .to_string();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("arn")
-        .attributes()
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn");
+async fn sink(stack: &common::Stack, detail_types: &[&str]) -> Subscriber {
     let pattern = json!({"source": [EVENT_SOURCE], "detail-type": detail_types});
-    eb.put_rule()
-        .name("to-sink")
-        .event_bus_name(&stack.config.event_bus_name)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .expect("rule");
-    eb.put_targets()
-        .rule("to-sink")
-        .event_bus_name(&stack.config.event_bus_name)
-        .targets(
-            Target::builder()
-                .id("sink")
-                .arn(arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("target");
-    (sqs, url)
+    let name = format!("{}-sink", stack.config.queue_name);
+    Subscriber::create(
+        stack.moto.url(),
+        &stack.config.event_bus_name,
+        &name,
+        &pattern,
+    )
+    .await
 }
 
 /// Delivered envelopes from the sink until `want` distinct event ids have arrived.
-async fn delivered(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<Value> {
+async fn delivered(sink: &Subscriber, want: usize) -> Vec<Value> {
     let mut got: Vec<Value> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -219,24 +181,14 @@ async fn delivered(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<Val
             tokio::time::Instant::now() < deadline,
             "only {got:?} delivered"
         );
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .expect("receive");
-        for m in out.messages() {
-            got.push(serde_json::from_str(m.body().unwrap_or("{}")).expect("envelope"));
-        }
+        got.extend(sink.receive().await);
     }
 }
 
 #[tokio::test]
 async fn a_failed_entry_is_retried_alone_and_every_event_is_delivered() {
     let stack = common::stack().await;
-    let (sqs, url) = sink(&stack, &["ExecutionSucceeded", "ExecutionFailed"]).await;
+    let sink = sink(&stack, &["ExecutionSucceeded", "ExecutionFailed"]).await;
     let faults = faulty("ThrottlingException", 1);
     let bus = bus_with(&stack, &faults).await;
     let sent = events(&[
@@ -261,7 +213,7 @@ async fn a_failed_entry_is_retried_alone_and_every_event_is_delivered() {
     );
 
     // The rule matches two of the three detail-types. Envelopes follow EventBridge's shape.
-    let got = delivered(&sqs, &url, 2).await;
+    let got = delivered(&sink, 2).await;
     for envelope in &got {
         assert_eq!(envelope["source"], json!(EVENT_SOURCE));
         let detail_type = envelope["detail-type"].as_str().expect("detail-type");
@@ -318,14 +270,14 @@ async fn requests_hold_ten_entries_and_large_events_are_truncated() {
         "a request over PutEvents' 256 KB: {requests:?}"
     );
 
-    let (sqs, url) = sink(&stack, &["ExecutionSucceeded"]).await;
+    let sink = sink(&stack, &["ExecutionSucceeded"]).await;
     let big = vec![sent[5].clone()];
     assert!(bus
         .publish(&outbox(&big))
         .await
         .expect("publish")
         .is_empty());
-    let got = delivered(&sqs, &url, 1).await;
+    let got = delivered(&sink, 1).await;
     let output = &got[0]["detail"]["output"];
     assert_eq!(output[TRUNCATED_FLAG], json!(true));
     assert!(output["originalBytes"].as_u64() > Some(400_000));
@@ -337,7 +289,7 @@ async fn requests_hold_ten_entries_and_large_events_are_truncated() {
 #[tokio::test]
 async fn provider_events_have_their_detail_type_and_match_their_schema() {
     let stack = common::stack().await;
-    let (sqs, url) = sink(&stack, &[PROVIDER_EVENT_DETAIL_TYPE]).await;
+    let sink = sink(&stack, &[PROVIDER_EVENT_DETAIL_TYPE]).await;
     let bus = bus_with(&stack, &faulty("unused", 0)).await;
     let small = webhook(&fresh_tenant(), "conn-a", "evt_1", now()).event;
     let mut big = webhook(&fresh_tenant(), "conn-a", "evt_2", now()).event;
@@ -347,7 +299,7 @@ async fn provider_events_have_their_detail_type_and_match_their_schema() {
     sent.push(big.clone().into());
 
     assert!(bus.publish(&sent).await.expect("publish").is_empty());
-    let got = delivered(&sqs, &url, 2).await;
+    let got = delivered(&sink, 2).await;
     let catalog = Catalog::embedded().expect("catalog");
     let schema = catalog.message_schema("provider-event").expect("schema");
     for envelope in &got {

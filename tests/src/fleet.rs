@@ -2,10 +2,30 @@
 //! or a stack on moto under a fresh prefix. Processes die with their [`KillOnDrop`] handles.
 
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use fake_provider::{FakeConfig, FakeProvider};
 use integrations_core::model::new_id;
 
-use crate::{spawn_reading_first_line, ApiClient, KillOnDrop};
+use crate::{spawn_reading_first_line, ApiClient, KillOnDrop, SHOP_ID, TOKEN};
+
+/// The fake GHN (the harness's token and shop, answering after `latency`) and the flags that
+/// point a fleet's processes at it.
+pub async fn fake_ghn(latency: Duration) -> (FakeProvider, Vec<String>) {
+    let fake = fake_provider::start(FakeConfig {
+        latency,
+        token: TOKEN.into(),
+        shop_id: SHOP_ID,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake GHN");
+    let flags = vec![
+        "--provider-base-url".to_string(),
+        format!("shipping-ghn={}", fake.base_url()),
+    ];
+    (fake, flags)
+}
 
 pub struct Fleet {
     /// The `integrations` binary under test (`env!("CARGO_BIN_EXE_integrations-under-test")`).

@@ -1,4 +1,4 @@
-//! Callback receivers on 127.0.0.1 that record each request (its webhook-id and body).
+//! Callback receivers on 127.0.0.1 that record each request (its webhook-id, headers and body).
 
 use std::sync::{Arc, Mutex};
 
@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 pub struct Received {
     pub webhook_id: String,
+    /// Every header, for checking the Standard Webhooks signature.
+    pub headers: axum::http::HeaderMap,
     pub body: String,
 }
 
@@ -27,7 +29,11 @@ pub(crate) async fn start(hang_first: bool) -> (String, Log) {
                     .to_string();
                 let first = {
                     let mut got = sink.lock().expect("sink");
-                    got.push(Received { webhook_id, body });
+                    got.push(Received {
+                        webhook_id,
+                        headers,
+                        body,
+                    });
                     got.len() == 1
                 };
                 if first && hang_first {

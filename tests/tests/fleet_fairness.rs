@@ -7,10 +7,9 @@
 
 use std::time::Duration;
 
-use fake_provider::FakeConfig;
 use futures::StreamExt;
-use integration_tests::fleet::Fleet;
-use integration_tests::{fee_input, ApiClient, SHOP_ID, TOKEN};
+use integration_tests::fleet::{fake_ghn, Fleet};
+use integration_tests::{fee_input, ApiClient};
 use integrations_core::model::Timestamp;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -39,19 +38,8 @@ fn at(e: &Value, field: &str) -> Timestamp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_thousand_execution_flood_delays_another_tenant_by_one_slot_across_the_fleet() {
     let latency = Duration::from_millis(100);
-    let fake = fake_provider::start(FakeConfig {
-        latency,
-        token: TOKEN.into(),
-        shop_id: SHOP_ID,
-        ..FakeConfig::default()
-    })
-    .await
-    .expect("fake");
+    let (fake, providers) = fake_ghn(latency).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let providers = [
-        "--provider-base-url".into(),
-        format!("shipping-ghn={}", fake.base_url()),
-    ];
     let fleet = Fleet::embedded(BIN, &providers, dir.path(), &[]);
     let key = fleet
         .run(&[

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use crate::config::AwsConfig;
 
 mod stack;
+mod subscriber;
 
 pub use stack::{deploy_stack, Container, Deployed};
+pub use subscriber::Subscriber;
 
 /// The variable naming a running emulator to use instead of spawning one.
 pub const ENDPOINT_ENV: &str = "INTEGRATIONS_TEST_AWS_ENDPOINT";
