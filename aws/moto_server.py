@@ -1,4 +1,4 @@
-"""moto_server, with DynamoDB requests handled one at a time.
+"""moto_server, with DynamoDB and Secrets Manager requests handled one at a time.
 
 moto's server is threaded and its DynamoDB backend takes no lock, so two concurrent conditional
 writes to one item can both pass their condition (measured: the claim race, 8 concurrent claims
@@ -25,10 +25,13 @@ except ImportError as e:  # pragma: no cover - the message is the point
 
 _dispatch = werkzeug_app.DomainDispatcherApplication.__call__
 _dynamodb = threading.Lock()
+# Secrets Manager too: UpdateSecretVersionStage checks RemoveFromVersionId and then moves the
+# label, and two threads could both pass the check (a compare-and-set with two winners).
+_SERIALISED = ("DynamoDB", "secretsmanager.")
 
 
 def _call(self, environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+    if environ.get("HTTP_X_AMZ_TARGET", "").startswith(_SERIALISED):
         with _dynamodb:
             # Consume the response inside the lock: the write happens while it is produced.
             return list(_dispatch(self, environ, start_response))
@@ -99,7 +102,32 @@ def _patch_transactions():
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def _patch_version_stages():
+    """UpdateSecretVersionStage moving AWSCURRENT makes that version the secret's current one.
+
+    moto moves the label but keeps answering GetSecretValue (and demoting on the next
+    PutSecretValue) by the version PutSecretValue last made current, so two versions end up
+    labelled AWSCURRENT. On Secrets Manager the label is the current version.
+    """
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    update = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(
+        self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+    ):
+        answer = update(
+            self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+        )
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].set_default_version_id(move_to_version_id)
+        return answer
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
 _patch_transactions()
+_patch_version_stages()
 # One line per request on stderr costs more than the requests themselves.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use integrations_core::outbound::{self, Lookup, OutboundPolicy, SystemLookup};
 use integrations_core::{Error, ErrorKind, Result};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
@@ -19,19 +21,32 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Provider answers larger than this are refused (they are never legitimate for our calls).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
+/// The tenant client's ceiling on a whole call; each call sets its own (shorter) timeout.
+const TENANT_CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Integrations whose connections name the host to call (a shop on its own domain).
+const TENANT_HOSTED: &[&str] = &[
+    crate::ecommerce::woocommerce::INTEGRATION_ID,
+    crate::ecommerce::prestashop::INTEGRATION_ID,
+];
+
 /// What every connector is built with.
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// Shared by all connectors, so connection pools are reused across tenants.
     pub client: reqwest::Client,
+    /// For hosts a tenant chose ([`TENANT_HOSTED`]): the outbound client callbacks use, whose
+    /// resolver drops non-public addresses when connecting (unless private ones are allowed),
+    /// so a shop URL cannot point our requests at the internal network.
+    pub tenant_client: reqwest::Client,
     /// Base URL per integration id, replacing the provider's (tests, self-hosted proxies).
     pub base_urls: BTreeMap<String, String>,
     pub connect_timeout: Duration,
 }
 
 impl ConnectorSettings {
-    /// Fails when the HTTP client cannot be built with its settings (no redirects): start-up
-    /// stops rather than run with a default client.
+    /// Fails when an HTTP client cannot be built with its settings (no redirects): start-up
+    /// stops rather than run with a default client. Tenant-chosen hosts must be public.
     pub fn new() -> integrations_core::Result<Self> {
         Self::with_connect_timeout(DEFAULT_CONNECT_TIMEOUT)
     }
@@ -39,9 +54,33 @@ impl ConnectorSettings {
     pub fn with_connect_timeout(connect_timeout: Duration) -> integrations_core::Result<Self> {
         Ok(Self {
             client: build_client(connect_timeout)?,
+            tenant_client: tenant_client(connect_timeout, false, Arc::new(SystemLookup))?,
             base_urls: BTreeMap::new(),
             connect_timeout,
         })
+    }
+
+    /// The operator's switch for tenant-chosen hosts: `allow_private` lets them be private
+    /// (tests, on-premises shops); `lookup` resolves their names (tests map names).
+    pub fn with_tenant_hosts(
+        mut self,
+        allow_private: bool,
+        lookup: Arc<dyn Lookup>,
+    ) -> integrations_core::Result<Self> {
+        self.tenant_client = tenant_client(self.connect_timeout, allow_private, lookup)?;
+        Ok(self)
+    }
+
+    /// The client an integration's connector calls with: the tenant client for hosts the
+    /// connection names, unless the operator replaced its base URL (then the host is the
+    /// operator's choice, as for every other integration).
+    pub fn client_for(&self, integration_id: &str) -> &reqwest::Client {
+        let tenant_hosted = TENANT_HOSTED.contains(&integration_id);
+        if tenant_hosted && self.base_url(integration_id).is_none() {
+            &self.tenant_client
+        } else {
+            &self.client
+        }
     }
 
     /// Point one integration at another base URL.
@@ -54,6 +93,19 @@ impl ConnectorSettings {
     pub fn base_url(&self, integration_id: &str) -> Option<&str> {
         self.base_urls.get(integration_id).map(String::as_str)
     }
+}
+
+fn tenant_client(
+    connect_timeout: Duration,
+    allow_private: bool,
+    lookup: Arc<dyn Lookup>,
+) -> integrations_core::Result<reqwest::Client> {
+    let policy = OutboundPolicy {
+        allow_private,
+        timeout: TENANT_CLIENT_TIMEOUT,
+        connect_timeout,
+    };
+    outbound::client_with_lookup(&policy, lookup)
 }
 
 fn build_client(connect_timeout: Duration) -> integrations_core::Result<reqwest::Client> {
@@ -244,6 +296,15 @@ const EPOCH_THRESHOLD: u64 = 1_000_000_000;
 fn transport_error(call: &Call<'_>, e: reqwest::Error) -> Error {
     let e = e.without_url();
     let provider = call.provider;
+    // A tenant-chosen host that resolves only to non-public addresses: the connection's
+    // configuration is wrong, and retrying changes nothing while its DNS says the same.
+    if let Some(refused) = outbound::refused_by_policy(&e) {
+        return Error::validation(format!(
+            "the {provider} connection is misconfigured: {refused}"
+        ))
+        .with_request_sent(false)
+        .with_source(e);
+    }
     // Checked first: a connect timeout is also a timeout, but nothing was sent.
     if e.is_connect() {
         return Error::new(

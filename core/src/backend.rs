@@ -424,9 +424,29 @@ pub trait SecretStore: Send + Sync + 'static {
     async fn get_secret_fresh(&self, name: &str) -> Result<Option<Credentials>> {
         self.get_secret(name).await
     }
+    /// The stored value now, past any cache, with its version: what a compare-and-set
+    /// ([`SecretStore::put_secret_if`]) starts from.
+    async fn get_secret_versioned(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Credentials, SecretVersion)>>;
+    /// Replace the secret only if its stored version is still `expected`, atomically in the
+    /// store: of concurrent writers with one expected version exactly one wins. False (nothing
+    /// written) when another write came first or the secret is gone.
+    async fn put_secret_if(
+        &self,
+        name: &str,
+        value: &Credentials,
+        expected: &SecretVersion,
+    ) -> Result<bool>;
     /// Deleting a missing secret is not an error.
     async fn delete_secret(&self, name: &str) -> Result<()>;
 }
+
+/// One stored value of a secret, opaque to callers: every write makes a new one, never
+/// reused for that name (a compare-and-set cannot mistake a later value for the one it read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretVersion(pub String);
 
 // ---------------------------------------------------------------------------------------------
 // Named leases

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Lease, LeaseStore, SecretStore};
+use crate::backend::{Lease, LeaseStore, SecretStore, SecretVersion};
 use crate::cache::LoadGates;
 use crate::engine::chrono_duration;
 use crate::error::{Error, ErrorKind, Result};
@@ -79,9 +79,7 @@ impl Renewer {
                 .acquire_lease(&lease_name, &lease, now())
                 .await?
             {
-                let outcome = self
-                    .renew_holding(name, &lease_name, stale, &mut login)
-                    .await;
+                let outcome = self.renew_holding(name, stale, &mut login).await;
                 if let Err(e) = self.leases.release_lease(&lease_name, &self.owner).await {
                     // It expires on its own.
                     tracing::warn!(error = %e, "releasing a renewal lease failed");
@@ -101,7 +99,6 @@ impl Renewer {
     async fn renew_holding<F, Fut>(
         &self,
         name: &str,
-        lease_name: &str,
         stale: &Credentials,
         login: &mut Option<F>,
     ) -> Result<Credentials>
@@ -110,7 +107,7 @@ impl Renewer {
         Fut: Future<Output = Result<Credentials>>,
     {
         // The previous holder may have finished just before we took the lease.
-        let current = self.current(name).await?;
+        let (current, version) = self.current_versioned(name).await?;
         if &current != stale {
             return Ok(current);
         }
@@ -120,37 +117,36 @@ impl Renewer {
         let renewed = login(current).await?;
         // A renewer whose lease ran out while the provider answered (a stalled process) must
         // not write over a renewal made since: with rotating refresh tokens the newer write
-        // holds the only refresh token the provider still honours. Under the lease again
-        // (nobody else can start a renewal), the secret is compared with what this renewal
-        // started from, and written only if it is unchanged.
-        let lease = Lease {
-            owner: self.owner.clone(),
-            until: now() + chrono_duration(self.hold),
-        };
-        if !self.leases.acquire_lease(lease_name, &lease, now()).await? {
-            metrics::counter!("credential_renewals_discarded_total").increment(1);
-            return Err(Error::backend(
-                "another worker is renewing this connection's credentials (this worker's \
-                 renewal outlived its lease); try again",
-            ));
-        }
-        let latest = self.current(name).await?;
-        if &latest != stale {
+        // holds the only refresh token the provider still honours. The write is a
+        // compare-and-set on the version this renewal started from, so the store itself
+        // refuses it once anything else was written.
+        if !self.secrets.put_secret_if(name, &renewed, &version).await? {
             metrics::counter!("credential_renewals_discarded_total").increment(1);
             tracing::warn!("a newer renewal was written meanwhile; this one is discarded");
-            return Ok(latest);
+            return self.current(name).await;
         }
-        self.secrets.put_secret(name, &renewed).await?;
         metrics::counter!("credential_renewals_total").increment(1);
         Ok(renewed)
     }
 
-    async fn current(&self, name: &str) -> Result<Credentials> {
-        self.secrets.get_secret_fresh(name).await?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::ConnectionInactive,
-                "the connection's credentials are missing; update the connection",
-            )
-        })
+    async fn current_versioned(&self, name: &str) -> Result<(Credentials, SecretVersion)> {
+        self.secrets
+            .get_secret_versioned(name)
+            .await?
+            .ok_or_else(missing)
     }
+
+    async fn current(&self, name: &str) -> Result<Credentials> {
+        self.secrets
+            .get_secret_fresh(name)
+            .await?
+            .ok_or_else(missing)
+    }
+}
+
+fn missing() -> Error {
+    Error::new(
+        ErrorKind::ConnectionInactive,
+        "the connection's credentials are missing; update the connection",
+    )
 }

@@ -13,6 +13,17 @@ use crate::config::SECRET_KEY_LEN;
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 
+/// A sealed value's nonce, as SQL (`substr` counts from 1): see [`nonce_of`].
+pub(crate) const NONCE_SQL: &str = "substr(sealed, 2, 12)";
+const _: () = assert!(NONCE_LEN == 12, "NONCE_SQL spells out the nonce's place");
+
+/// The nonce of a sealed value. Fresh and random for every write, it names that write: the
+/// secret's version for a compare-and-set. (AES-GCM's security already rests on nonces never
+/// repeating under one key, so it is as unique as the encryption needs it to be.)
+pub(crate) fn nonce_of(sealed: &[u8]) -> Option<&[u8]> {
+    sealed.get(1..1 + NONCE_LEN)
+}
+
 pub(crate) struct Sealer {
     cipher: Aes256Gcm,
 }

@@ -2,11 +2,12 @@
 //! name does, as it is not secret.
 
 use async_trait::async_trait;
-use integrations_core::backend::SecretStore;
+use integrations_core::backend::{SecretStore, SecretVersion};
 use integrations_core::model::{now, Credentials};
 use integrations_core::{Error, Result};
 use rusqlite::{params, OptionalExtension};
 
+use crate::crypto::{nonce_of, NONCE_SQL};
 use crate::values::ms;
 use crate::EmbeddedBackend;
 
@@ -18,9 +19,7 @@ const KEY_CHECK_VALUE: &[u8] = b"integrations embedded secret key";
 #[async_trait]
 impl SecretStore for EmbeddedBackend {
     async fn put_secret(&self, name: &str, value: &Credentials) -> Result<()> {
-        let plaintext = serde_json::to_vec(value)
-            .map_err(|_| Error::internal(format!("cannot serialize secret {name}")))?;
-        let sealed = self.inner.sealer.seal(name, &plaintext)?;
+        let sealed = self.seal(name, value)?;
         let name = name.to_string();
         self.db()
             .write(move |conn| {
@@ -36,6 +35,16 @@ impl SecretStore for EmbeddedBackend {
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<Credentials>> {
+        Ok(self
+            .get_secret_versioned(name)
+            .await?
+            .map(|(value, _)| value))
+    }
+
+    async fn get_secret_versioned(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Credentials, SecretVersion)>> {
         let key = name.to_string();
         let sealed: Option<Vec<u8>> = self
             .db()
@@ -50,9 +59,37 @@ impl SecretStore for EmbeddedBackend {
             return Ok(None);
         };
         let plaintext = self.inner.sealer.open(name, &sealed)?;
-        serde_json::from_slice(&plaintext)
-            .map(Some)
-            .map_err(|_| Error::internal(format!("secret {name} does not hold credentials")))
+        let value = serde_json::from_slice(&plaintext)
+            .map_err(|_| Error::internal(format!("secret {name} does not hold credentials")))?;
+        // `open` succeeded, so the nonce is there.
+        let version = nonce_of(&sealed).map(hex::encode).unwrap_or_default();
+        Ok(Some((value, SecretVersion(version))))
+    }
+
+    async fn put_secret_if(
+        &self,
+        name: &str,
+        value: &Credentials,
+        expected: &SecretVersion,
+    ) -> Result<bool> {
+        let Ok(expected) = hex::decode(&expected.0) else {
+            return Ok(false); // Not a version this store ever gave out.
+        };
+        let sealed = self.seal(name, value)?;
+        let name = name.to_string();
+        // One conditional statement in the single writer: nothing can come between the check
+        // and the write, in this process or another one on the file.
+        self.db()
+            .write(move |conn| {
+                let updated = conn
+                    .prepare_cached(&format!(
+                        "UPDATE secrets SET sealed = ?1, updated_at = ?2
+                         WHERE name = ?3 AND {NONCE_SQL} = ?4"
+                    ))?
+                    .execute(params![sealed, ms(now()), name, expected])?;
+                Ok(updated == 1)
+            })
+            .await
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {
@@ -68,6 +105,12 @@ impl SecretStore for EmbeddedBackend {
 }
 
 impl EmbeddedBackend {
+    fn seal(&self, name: &str, value: &Credentials) -> Result<Vec<u8>> {
+        let plaintext = serde_json::to_vec(value)
+            .map_err(|_| Error::internal(format!("cannot serialize secret {name}")))?;
+        self.inner.sealer.seal(name, &plaintext)
+    }
+
     /// Seal the check value on first open; on later opens, refuse a key that cannot open it.
     pub(crate) async fn verify_secret_key(&self) -> Result<()> {
         let fresh = self.inner.sealer.seal(KEY_CHECK_NAME, KEY_CHECK_VALUE)?;

@@ -29,7 +29,7 @@ async fn cover(
 #[tokio::test]
 async fn every_shop_action_output_matches_its_schema() {
     let fake = testing::fake().await;
-    let settings = crate::ConnectorSettings::new().expect("HTTP client");
+    let settings = testing::private_hosts_allowed();
     let mut covered = BTreeSet::new();
 
     let c = super::woocommerce::WooCommerceConnector::new(&settings);

@@ -52,7 +52,7 @@ macro_rules! kit_connector {
         impl $connector {
             pub fn new(settings: &$crate::http::ConnectorSettings) -> Self {
                 Self {
-                    http: settings.client.clone(),
+                    http: settings.client_for($integration_id).clone(),
                     base_url_override: settings.base_url($integration_id).map(str::to_string),
                     actions: $crate::kit::Actions::new($integration_id, $table)
                         $(.with_key_formats($formats))?,

@@ -8,17 +8,26 @@ pub(crate) mod stores;
 pub(crate) mod tcp;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use fake_provider::{FakeConfig, FakeProvider};
 use integrations_core::catalog::{schema_files, Catalog};
 use integrations_core::connector::{CallContext, Connector};
 use integrations_core::model::Credentials;
+use integrations_core::outbound::SystemLookup;
 use integrations_core::{Error, Result};
 use serde_json::Value;
 
 use crate::http::ConnectorSettings;
+
+/// Settings with the operator's switch on for tenant-chosen hosts (as tests and on-premises
+/// setups run): shop tests reach their fake at a loopback store URL.
+pub(crate) fn private_hosts_allowed() -> ConnectorSettings {
+    ConnectorSettings::new()
+        .and_then(|s| s.with_tenant_hosts(true, Arc::new(SystemLookup)))
+        .expect("HTTP clients")
+}
 
 /// The catalog embedded in this build, loaded once.
 pub(crate) fn catalog() -> &'static Catalog {

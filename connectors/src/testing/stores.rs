@@ -6,16 +6,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use integrations_core::backend::{Lease, LeaseStore, SecretStore};
+use integrations_core::backend::{Lease, LeaseStore, SecretStore, SecretVersion};
 use integrations_core::model::{Credentials, Timestamp};
 use integrations_core::renewal::Renewer;
 use integrations_core::Result;
 
 #[derive(Default)]
 pub(crate) struct Stores {
-    secrets: Mutex<HashMap<String, Credentials>>,
+    /// Each value with the write counter at its write (its version).
+    secrets: Mutex<HashMap<String, (Credentials, u64)>>,
     leases: Mutex<HashMap<String, Lease>>,
     writes: Mutex<u32>,
+    versions: Mutex<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -33,11 +35,20 @@ impl Stores {
     }
 
     pub(crate) fn secret(&self, name: &str) -> Option<Credentials> {
-        lock(&self.secrets).get(name).cloned()
+        lock(&self.secrets)
+            .get(name)
+            .map(|(value, _)| value.clone())
     }
 
     pub(crate) fn set_secret(&self, name: &str, value: Credentials) {
-        lock(&self.secrets).insert(name.to_string(), value);
+        let version = self.next_version();
+        lock(&self.secrets).insert(name.to_string(), (value, version));
+    }
+
+    fn next_version(&self) -> u64 {
+        let mut versions = lock(&self.versions);
+        *versions += 1;
+        *versions
     }
 
     /// Secrets written through the store (renewals' write-backs).
@@ -56,6 +67,34 @@ impl SecretStore for Stores {
 
     async fn get_secret(&self, name: &str) -> Result<Option<Credentials>> {
         Ok(self.secret(name))
+    }
+
+    async fn get_secret_versioned(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Credentials, SecretVersion)>> {
+        let secrets = lock(&self.secrets);
+        Ok(secrets
+            .get(name)
+            .map(|(value, version)| (value.clone(), SecretVersion(version.to_string()))))
+    }
+
+    async fn put_secret_if(
+        &self,
+        name: &str,
+        value: &Credentials,
+        expected: &SecretVersion,
+    ) -> Result<bool> {
+        let version = self.next_version();
+        let mut secrets = lock(&self.secrets);
+        match secrets.get_mut(name) {
+            Some(stored) if stored.1.to_string() == expected.0 => {
+                *stored = (value.clone(), version);
+                *lock(&self.writes) += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {

@@ -52,6 +52,10 @@ macro_rules! conformance_tests {
             events_publish => |b| events::publish(b.events);
             secrets_put_get_rotate_delete => |b| secrets::put_get_rotate_delete(b.secrets);
             secrets_missing => |b| secrets::missing_secrets(b.secrets);
+            secrets_compare_and_set_one_of_two_wins =>
+                |b| secrets::compare_and_set_one_of_two_wins(b.secrets);
+            secrets_compare_and_set_stale_version_loses =>
+                |b| secrets::compare_and_set_stale_version_loses(b.secrets);
 
             callbacks_written_with_completion => |b| callbacks::written_with_completion(b);
             callbacks_claim_due => |b| callbacks::claim_due(b);

@@ -60,7 +60,7 @@ impl fmt::Display for NonPublicAddress {
         write!(
             f,
             "{} resolves only to non-public addresses (private, loopback, link-local or \
-             reserved); callbacks go to public addresses only",
+             reserved); requests to hosts a tenant chose go to public addresses only",
             self.host
         )
     }

@@ -115,7 +115,12 @@ fn connectors(
     catalog: &Catalog,
 ) -> Result<integrations_core::connector::Connectors> {
     let overrides = common.base_url_overrides().map_err(Error::validation)?;
-    let mut settings = connectors::ConnectorSettings::new()?;
+    // Shop URLs are the tenants' choice: public addresses only, unless the operator allows
+    // private ones (--allow-private-urls), as for callbacks.
+    let mut settings = connectors::ConnectorSettings::new()?.with_tenant_hosts(
+        common.allow_private_urls,
+        std::sync::Arc::new(integrations_core::outbound::SystemLookup),
+    )?;
     for (id, url) in &overrides {
         settings = settings.with_base_url(id, url);
     }

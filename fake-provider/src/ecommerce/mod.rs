@@ -17,6 +17,7 @@
 //! | `GET /__sapo/stats` | `{"fulfillments": n, "bucket": level}` |
 //! | `GET /__shopify/stats` | [`shopify::ShopifyStats`]: authorizations, code exchanges, refreshes, GraphQL calls |
 //! | `POST /__shopify/expire-tokens` | every access token issued so far has expired |
+//! | `POST /__shopify/expire-refresh-tokens` | every refresh token is past its 90 days: refreshing answers `invalid_grant` |
 //! | `POST /__shopify/revoke` | the merchant uninstalled the app: every token and refresh token is refused |
 //! | `POST /__shopify/deny-next` | the next authorization is declined (`error=access_denied`) |
 //! | `POST /__shopify/throttle` | `{"times": n}`: the next n GraphQL queries answer `THROTTLED` |

@@ -13,7 +13,7 @@ type Harness = testing::Harness<PrestaShopConnector>;
 
 async fn harness() -> Harness {
     let fake = testing::fake().await;
-    let settings = crate::ConnectorSettings::new().expect("HTTP client");
+    let settings = testing::private_hosts_allowed();
     Harness {
         connector: PrestaShopConnector::new(&settings),
         conn: Conn::new(

@@ -46,9 +46,12 @@ pub(crate) const LIST_ORDERS: &str = "query ListOrders($first: Int!, $after: Str
 pub(crate) const GET_PRODUCT: &str = "query GetProduct($id: ID!) { product(id: $id) { id title \
      handle status variants(first: 100) { nodes { id title sku price inventoryQuantity \
      inventoryItem { id } } } } }";
+/// `@idempotent` (API 2026-01, required from 2026-04): Shopify applies a key's change once and
+/// answers its repeats with the first result, so a lost answer can be retried.
 pub(crate) const ADJUST_INVENTORY: &str = "mutation AdjustInventory($input: \
-     InventoryAdjustQuantitiesInput!) { inventoryAdjustQuantities(input: $input) { \
-     inventoryAdjustmentGroup { id changes { name delta } } userErrors { field message } } }";
+     InventoryAdjustQuantitiesInput!, $idempotencyKey: String!) { inventoryAdjustQuantities(\
+     input: $input) @idempotent(key: $idempotencyKey) { inventoryAdjustmentGroup { id changes \
+     { name delta } } userErrors { field message } } }";
 pub(crate) const CREATE_FULFILLMENT: &str = "mutation CreateFulfillment($fulfillment: \
      FulfillmentInput!) { fulfillmentCreate(fulfillment: $fulfillment) { fulfillment { id \
      status trackingInfo { number company } } userErrors { field message } } }";
@@ -178,7 +181,7 @@ async fn adjust_inventory(api: &ShopifyApi, call: &ActionCall<'_>) -> Result<Val
             "delta": input["delta"],
         }],
     }});
-    let data = api.graphql(ADJUST_INVENTORY, variables).await?;
+    let data = api.graphql_keyed(ADJUST_INVENTORY, variables, call).await?;
     let group = payload(&data, "inventoryAdjustQuantities")?
         .get("inventoryAdjustmentGroup")
         .filter(|g| !g.is_null())

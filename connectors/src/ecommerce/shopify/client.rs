@@ -13,10 +13,12 @@ use serde_json::{json, Value};
 
 use crate::kit::config;
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{
+    ActionCall, Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode,
+};
 
 pub(crate) const PROVIDER: &str = "Shopify";
-const DEFAULT_API_VERSION: &str = "2025-10";
+const DEFAULT_API_VERSION: &str = "2026-10";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -139,8 +141,25 @@ impl ShopifyApi {
     /// One GraphQL operation: its `data`, or a classified error. A throttled one is retried
     /// by the engine after the time the bucket needs to restore the query's cost.
     pub(crate) async fn graphql(&self, query: &str, variables: Value) -> Result<Value> {
-        let request =
-            Request::post(self.path.clone()).json(json!({"query": query, "variables": variables}));
+        self.send(self.request(query, variables)).await
+    }
+
+    /// [`Self::graphql`] with the action's provider key placed where the catalog says (a
+    /// variable the query binds to `@idempotent`).
+    pub(crate) async fn graphql_keyed(
+        &self,
+        query: &str,
+        variables: Value,
+        call: &ActionCall<'_>,
+    ) -> Result<Value> {
+        self.send(call.keyed(self.request(query, variables))?).await
+    }
+
+    fn request(&self, query: &str, variables: Value) -> Request {
+        Request::post(self.path.clone()).json(json!({"query": query, "variables": variables}))
+    }
+
+    async fn send(&self, request: Request) -> Result<Value> {
         let reply = self.client.send(request).await?;
         interpret(&SHOPIFY, &reply).map_err(|e| {
             if e.kind != ErrorKind::ProviderRateLimited || e.retry_after.is_some() {

@@ -21,7 +21,7 @@ use crate::testing::{self, control, get_json, Conn};
 
 const ORDER: &str = "gid://shopify/Order/1001";
 const REDIRECT: &str = "https://app.example/oauth/callback";
-const GRAPHQL: &str = "/shopify/admin/api/2025-10/graphql.json";
+const GRAPHQL: &str = "/shopify/admin/api/2026-10/graphql.json";
 
 type Harness = testing::Harness<ShopifyConnector>;
 
@@ -311,8 +311,49 @@ async fn an_outage_is_retryable_and_a_lost_write_answer_is_reported_as_sent() {
     let input = json!({"inventoryItemId": "gid://shopify/InventoryItem/3002",
         "locationId": "gid://shopify/Location/1", "delta": 5});
     let e = h
-        .run_within("e2", "adjust_inventory", input, Duration::from_millis(300))
+        .run_within(
+            "e2",
+            "adjust_inventory",
+            input.clone(),
+            Duration::from_millis(300),
+        )
         .await
         .expect_err("no answer in time");
     assert!(e.request_sent, "the adjustment may have happened: {e}");
+    // Safe to retry (the catalog says so, so the engine does): the same execution sends the
+    // same @idempotent key, and Shopify answers the first adjustment instead of making another.
+    let action = testing::catalog()
+        .action("ecommerce-shopify", "adjust_inventory")
+        .expect("action");
+    assert!(!action.unsafe_to_repeat());
+    let retried = h.ok("e2", "adjust_inventory", input.clone()).await;
+    let again = h.ok("e2", "adjust_inventory", input.clone()).await;
+    assert_eq!(retried, again);
+    assert_eq!(available(&h, "3002").await, 5, "adjusted once for e2");
+    let other = h.ok("e3", "adjust_inventory", input).await;
+    assert_ne!(other["adjustmentGroupId"], retried["adjustmentGroupId"]);
+    assert_eq!(
+        available(&h, "3002").await,
+        10,
+        "another execution, another adjustment"
+    );
+}
+
+/// The available quantity of an inventory item of the seeded product.
+async fn available(h: &Harness, item: &str) -> i64 {
+    let product = h
+        .ok(
+            "read",
+            "get_product",
+            json!({"productId": "gid://shopify/Product/2001"}),
+        )
+        .await;
+    let item = format!("gid://shopify/InventoryItem/{item}");
+    product["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["inventoryItemId"] == item.as_str())
+        .and_then(|v| v["inventoryQuantity"].as_i64())
+        .unwrap_or_else(|| panic!("{item} in {product}"))
 }

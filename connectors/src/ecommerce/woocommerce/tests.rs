@@ -2,7 +2,12 @@
 //! WordPress pagination, status updates, notes, and WooCommerce's errors, auth and throttling.
 
 use fake_provider::ecommerce::{woocommerce as fake_woo, woocommerce_store_url};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
 use fake_provider::Fault;
+use integrations_core::outbound::StaticLookup;
 use integrations_core::ErrorKind;
 use serde_json::{json, Value};
 
@@ -22,7 +27,7 @@ async fn harness() -> Harness {
         ],
     );
     // No base-URL override: the connector calls the store URL of the connection.
-    let settings = crate::ConnectorSettings::new().expect("HTTP client");
+    let settings = testing::private_hosts_allowed();
     Harness {
         connector: WooCommerceConnector::new(&settings),
         conn,
@@ -174,6 +179,40 @@ async fn a_plain_http_store_is_refused_before_any_call() {
     assert_eq!(e.kind, ErrorKind::ValidationFailed, "{e}");
     assert!(e.message.contains("https"), "{e}");
     assert_eq!(h.fake.stats().calls.len(), 0);
+}
+
+/// A store URL whose name resolves to a loopback address is refused when connecting (the
+/// shape check cannot know what a name resolves to): a configuration error, not retried, and
+/// nothing reaches the address. With the operator's switch on, the same store answers.
+#[tokio::test]
+async fn a_store_name_resolving_to_loopback_is_refused_at_connect_time() {
+    let mut h = harness().await;
+    let port = url::Url::parse(&h.fake.url())
+        .ok()
+        .and_then(|u| u.port())
+        .expect("the fake's port");
+    h.conn.config = json!({"storeUrl": format!("https://shop.example.test:{port}")});
+    let lookup = Arc::new(StaticLookup(HashMap::from([(
+        "shop.example.test".to_string(),
+        vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+    )])));
+    let settings = crate::ConnectorSettings::new()
+        .and_then(|s| s.with_tenant_hosts(false, lookup))
+        .expect("HTTP clients");
+    h.connector = WooCommerceConnector::new(&settings);
+    let e = h.fails(&exec(), "list_orders", json!({})).await;
+    assert_eq!(
+        (e.kind, e.retryable, e.request_sent),
+        (ErrorKind::ValidationFailed, false, false),
+        "{e}"
+    );
+    assert_eq!(e.kind.code(), "VALIDATION_FAILED");
+    assert!(
+        e.message
+            .contains("shop.example.test resolves only to non-public addresses"),
+        "{e}"
+    );
+    assert_eq!(h.fake.stats().calls.len(), 0, "nothing reached the address");
 }
 
 #[tokio::test]

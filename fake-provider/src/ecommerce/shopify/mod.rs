@@ -3,9 +3,11 @@
 //! `/admin/api/{version}/graphql.json` ([`store`]). It refuses what Shopify refuses: a missing,
 //! unknown, expired or revoked `X-Shopify-Access-Token` (401 with Shopify's plain `errors`
 //! string), an API version that is not a quarterly release (404), a body that is not a GraphQL
-//! request, operations it does not know; and it throttles on demand with Shopify's
+//! request, operations it does not know, an inventory adjustment without Shopify's `@idempotent`
+//! key where the version requires it ([`idempotent`]); and it throttles on demand with Shopify's
 //! `THROTTLED` error and `extensions.cost.throttleStatus`.
 
+mod idempotent;
 pub mod oauth;
 mod store;
 
@@ -34,6 +36,7 @@ const RESTORE_RATE: f64 = 100.0;
 pub struct Shopify {
     oauth: oauth::OAuth,
     shop: store::Shop,
+    keys: idempotent::Keys,
     graphql_calls: AtomicU64,
     unauthorized: AtomicU64,
     throttle_next: AtomicU64,
@@ -67,6 +70,7 @@ pub(crate) fn control(st: Arc<Shopify>) -> Router<Arc<State>> {
     Router::new()
         .route("/stats", get(stats))
         .route("/expire-tokens", post(expire_tokens))
+        .route("/expire-refresh-tokens", post(expire_refresh_tokens))
         .route("/revoke", post(revoke))
         .route("/deny-next", post(deny_next))
         .route("/throttle", post(throttle))
@@ -93,6 +97,11 @@ async fn stats(AxState(st): AxState<Arc<Shopify>>) -> Response {
 
 async fn expire_tokens(AxState(st): AxState<Arc<Shopify>>) -> Response {
     st.oauth.expire_all();
+    Json(json!({"expired": true})).into_response()
+}
+
+async fn expire_refresh_tokens(AxState(st): AxState<Arc<Shopify>>) -> Response {
+    st.oauth.expire_refresh_tokens();
     Json(json!({"expired": true})).into_response()
 }
 
@@ -199,7 +208,7 @@ async fn access_token(AxState(st): AxState<Arc<Shopify>>, body: Bytes) -> Respon
             if issued.expiring {
                 answer["expires_in"] = json!(3600);
                 answer["refresh_token"] = json!(issued.refresh_token);
-                answer["refresh_token_expires_in"] = json!(7_776_000);
+                answer["refresh_token_expires_in"] = json!(oauth::REFRESH_TTL.num_seconds());
             }
             Json(answer).into_response()
         }
@@ -292,7 +301,12 @@ async fn graphql(
         (false, Some("order")) => st.shop.order(vars),
         (false, Some("orders")) => st.shop.orders(vars),
         (false, Some("product")) => st.shop.product(vars),
-        (true, Some("inventoryAdjustQuantities")) => st.shop.adjust(vars),
+        (true, Some("inventoryAdjustQuantities")) => {
+            match st.keys.run(&version, query, vars, || st.shop.adjust(vars)) {
+                Ok(data) => data,
+                Err(message) => return graphql_errors(&message, "BAD_REQUEST"),
+            }
+        }
         (true, Some("fulfillmentCreate")) => st.shop.fulfill(vars),
         (true, Some("orderUpdate")) => st.shop.update(vars),
         (_, field) => {

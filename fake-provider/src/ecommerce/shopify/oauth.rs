@@ -1,7 +1,8 @@
 //! Shopify's OAuth as the fake enforces it: the authorize step (the merchant consents at
 //! once, or declines when told to), single-use codes bound to the redirect URI, expiring
 //! offline tokens (`expiring: 1`: 1 h access, a refresh token that rotates on every use, the
-//! previous one answering `invalid_grant`), and revocation (the app uninstalled).
+//! previous one answering `invalid_grant`, and that expires after 90 days unused, answering
+//! `invalid_grant` too), and revocation (the app uninstalled).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,6 +21,8 @@ pub const CLIENT_SECRET: &str = "hush";
 /// The shop every authorization is for.
 pub const SHOP: &str = "fake-shop.myshopify.com";
 const ACCESS_TTL: Duration = Duration::hours(1);
+/// `refresh_token_expires_in` (7,776,000 s).
+pub(crate) const REFRESH_TTL: Duration = Duration::days(90);
 
 struct Code {
     redirect_uri: String,
@@ -44,8 +47,8 @@ pub(crate) struct OAuth {
     pub deny_next: AtomicBool,
     codes: Mutex<HashMap<String, Code>>,
     access: Mutex<HashMap<String, Access>>,
-    /// Refresh tokens still honoured (one per grant: the newest).
-    refresh: Mutex<HashMap<String, ()>>,
+    /// Refresh tokens still honoured (one per grant: the newest), with their expiry.
+    refresh: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 /// Why the token endpoint refuses.
@@ -150,7 +153,7 @@ impl OAuth {
         );
         let refresh_token = expiring.then(|| {
             let t = self.next(self.prefixes.1);
-            lock(&self.refresh).insert(t.clone(), ());
+            lock(&self.refresh).insert(t.clone(), Utc::now() + REFRESH_TTL);
             t
         });
         Issued {
@@ -186,11 +189,15 @@ impl OAuth {
     /// The refresh-token grant: the presented token is spent and a new one issued.
     pub(crate) fn refresh(&self, client: (&str, &str), token: &str) -> Result<Issued, Refusal> {
         self.check_client(client)?;
-        if lock(&self.refresh).remove(token).is_none() {
+        let Some(expires) = lock(&self.refresh).remove(token) else {
             self.refused_refreshes.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Grant(
                 "the refresh token is invalid, expired, revoked or already used",
             ));
+        };
+        if expires <= Utc::now() {
+            self.refused_refreshes.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Grant("the refresh token has expired"));
         }
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         Ok(self.issue(true))
@@ -207,6 +214,14 @@ impl OAuth {
         let past = Utc::now() - Duration::seconds(1);
         for a in lock(&self.access).values_mut() {
             a.expires = Some(past);
+        }
+    }
+
+    /// As if 90 days had passed without a refresh: every refresh token is past its expiry.
+    pub(crate) fn expire_refresh_tokens(&self) {
+        let past = Utc::now() - Duration::seconds(1);
+        for expires in lock(&self.refresh).values_mut() {
+            *expires = past;
         }
     }
 
@@ -290,6 +305,13 @@ mod tests {
         let second = oauth.refresh(client, &old).ok().expect("refreshed");
         assert!(oauth.refresh(client, &old).is_err(), "rotated away");
         assert!(oauth.valid(&second.access_token));
+        oauth.expire_refresh_tokens();
+        let current = second.refresh_token.expect("rotated");
+        assert!(
+            oauth.refresh(client, &current).is_err(),
+            "expired after 90 days"
+        );
+        assert_eq!(oauth.refused_refreshes.load(Ordering::SeqCst), 2);
         oauth.revoke_all();
         assert!(!oauth.valid(&second.access_token));
     }
