@@ -12,20 +12,32 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_integrations-under-test");
-const URL_TOKEN: &str = "tok_5e1b9c3a7d2f8e4b6a0c1d9f";
-
 fn ghn_connection() -> Value {
     json!({"integrationId": "shipping-ghn", "name": "Hooks",
         "config": {"shopId": SHOP_ID, "environment": "sandbox"},
-        "credentials": {"apiKey": TOKEN, "webhookToken": URL_TOKEN}})
+        "credentials": {"apiKey": TOKEN}})
 }
 
-/// A GHN status webhook for `order` to the API at `base`; returns the HTTP status.
-async fn deliver(http: &reqwest::Client, base: &str, connection: &str, order: &str) -> u16 {
+/// The URL token the service made for a connection (in its create answer).
+fn url_token(created: &Value) -> String {
+    created["webhook"]["token"]
+        .as_str()
+        .expect("a URL token")
+        .to_string()
+}
+
+/// A GHN status webhook for `order` to the API at `base` with the connection's URL `token`;
+/// returns the HTTP status.
+async fn deliver(
+    http: &reqwest::Client,
+    base: &str,
+    (connection, token): (&str, &str),
+    order: &str,
+) -> u16 {
     let body = json!({"OrderCode": order, "Type": "switch_status", "Status": "delivered",
         "Time": "2026-01-02T03:04:05Z"});
     http.post(format!(
-        "{base}/webhooks/shipping-ghn/{connection}?token={URL_TOKEN}"
+        "{base}/webhooks/shipping-ghn/{connection}?token={token}"
     ))
     .json(&body)
     .send()
@@ -71,9 +83,13 @@ async fn a_webhook_event_is_published_once_on_the_embedded_bus() {
         .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{b}");
     let conn = b["connectionId"].as_str().expect("id").to_string();
-    assert_eq!(deliver(&h.http, &h.base, &conn, "GHN7").await, 200);
+    let token = url_token(&b);
     assert_eq!(
-        deliver(&h.http, &h.base, &conn, "GHN7").await,
+        deliver(&h.http, &h.base, (&conn, &token), "GHN7").await,
+        200
+    );
+    assert_eq!(
+        deliver(&h.http, &h.base, (&conn, &token), "GHN7").await,
         200,
         "a retry"
     );
@@ -180,6 +196,7 @@ async fn a_webhook_answered_just_before_a_sigkill_is_published_after_the_restart
     let conn = api
         .call(Method::POST, "/connections", Some(ghn_connection()))
         .await;
+    let token = url_token(&conn);
     let conn = conn["connectionId"].as_str().expect("id").to_string();
     // Killed right after the answer, the relay has (almost always) not published yet; should
     // it have, the next delivery tries again.
@@ -189,7 +206,10 @@ async fn a_webhook_answered_just_before_a_sigkill_is_published_after_the_restart
             (process, api) = start();
         }
         let order = format!("GHN-KILL-{attempt}");
-        assert_eq!(deliver(&api.http, &api.base, &conn, &order).await, 200);
+        assert_eq!(
+            deliver(&api.http, &api.base, (&conn, &token), &order).await,
+            200
+        );
         process.kill();
         left = in_outbox(&backend, &conn).await;
         if !left.is_empty() {
