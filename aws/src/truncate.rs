@@ -65,10 +65,24 @@ pub(crate) fn fit_outbox_event(event: &OutboxEvent) -> OutboxEvent {
     }
 }
 
+/// A DynamoDB item holds 400 KB: an outbox item carries the event (at most [`EVENT_BUDGET`])
+/// and a provider event's unmasked payload beside it when both fit in this.
+const OUTBOX_ITEM_BUDGET: usize = 380 * 1024;
+
 fn fit_provider_event(event: &ProviderEvent) -> ProviderEvent {
     let mut event = event.clone();
     let total = serde_json::to_string(&event).map_or(0, |t| t.len());
     event.data = fit_part(total, &event.data);
+    // A truncated copy would be no use to a trigger's expressions: too large to carry, the
+    // unmasked payload is left out and the triggers read the sanitized `data` instead.
+    if let Some(unmasked) = &event.unmasked_data {
+        let carried = json_len(unmasked) + serde_json::to_string(&event).map_or(0, |t| t.len());
+        if carried > OUTBOX_ITEM_BUDGET {
+            tracing::warn!(event_id = %event.event_id, bytes = carried,
+                "provider event too large to carry its unmasked payload; triggers read the sanitized one");
+            event.unmasked_data = None;
+        }
+    }
     event
 }
 
@@ -148,6 +162,42 @@ mod tests {
         assert_eq!(cut[TRUNCATED_FLAG], json!(true));
         assert_eq!(cut["originalBytes"], json!(json_len(&large)));
         assert!(cut["preview"].as_str().is_some_and(|p| p.len() > 1_000));
+    }
+
+    #[test]
+    fn a_provider_event_carries_its_unmasked_payload_only_while_the_item_fits() {
+        let event = |bytes: usize| {
+            let data = json!({"phone": "0912345678", "note": "x".repeat(bytes)});
+            OutboxEvent::Provider(ProviderEvent {
+                event_id: "ev1".into(),
+                tenant_id: "t1".into(),
+                connection_id: "c1".into(),
+                integration_id: "ecommerce-shopify".into(),
+                event_type: "order.created".into(),
+                provider_type: "orders/create".into(),
+                occurred_at: integrations_core::model::now(),
+                received_at: integrations_core::model::now(),
+                data: integrations_core::sanitize::sanitize(&data, &[], &[]),
+                unmasked_data: Some(data),
+            })
+        };
+        let stored_len = |e: &OutboxEvent| e.to_stored_json().expect("json").len();
+        let small = fit_outbox_event(&event(1_000));
+        assert_eq!(small, event(1_000), "kept whole");
+        assert!(small.to_json().expect("json").contains("*******678"));
+        assert!(!small.to_json().expect("json").contains("0912345678"));
+        assert!(small.to_stored_json().expect("json").contains("0912345678"));
+
+        // Each copy fits the bus, both together do not fit an item: the unmasked one goes.
+        let large = fit_outbox_event(&event(200 * 1024));
+        let OutboxEvent::Provider(e) = &large else {
+            panic!("a provider event")
+        };
+        assert_eq!(e.unmasked_data, None);
+        assert_eq!(e.data["phone"], json!("*******678"));
+        assert!(stored_len(&large) <= OUTBOX_ITEM_BUDGET);
+        let huge = fit_outbox_event(&event(600 * 1024));
+        assert!(stored_len(&huge) <= EVENT_BUDGET);
     }
 
     #[test]

@@ -94,49 +94,68 @@ fn looks_like_phone(s: &str) -> bool {
 /// the well-known secret keys), and `secret_values` (the connection's credentials) are replaced
 /// wherever they appear inside strings, in case a provider echoed one back.
 pub fn sanitize(value: &Value, secret_fields: &[&str], secret_values: &[&str]) -> Value {
-    sanitize_inner(value, None, secret_fields, secret_values)
+    Redaction {
+        secret_fields,
+        secret_values,
+        mask_pii: true,
+    }
+    .apply(value, None)
 }
 
-fn sanitize_inner(
-    value: &Value,
-    key: Option<&str>,
-    secret_fields: &[&str],
-    secret_values: &[&str],
-) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut out = Map::with_capacity(map.len());
-            for (k, v) in map {
-                if is_secret_key(k) || secret_fields.contains(&k.as_str()) {
-                    continue;
+/// `value` with its credentials removed as [`sanitize`] removes them (secret keys dropped,
+/// `secret_values` scrubbed) but its personal data kept: the copy a provider event's triggers
+/// read, which must map a customer's real phone and address into the action they start. Never
+/// stored beyond the outbox entry it travels in (see `crate::webhooks::ProviderEvent`).
+pub fn redact_credentials(value: &Value, secret_values: &[&str]) -> Value {
+    Redaction {
+        secret_fields: &[],
+        secret_values,
+        mask_pii: false,
+    }
+    .apply(value, None)
+}
+
+struct Redaction<'a> {
+    secret_fields: &'a [&'a str],
+    secret_values: &'a [&'a str],
+    /// Mask phones, emails and addresses too.
+    mask_pii: bool,
+}
+
+impl Redaction<'_> {
+    fn apply(&self, value: &Value, key: Option<&str>) -> Value {
+        let secret_values = self.secret_values;
+        match value {
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    if is_secret_key(k) || self.secret_fields.contains(&k.as_str()) {
+                        continue;
+                    }
+                    // A provider may key a map by a credential (`{"<token>": "invalid"}`).
+                    out.insert(
+                        scrub_values(k.clone(), secret_values),
+                        self.apply(v, Some(k)),
+                    );
                 }
-                // A provider may key a map by a credential (`{"<token>": "invalid"}`).
-                out.insert(
-                    scrub_values(k.clone(), secret_values),
-                    sanitize_inner(v, Some(k), secret_fields, secret_values),
-                );
+                Value::Object(out)
             }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| sanitize_inner(v, key, secret_fields, secret_values))
-                .collect(),
-        ),
-        Value::String(s) => Value::String(mask_string(s, key, secret_values)),
-        Value::Number(n) => {
-            let text = n.to_string();
-            if key.is_some_and(|k| is_phone_key(&normalize(k))) {
-                Value::String(scrub_values(mask_phone(&text), secret_values))
-            } else if contains_secret(&text, secret_values) {
-                // A numeric credential (a PIN, an account number) echoed as a number.
-                Value::String(scrub_values(text, secret_values))
-            } else {
-                value.clone()
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.apply(v, key)).collect()),
+            Value::String(s) if self.mask_pii => Value::String(mask_string(s, key, secret_values)),
+            Value::String(s) => Value::String(scrub_values(s.clone(), secret_values)),
+            Value::Number(n) => {
+                let text = n.to_string();
+                if self.mask_pii && key.is_some_and(|k| is_phone_key(&normalize(k))) {
+                    Value::String(scrub_values(mask_phone(&text), secret_values))
+                } else if contains_secret(&text, secret_values) {
+                    // A numeric credential (a PIN, an account number) echoed as a number.
+                    Value::String(scrub_values(text, secret_values))
+                } else {
+                    value.clone()
+                }
             }
+            other => other.clone(),
         }
-        other => other.clone(),
     }
 }
 
@@ -210,6 +229,30 @@ mod proptests;
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn redacting_credentials_keeps_personal_data() {
+        let input = json!({
+            "toPhone": "0912345678",
+            "tel": 84912345678_u64,
+            "to_address": "12 Ly Thuong Kiet",
+            "email": "jon@example.com",
+            "apiKey": "k-123",
+            "note": "echoed tok-secret-1 back",
+            "pin": 98765
+        });
+        assert_eq!(
+            redact_credentials(&input, &["tok-secret-1", "98765"]),
+            json!({
+                "toPhone": "0912345678",
+                "tel": 84912345678_u64,
+                "to_address": "12 Ly Thuong Kiet",
+                "email": "jon@example.com",
+                "note": "echoed *** back",
+                "pin": "***"
+            })
+        );
+    }
 
     #[test]
     fn drops_secrets_and_masks_pii() {

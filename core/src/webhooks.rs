@@ -36,8 +36,18 @@ pub struct ProviderEvent {
     /// When the provider says it happened (the receipt time where it says nothing).
     pub occurred_at: Timestamp,
     pub received_at: Timestamp,
-    /// The provider's payload, sanitized ([`crate::sanitize`]).
+    /// The provider's payload, sanitized ([`crate::sanitize`]): what is published, listed and
+    /// kept.
     pub data: Value,
+    /// The payload with only its credentials removed ([`crate::sanitize::redact_credentials`]),
+    /// for the triggers alone: a trigger maps the customer's real phone and address into the
+    /// action it starts, as a caller submitting that action would. It travels in memory and in
+    /// the event's outbox entry (`OutboxEvent::to_stored_json`), which is deleted once the
+    /// triggers have run, like a queued execution's input; never serialized anywhere else, so
+    /// the bus, `GET /events` and the kept event record hold the sanitized `data` only. None
+    /// where there is none (an entry too large to carry both): the triggers read `data`.
+    #[serde(skip)]
+    pub unmasked_data: Option<Value>,
 }
 
 /// A verified webhook to record.

@@ -204,6 +204,7 @@ fn a_provider_event_matches_its_schema() {
         provider_type: "payment_intent.succeeded".into(),
         occurred_at: now(),
         received_at: now(),
+        unmasked_data: None,
         data: json!({"object": {"id": "pi_1"}}),
     };
     let schema = catalog.message_schema("provider-event").expect("schema");

@@ -49,7 +49,7 @@ impl EventBus for EmbeddedBackend {
             .await?;
         for event in events {
             // No subscriber is fine: the log keeps the event.
-            let _ = self.inner.events.send(event.clone());
+            let _ = self.inner.events.send(event.as_published());
         }
         Ok(Vec::new())
     }

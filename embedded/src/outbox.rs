@@ -27,7 +27,7 @@ pub(crate) fn insert(
     .execute(params![
         event.event_id(),
         event.kind().as_str(),
-        event.to_json()?,
+        event.to_stored_json()?,
         claim.map(|c| c.owner.as_str()),
         claim.map_or(0, |c| ms(c.until)),
     ])?;
@@ -42,7 +42,10 @@ pub(crate) fn read_event(
 ) -> DbResult<OutboxEvent> {
     let kind: String = row.get(kind)?;
     let kind = OutboxEventKind::parse(Some(&kind))?;
-    Ok(OutboxEvent::from_json(kind, &row.get::<_, String>(json)?)?)
+    Ok(OutboxEvent::from_stored_json(
+        kind,
+        &row.get::<_, String>(json)?,
+    )?)
 }
 
 /// Claim up to `limit` events nobody holds at `now`, oldest first. One statement through the

@@ -159,6 +159,7 @@ async fn purge_expired_forgets_webhook_keys_past_their_window_and_old_provider_e
             provider_type: "payment_intent.succeeded".into(),
             occurred_at: received_at,
             received_at,
+            unmasked_data: None,
             data: serde_json::json!({}),
         },
         event_claim: None,

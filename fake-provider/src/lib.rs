@@ -169,6 +169,12 @@ impl FakeProvider {
         self.state.orders.set_status(order_code, status)
     }
 
+    /// A GHN order as its detail call answers it (the create request echoed back): what reached
+    /// the provider, unmasked, for tests to compare with what the caller meant to send.
+    pub fn ghn_order(&self, order_code: &str) -> Option<serde_json::Value> {
+        self.state.orders.detail(order_code, self.state.shop_id)
+    }
+
     /// Stop accepting, close connections and wait for the accept loop to end.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);

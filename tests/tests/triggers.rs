@@ -76,6 +76,7 @@ fn order_event(tenant: &str, source: &str, phone: &str, status: &str) -> Provide
         provider_type: "orders/create".into(),
         occurred_at: t,
         received_at: t,
+        unmasked_data: None,
         data: json!({
             "id": 820982911946154508_u64,
             "financial_status": status,
@@ -155,8 +156,9 @@ async fn an_event_handled_three_times_creates_one_order() {
     assert_eq!(h.provider_calls(CREATE_ORDER).await, 1);
 }
 
-/// The event's phone is masked (as the sanitizer stores it): the mapped input fails GHN's
-/// toPhone pattern, which only the event could tell. The firing is recorded once as a failed
+/// The event's phone is masked (as the triggers see it when an event was too large to carry its
+/// unmasked payload): the mapped input fails GHN's toPhone pattern, which only the event could
+/// tell. The firing is recorded once as a failed
 /// execution naming the field, the handler succeeds (the event may leave the outbox), and the
 /// provider is never called.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,7 @@ async fn recorded(h: &Harness, connection: &str, key: &str) -> ProviderEvent {
             provider_type: String::new(),
             occurred_at: at,
             received_at: at,
+            unmasked_data: None,
             data: Value::Null,
         },
         event_claim: None,

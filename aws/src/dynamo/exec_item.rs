@@ -268,7 +268,7 @@ pub(crate) fn outbox_item(
     let mut item = outbox_key(id);
     item.insert("type".into(), s("outbox"));
     item.insert(EVENT_KIND.into(), s(event.kind().as_str()));
-    item.insert(EVENT.into(), s(event.to_json()?));
+    item.insert(EVENT.into(), s(event.to_stored_json()?));
     item.insert(OUTBOX_SHARD.into(), s(outbox_shard(shard_of(id, shards))));
     item.insert(OUTBOX_KEY.into(), s(format!("{}#{id}", ts(written_at))));
     Ok(item)
@@ -280,7 +280,7 @@ pub(crate) fn outbox_shard(shard: u16) -> String {
 
 pub(crate) fn event_from_item(item: &Item) -> Result<OutboxEvent> {
     let kind = OutboxEventKind::parse(get_s(item, EVENT_KIND))?;
-    OutboxEvent::from_json(kind, req_s(item, EVENT)?)
+    OutboxEvent::from_stored_json(kind, req_s(item, EVENT)?)
 }
 
 /// A stable spread of ids (event ids, execution ids) over the shards (FNV-1a; std's hasher is

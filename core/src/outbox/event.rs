@@ -91,6 +91,15 @@ impl OutboxEvent {
         }
     }
 
+    /// The event as the bus carries it: a provider event without its unmasked payload.
+    pub fn as_published(&self) -> Self {
+        let mut event = self.clone();
+        if let Self::Provider(e) = &mut event {
+            e.unmasked_data = None;
+        }
+        event
+    }
+
     /// The event's own JSON (the bus entry's detail, per its message schema), without the kind.
     pub fn to_json(&self) -> Result<String> {
         match self {
@@ -100,14 +109,44 @@ impl OutboxEvent {
         .map_err(|e| Error::internal(format!("serialize event: {e}")))
     }
 
-    /// Read back what [`Self::to_json`] wrote, knowing its kind.
-    pub fn from_json(kind: OutboxEventKind, json: &str) -> Result<Self> {
+    /// The JSON an outbox entry stores: [`Self::to_json`], and for a provider event its
+    /// unmasked payload beside it ([`ProviderEvent::unmasked_data`]), which the relay's handler
+    /// needs and the bus must never see.
+    pub fn to_stored_json(&self) -> Result<String> {
+        match self {
+            Self::Result(e) => serde_json::to_string(e),
+            Self::Provider(event) => serde_json::to_string(&StoredProviderEvent {
+                event: std::borrow::Cow::Borrowed(event),
+                unmasked_data: event.unmasked_data.clone(),
+            }),
+        }
+        .map_err(|e| Error::internal(format!("serialize event: {e}")))
+    }
+
+    /// Read back what [`Self::to_stored_json`] wrote, knowing its kind.
+    pub fn from_stored_json(kind: OutboxEventKind, json: &str) -> Result<Self> {
         let parsed = match kind {
             OutboxEventKind::Result => serde_json::from_str(json).map(Self::Result),
-            OutboxEventKind::Provider => serde_json::from_str(json).map(Self::Provider),
+            OutboxEventKind::Provider => {
+                serde_json::from_str::<StoredProviderEvent>(json).map(|stored| {
+                    let mut event = stored.event.into_owned();
+                    event.unmasked_data = stored.unmasked_data;
+                    Self::Provider(event)
+                })
+            }
         };
         parsed.map_err(|e| Error::internal(format!("stored outbox event is not valid: {e}")))
     }
+}
+
+/// A provider event as its outbox entry holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredProviderEvent<'a> {
+    #[serde(flatten)]
+    event: std::borrow::Cow<'a, ProviderEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unmasked_data: Option<serde_json::Value>,
 }
 
 impl From<ResultEvent> for OutboxEvent {

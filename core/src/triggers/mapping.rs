@@ -32,9 +32,14 @@ enum Node {
     Object(Vec<(String, Node)>),
 }
 
-/// An event as expressions see it.
+/// An event as expressions see it: its fields, with the unmasked payload as `data` where the
+/// event carries one (see [`ProviderEvent::unmasked_data`]).
 pub fn event_document(event: &ProviderEvent) -> Value {
-    serde_json::to_value(event).unwrap_or(Value::Null)
+    let mut document = serde_json::to_value(event).unwrap_or(Value::Null);
+    if let (Some(unmasked), Value::Object(fields)) = (&event.unmasked_data, &mut document) {
+        fields.insert("data".into(), unmasked.clone());
+    }
+    document
 }
 
 fn expression(text: &str, at: &str) -> Result<Expression<'static>> {
@@ -243,6 +248,7 @@ pub fn sample_event(
         occurred_at: t,
         received_at: t,
         data: Value::Object(Map::new()),
+        unmasked_data: None,
     }
 }
 

@@ -8,6 +8,7 @@ use crate::webhooks::ProviderEvent;
 /// A Shopify `orders/create` as the webhook route records it (trimmed).
 fn order_event() -> ProviderEvent {
     ProviderEvent {
+        unmasked_data: None,
         data: json!({
             "id": 820982911946154508_u64,
             "total_price": "199.00",

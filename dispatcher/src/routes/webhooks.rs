@@ -16,7 +16,7 @@ use connectors::webhook::{
 };
 use integrations_core::model::{new_id, now, Connection};
 use integrations_core::outbox::{OutboxEvent, OutboxFeed};
-use integrations_core::sanitize::sanitize;
+use integrations_core::sanitize::{redact_credentials, sanitize};
 use integrations_core::webhooks::{DedupeWindow, InboundWebhook, ProviderEvent, RecordOutcome};
 use integrations_core::{Error, ErrorKind};
 
@@ -138,6 +138,7 @@ async fn receive(
             occurred_at: verified.occurred_at.unwrap_or(received_at),
             received_at,
             data: sanitize(&verified.data, &[], &secret_values),
+            unmasked_data: Some(redact_credentials(&verified.data, &secret_values)),
         },
         event_claim,
     };
