@@ -129,6 +129,10 @@ async fn poison_messages_never_stop_the_worker(h: &Harness, producer: Producer) 
     let mut oversized = request("t1", &conn, "calculate_fee", fee_input());
     recorded(h, &oversized).await;
     oversized.input["pad"] = json!("x".repeat(MAX_MESSAGE_BYTES));
+    // Malformed and never recorded (a producer straight onto the queue): recorded at the
+    // dead-letter sweep from its well-formed fields, so its producer hears of it.
+    let mut stray = request("t1", &conn, "calculate_fee", fee_input());
+    stray.version = 2;
     // Well-formed requests for what does not exist.
     let ghost_tenant = request("ghost-tenant", &conn, "calculate_fee", fee_input());
     let ghost_connection = request("t1", "no-such-connection", "calculate_fee", fee_input());
@@ -139,7 +143,13 @@ async fn poison_messages_never_stop_the_worker(h: &Harness, producer: Producer) 
     // on the queue when another producer put it there (SQS).
     let body = serde_json::to_string(&oversized).expect("JSON");
     let oversized_queued = producer.send(h, body, &oversized.execution_id).await;
-    for r in [&versioned, &ghost_tenant, &ghost_connection, &ghost_action] {
+    for r in [
+        &versioned,
+        &stray,
+        &ghost_tenant,
+        &ghost_connection,
+        &ghost_action,
+    ] {
         let body = serde_json::to_string(r).expect("JSON");
         assert!(producer.send(h, body, &r.execution_id).await);
     }
@@ -171,8 +181,13 @@ async fn poison_messages_never_stop_the_worker(h: &Harness, producer: Producer) 
 
     // The refused bodies reach the dead-letter queue, and the executions they name end
     // `dead_lettered` (marked as the service's sweep and `dead-letters list` do).
-    let mut want: BTreeSet<&str> = [invalid.as_str(), versioned.execution_id.as_str()].into();
-    let mut dead_lettered = vec![&versioned];
+    let mut want: BTreeSet<&str> = [
+        invalid.as_str(),
+        versioned.execution_id.as_str(),
+        stray.execution_id.as_str(),
+    ]
+    .into();
+    let mut dead_lettered = vec![&versioned, &stray];
     if oversized_queued {
         want.insert(oversized.execution_id.as_str());
         dead_lettered.push(&oversized);
@@ -206,7 +221,12 @@ async fn poison_messages_never_stop_the_worker(h: &Harness, producer: Producer) 
         let e = terminal(h, "t1", &r.execution_id).await;
         assert_eq!(e["status"], "dead_lettered", "{e}");
         assert_eq!(e["error"]["code"], "DEAD_LETTERED", "{e}");
+        assert_eq!(e["callerService"], "producer", "{e}");
     }
+    let e = terminal(h, "t1", &stray.execution_id).await;
+    let message = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("not a valid execution request"), "{e}");
+    assert_eq!(e["integrationId"], "shipping-ghn", "{e}");
     // What was failed and acknowledged is not in the dead-letter queue too.
     for r in [&ghost_tenant, &ghost_connection, &ghost_action, &good] {
         assert!(
