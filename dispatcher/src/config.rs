@@ -388,6 +388,16 @@ pub struct WorkerArgs {
     #[arg(long, env = "INTEGRATIONS_LEASE_MS", default_value_t = 30_000)]
     pub lease_ms: u64,
 
+    /// Consecutive failures of an integration, counted in each process, that open its circuit
+    /// breaker for the whole fleet.
+    #[arg(long, env = "INTEGRATIONS_BREAKER_FAILURE_THRESHOLD", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub breaker_failure_threshold: u32,
+
+    /// How long an open breaker stays open before one probe is let through.
+    #[arg(long, env = "INTEGRATIONS_BREAKER_OPEN_MS", default_value_t = 30_000)]
+    pub breaker_open_ms: u64,
+
     /// Back-off of an unparseable message until the queue dead-letters it.
     #[arg(long, env = "INTEGRATIONS_POISON_DELAY_MS", default_value_t = 5_000)]
     pub poison_delay_ms: u64,

@@ -89,7 +89,15 @@ async fn non_retryable_provider_errors_end_at_once() {
 async fn gives_up_after_max_attempts_and_times_out() {
     let h = Harness::start_with(
         FakeConfig::default(),
-        &["--max-attempts", "3", "--action-timeout-cap-ms", "300"],
+        // Six failures in a row: a breaker opened by the fifth would only slow the test down.
+        &[
+            "--max-attempts",
+            "3",
+            "--action-timeout-cap-ms",
+            "300",
+            "--breaker-failure-threshold",
+            "10",
+        ],
     )
     .await;
     let conn = h.create_connection("t1").await;

@@ -225,6 +225,10 @@ fn engine_config(w: &WorkerArgs, quotas: &TenantQuotas) -> EngineConfig {
         catalog_rate_limits: !w.no_catalog_rate_limits,
         tenant_quotas: quotas.clone(),
         tenant_requeue_delay: Duration::from_millis(w.tenant_requeue_delay_ms),
+        breaker: integrations_core::limits::BreakerConfig {
+            failure_threshold: w.breaker_failure_threshold,
+            open_for: Duration::from_millis(w.breaker_open_ms),
+        },
         ..EngineConfig::default()
     }
 }
