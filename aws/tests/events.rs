@@ -308,8 +308,17 @@ async fn provider_events_have_their_detail_type_and_match_their_schema() {
         validate(schema, &envelope["detail"], "detail").expect("matches its schema");
         let event: ProviderEvent =
             serde_json::from_value(envelope["detail"].clone()).expect("a ProviderEvent");
+        // The bus never carries the unmasked payload the outbox entry holds for the triggers.
+        assert!(
+            !envelope["detail"].to_string().contains("0912345678"),
+            "{envelope}"
+        );
         if event.event_id == small.event_id {
-            assert_eq!(event, small);
+            let published = ProviderEvent {
+                unmasked_data: None,
+                ..small.clone()
+            };
+            assert_eq!(event, published);
         } else {
             assert_eq!(event.event_id, big.event_id);
             assert_eq!(event.data[TRUNCATED_FLAG], json!(true));

@@ -200,7 +200,10 @@ async fn a_failing_handler_keeps_its_provider_event_but_no_result_event() {
     // Published once already; held by relay-1's claim, so nobody retries it at once.
     let log = backend.published_events(0, 100).await.expect("log");
     assert_eq!(log.len(), 2);
-    assert_eq!(log[1].event, OutboxEvent::Provider(provider.clone()));
+    assert_eq!(
+        log[1].event,
+        OutboxEvent::Provider(provider.clone()).as_published()
+    );
     let mut other = self::relay("relay-2", &backend, None).with_handler(Some(handler.clone()));
     assert_eq!(other.sweep().await.expect("sweep"), 0);
     assert_eq!(publications(&backend, &result).await, 1);
@@ -235,5 +238,5 @@ async fn a_fed_provider_event_is_published_and_handed_over_once() {
         .is_empty());
     let log = backend.published_events(0, 100).await.expect("log");
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].event, OutboxEvent::Provider(provider));
+    assert_eq!(log[0].event, OutboxEvent::Provider(provider).as_published());
 }

@@ -83,12 +83,18 @@ impl Fleet {
 
     /// Start `integrations api`; returns it with its base URL.
     pub fn start_api(&self) -> (KillOnDrop, String) {
-        let (api, line) = self.spawn(&["api", "--listen", "127.0.0.1:0"]);
+        self.start_listening(&["api", "--listen", "127.0.0.1:0"])
+    }
+
+    /// Start a role that serves the API (`api` or `serve`, with `args`, listening on a free
+    /// port); returns it with its base URL.
+    pub fn start_listening(&self, args: &[&str]) -> (KillOnDrop, String) {
+        let (process, line) = self.spawn(args);
         let base = line
             .strip_prefix("integrations listening on ")
             .expect("address line")
             .to_string();
-        (api, base)
+        (process, base)
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -107,7 +113,12 @@ impl Fleet {
 
     /// The API process and a client for it with `key`.
     pub fn api(&self, key: String) -> (KillOnDrop, ApiClient) {
-        let (process, base) = self.start_api();
+        self.api_with(&["api", "--listen", "127.0.0.1:0"], key)
+    }
+
+    /// As [`Self::api`], the process started as [`Self::start_listening`] starts it.
+    pub fn api_with(&self, args: &[&str], key: String) -> (KillOnDrop, ApiClient) {
+        let (process, base) = self.start_listening(args);
         let api = ApiClient {
             http: reqwest::Client::new(),
             base,

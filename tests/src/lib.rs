@@ -287,6 +287,22 @@ impl Harness {
     }
 }
 
+/// The README's trigger mapping: a Shopify order (its shipping address and line items) → GHN
+/// `create_order`'s input, as JMESPath expressions.
+pub fn shopify_order_to_ghn_input() -> Value {
+    json!({
+        "toName": "data.shipping_address.name",
+        "toPhone": "data.shipping_address.phone",
+        "toAddress": "data.shipping_address.address1",
+        "toWardCode": "data.shipping_address.ward_code",
+        "toDistrictId": "data.shipping_address.district_id",
+        "weight": "sum(data.line_items[].grams)",
+        "requiredNote": "'KHONGCHOXEMHANG'",
+        "paymentTypeId": "`1`",
+        "items": "data.line_items[].{name: title, quantity: quantity, weight: grams}"
+    })
+}
+
 /// `--provider-base-url` flags pointing the payment integrations (MoMo, ZaloPay, VNPay,
 /// Stripe) at the fake, which serves each under its own prefix. Global flags, so they may
 /// follow the subcommand.

@@ -36,17 +36,8 @@ fn trigger(shop: &str, ghn: &str) -> Value {
     json!({
         "source": {"connectionId": shop, "eventType": "order.created",
                    "filter": "data.financial_status == 'paid'"},
-        "action": {"connectionId": ghn, "actionId": "create_order", "input": {
-            "toName": "data.shipping_address.name",
-            "toPhone": "data.shipping_address.phone",
-            "toAddress": "data.shipping_address.address1",
-            "toWardCode": "data.shipping_address.ward_code",
-            "toDistrictId": "data.shipping_address.district_id",
-            "weight": "sum(data.line_items[].grams)",
-            "requiredNote": "'KHONGCHOXEMHANG'",
-            "paymentTypeId": "`1`",
-            "items": "data.line_items[].{name: title, quantity: quantity, weight: grams}"
-        }}
+        "action": {"connectionId": ghn, "actionId": "create_order",
+                   "input": integration_tests::shopify_order_to_ghn_input()}
     })
 }
 
@@ -172,19 +163,7 @@ async fn a_webhook_answered_just_before_a_sigkill_still_fires_its_trigger_once()
         "--outbox-claim-ms",
         "3000",
     ];
-    let start = || {
-        let (process, line) = fleet.spawn(&serve);
-        let base = line
-            .strip_prefix("integrations listening on ")
-            .expect("address line")
-            .to_string();
-        let api = ApiClient {
-            http: reqwest::Client::new(),
-            base,
-            key: key.clone(),
-        };
-        (process, api)
-    };
+    let start = || fleet.api_with(&serve, key.clone());
 
     let (mut process, api) = start();
     let shop = api

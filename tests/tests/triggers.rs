@@ -42,26 +42,11 @@ async fn shopify_connection(h: &Harness, tenant: &str) -> String {
     b["connectionId"].as_str().expect("id").to_string()
 }
 
-/// A Shopify order → GHN create_order mapping.
-fn mapping() -> Value {
-    json!({
-        "toName": "data.shipping_address.name",
-        "toPhone": "data.shipping_address.phone",
-        "toAddress": "data.shipping_address.address1",
-        "toWardCode": "data.shipping_address.ward_code",
-        "toDistrictId": "data.shipping_address.district_id",
-        "weight": "sum(data.line_items[].grams)",
-        "requiredNote": "'KHONGCHOXEMHANG'",
-        "paymentTypeId": "`1`",
-        "items": "data.line_items[].{name: title, quantity: quantity, weight: grams}"
-    })
-}
-
 fn trigger_body(source: &str, ghn: &str) -> Value {
     json!({
         "source": {"connectionId": source, "eventType": "order.created",
                    "filter": "data.financial_status == 'paid'"},
-        "action": {"connectionId": ghn, "actionId": "create_order", "input": mapping()}
+        "action": {"connectionId": ghn, "actionId": "create_order", "input": integration_tests::shopify_order_to_ghn_input()}
     })
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use integration_tests::fleet::Fleet;
-use integration_tests::{ApiClient, Harness, SHOP_ID, TOKEN};
+use integration_tests::{Harness, SHOP_ID, TOKEN};
 use integrations_core::backend::Backend;
 use integrations_core::outbox::OutboxEvent;
 use reqwest::Method;
@@ -178,19 +178,7 @@ async fn a_webhook_answered_just_before_a_sigkill_is_published_after_the_restart
         "--outbox-claim-ms",
         "3000",
     ];
-    let start = || {
-        let (process, line) = fleet.spawn(&api_args);
-        let base = line
-            .strip_prefix("integrations listening on ")
-            .expect("address line")
-            .to_string();
-        let api = ApiClient {
-            http: reqwest::Client::new(),
-            base,
-            key: key.clone(),
-        };
-        (process, api)
-    };
+    let start = || fleet.api_with(&api_args, key.clone());
 
     let (mut process, mut api) = start();
     let conn = api
