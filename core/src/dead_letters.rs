@@ -18,9 +18,9 @@ use tracing::{info, warn};
 use crate::backend::CreateOutcome;
 use crate::backend::{Backend, Delivery};
 use crate::completion::Completion;
+use crate::engine::queued_execution;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{now, Execution, ExecutionStatus};
-use crate::sanitize::sanitize;
+use crate::model::{now, Execution, ExecutionRequest, EXECUTION_REQUEST_VERSION};
 
 /// The (tenant, execution) a dead letter belongs to, if its body says so.
 pub fn execution_of(delivery: &Delivery) -> Option<(String, String)> {
@@ -104,7 +104,7 @@ async fn record_unrecorded(backend: &Backend, delivery: &Delivery) -> Result<Opt
 /// The execution a malformed body names, built from its well-formed fields only: the tenant
 /// (1 to 128 characters) and execution id (a ULID) or nothing; a connection and action that
 /// break their rules become `unknown`; caller fields and the callback URL are kept only when
-/// valid. The input is stored sanitized, as every input is.
+/// valid. Recorded as every execution is ([`queued_execution`]: the input sanitized).
 fn unrecorded_execution(delivery: &Delivery) -> Option<Execution> {
     let body: Value = serde_json::from_str(&delivery.body).ok()?;
     let text = |field: &str, max: usize| {
@@ -128,33 +128,22 @@ fn unrecorded_execution(delivery: &Delivery) -> Option<Execution> {
         .unwrap_or_else(|| UNKNOWN.to_string());
     let callback_url =
         text("callbackUrl", 2048).filter(|u| url::Url::parse(u).is_ok_and(|u| u.has_host()));
-    let input = match &body["input"] {
-        Value::Object(_) => sanitize(&body["input"], &[], &[]),
-        _ => Value::Object(Default::default()),
-    };
-    let t = now();
-    Some(Execution {
+    let request = ExecutionRequest {
+        version: EXECUTION_REQUEST_VERSION,
         execution_id,
         tenant_id,
         connection_id: text("connectionId", 128).unwrap_or_else(|| UNKNOWN.to_string()),
-        integration_id: UNKNOWN.to_string(),
         action_id,
-        status: ExecutionStatus::Queued,
-        input,
-        output: None,
-        error: None,
-        attempts: 0,
-        latency_ms: None,
+        input: match &body["input"] {
+            input @ Value::Object(_) => input.clone(),
+            _ => Value::Object(Default::default()),
+        },
         caller_service: text("callerService", 128),
         caller_ref: text("callerRef", 256),
         callback_url,
-        idempotency_key: None,
-        next_attempt_at: None,
-        created_at: t,
-        updated_at: t,
-        finished_at: None,
-        expires_at: t + crate::engine::RETENTION,
-    })
+        submitted_at: now(),
+    };
+    Some(queued_execution(&request, UNKNOWN, None, &[]))
 }
 
 /// What a malformed message's missing or invalid connection, action or integration is recorded as.
@@ -198,6 +187,7 @@ pub async fn sweep(backend: &Backend, max: usize, visibility: Duration) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ExecutionStatus;
 
     fn delivery(body: &str) -> Delivery {
         Delivery {

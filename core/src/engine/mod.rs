@@ -31,7 +31,7 @@ mod tenants;
 
 pub use decode::{decode_request, MAX_MESSAGE_BYTES};
 
-pub use record::{chrono_duration, new_execution};
+pub use record::{chrono_duration, new_execution, queued_execution};
 pub use tenants::{Quota, TenantQuotas};
 
 /// How long execution records (and their idempotency keys) are kept.

@@ -44,6 +44,17 @@ pub fn new_execution(
         .integration(integration_id)
         .map(|i| i.secret_fields.iter().map(String::as_str).collect())
         .unwrap_or_default();
+    queued_execution(request, integration_id, idempotency_key, &secret_fields)
+}
+
+/// [`new_execution`] with the integration's secret fields given rather than read from the
+/// catalog (the dead-letter sweep has no catalog; the well-known secret keys are dropped anyway).
+pub fn queued_execution(
+    request: &ExecutionRequest,
+    integration_id: &str,
+    idempotency_key: Option<String>,
+    secret_fields: &[&str],
+) -> Execution {
     let t = now();
     Execution {
         execution_id: request.execution_id.clone(),
@@ -52,7 +63,7 @@ pub fn new_execution(
         integration_id: integration_id.to_string(),
         action_id: request.action_id.clone(),
         status: ExecutionStatus::Queued,
-        input: sanitize(&request.input, &secret_fields, &[]),
+        input: sanitize(&request.input, secret_fields, &[]),
         output: None,
         error: None,
         attempts: 0,
