@@ -157,6 +157,7 @@ async fn settle(queue: &dyn Queue, acker: &Acker, delivery: Delivery, dispositio
             Ok(())
         }
         Disposition::RetryIn(delay) => queue.change_visibility(&delivery.receipt, delay).await,
+        Disposition::Leave => Ok(()),
         Disposition::Requeue(delay) => {
             // The same message again: the same execution, the same trace.
             let copy = OutgoingMessage {

@@ -1,12 +1,12 @@
 //! One attempt at the provider: the fleet's limits and breakers first (a delay is not an
-//! attempt), the call under a visibility heartbeat, then its outcome.
+//! attempt), the call, then its outcome (all under the job's heartbeat, see `heartbeat.rs`).
 
 use std::time::{Duration, Instant};
 
 use tracing::warn;
 
 use super::{chrono_duration, Disposition, Engine, Job};
-use crate::backend::{Lease, Release};
+use crate::backend::Release;
 use crate::catalog::Action;
 use crate::connector::{CallContext, Renewal};
 use crate::error::{Error, ErrorKind, Result};
@@ -20,25 +20,22 @@ impl Engine {
         connection: &Connection,
         action: &Action,
     ) -> Result<Disposition> {
-        // Waits for capacity (a store round trip, local sleeps) and for the credentials count
-        // against the lease too: keep it alive through them, not only through the call.
-        let capacity = self
-            .with_heartbeat(job, self.wait_for_capacity(connection, action))
-            .await?;
+        let capacity = self.wait_for_capacity(connection, action).await?;
         if let Some(wait) = capacity {
             let release = Release {
                 next_attempt_at: now() + chrono_duration(wait),
                 error: None,
                 refund_attempt: true,
             };
-            self.release(job, &release).await?;
+            if !self.release(job, &release).await? {
+                return Ok(Disposition::Leave);
+            }
             return Ok(Disposition::Requeue(wait));
         }
         let credentials = self
-            .with_heartbeat(
-                job,
-                self.backend.secrets.get_secret(&connection.credentials_ref),
-            )
+            .backend
+            .secrets
+            .get_secret(&connection.credentials_ref)
             .await?;
         let Some(credentials) = credentials else {
             let err = Error::new(
@@ -71,7 +68,7 @@ impl Engine {
             timeout,
             connector.execute(&action.action_id, &job.request.input, ctx),
         );
-        let outcome = self.with_heartbeat(job, call).await;
+        let outcome = call.await;
         let outcome_label = match &outcome {
             Ok(Ok(_)) => "ok",
             Ok(Err(e)) if e.retryable => "retryable_error",
@@ -182,33 +179,6 @@ impl Engine {
             }
             metrics::counter!("worker_delays_total", "where" => "local").increment(1);
             tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Run `call`, renewing the lease and the message's visibility while it is in flight.
-    async fn with_heartbeat<F: std::future::Future>(&self, job: &Job<'_>, call: F) -> F::Output {
-        let every = self.config.lease / 3;
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tokio::pin!(call);
-        loop {
-            tokio::select! {
-                out = &mut call => return out,
-                _ = ticker.tick() => {
-                    let lease = Lease {
-                        owner: self.config.worker_id.clone(),
-                        until: now() + chrono_duration(self.config.lease),
-                    };
-                    let e = &job.execution;
-                    if let Err(err) = self.backend.executions
-                        .extend_lease(&e.tenant_id, &e.execution_id, &lease).await {
-                        warn!(error = %err.chain(), "lease heartbeat failed");
-                    }
-                    if let Err(err) = self.backend.queue
-                        .change_visibility(&job.delivery.receipt, self.config.lease).await {
-                        warn!(error = %err.chain(), "visibility heartbeat failed");
-                    }
-                }
-            }
         }
     }
 }

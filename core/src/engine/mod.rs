@@ -25,6 +25,7 @@ use crate::trace::parse_trace_parent;
 
 mod attempt;
 mod decode;
+mod heartbeat;
 mod outcome;
 mod record;
 mod tenants;
@@ -94,6 +95,11 @@ pub enum Disposition {
     /// Send a fresh copy delayed by this long and delete this one: a delay that is not an
     /// attempt must not count towards the queue's dead-letter threshold.
     Requeue(Duration),
+    /// Touch nothing: another worker took the execution over and settles its message. Deleting
+    /// it here would delete that worker's message too (SQS deletes a message by any receipt
+    /// handle it was ever received with), and were that worker to die the execution would
+    /// never be delivered again.
+    Leave,
 }
 
 pub struct Engine {
@@ -120,7 +126,6 @@ pub struct Engine {
 
 /// A claimed execution with everything needed to run it.
 struct Job<'a> {
-    delivery: &'a Delivery,
     request: &'a ExecutionRequest,
     execution: Execution,
     started: Instant,
@@ -285,6 +290,7 @@ impl Engine {
             owner: self.config.worker_id.clone(),
             until: now() + chrono_duration(self.config.lease),
         };
+        let claimed_at = tokio::time::Instant::now();
         let mut claim = store
             .claim_execution(&request.tenant_id, &request.execution_id, &lease())
             .await?;
@@ -314,15 +320,18 @@ impl Engine {
             }
         };
         let mut job = Job {
-            delivery,
             request,
             execution,
             started: Instant::now(),
         };
-        match self.prepare(&job, recovered).await? {
-            Err(e) => self.finish(&mut job, Err(e)).await,
-            Ok((connection, action)) => self.attempt(&mut job, &connection, &action).await,
-        }
+        let work = async {
+            match self.prepare(&job, recovered).await? {
+                Err(e) => self.finish(&mut job, Err(e)).await,
+                Ok((connection, action)) => self.attempt(&mut job, &connection, &action).await,
+            }
+        };
+        self.with_heartbeat(delivery, request, claimed_at, work)
+            .await
     }
 
     /// Look up everything the attempt needs; an Err inside is a terminal failure.

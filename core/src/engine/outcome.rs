@@ -46,7 +46,9 @@ impl Engine {
             error: Some(error.body()),
             refund_attempt: false,
         };
-        self.release(job, &release).await?;
+        if !self.release(job, &release).await? {
+            return Ok(Disposition::Leave);
+        }
         Ok(Disposition::RetryIn(delay))
     }
 
@@ -62,9 +64,12 @@ impl Engine {
         (half + jitter).max(retry_after.unwrap_or_default())
     }
 
-    pub(super) async fn release(&self, job: &Job<'_>, release: &Release) -> Result<()> {
+    /// Put the execution back to `queued`; false when this worker no longer held its lease
+    /// (another took it over and settles the message).
+    pub(super) async fn release(&self, job: &Job<'_>, release: &Release) -> Result<bool> {
         let e = &job.execution;
-        self.backend
+        let held = self
+            .backend
             .executions
             .release_execution(
                 &e.tenant_id,
@@ -73,7 +78,10 @@ impl Engine {
                 release,
             )
             .await?;
-        Ok(())
+        if !held {
+            warn!("lease lost before the retry was recorded; another worker owns it");
+        }
+        Ok(held)
     }
 
     /// Record the terminal state with its event and callback (one atomic write), hand the event
@@ -94,7 +102,7 @@ impl Engine {
             .await?;
         if !stored {
             warn!("lease lost before the result was stored; another worker owns it");
-            return Ok(Disposition::Ack);
+            return Ok(Disposition::Leave);
         }
         let Completion {
             execution,
