@@ -6,7 +6,11 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    // Read at run time, not with `env!`: the compiled build script is shared by every checkout
+    // that builds into one target dir (their packages hash alike), and `env!` would point them
+    // all at the checkout that compiled it first.
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("../schemas");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut out = String::from("pub(crate) const SCHEMA_FILES: &[(&str, &str)] = &[\n");
     let mut files = Vec::new();
@@ -33,9 +37,8 @@ fn main() {
 }
 
 fn collect(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
+    // A missing schemas/ must fail the build: an empty catalog would only fail at start-up.
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
