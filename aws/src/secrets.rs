@@ -13,15 +13,13 @@
 //! Secret values never appear in errors or logs: Secrets Manager's messages are dropped (they
 //! could quote a request) and only error codes are reported.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::Client;
 use integrations_core::backend::{SecretStore, SecretVersion};
-use integrations_core::cache::LoadGates;
+use integrations_core::cache::TtlCache;
 use integrations_core::model::Credentials;
 use integrations_core::{Error, ErrorKind, Result};
 
@@ -41,23 +39,19 @@ const PENDING: &str = "AWSPENDING";
 #[derive(Debug)]
 pub struct SecretsManagerStore {
     client: Client,
-    ttl: Duration,
     /// The KMS key new secrets are created with (None: Secrets Manager's default key).
     kms_key_id: Option<String>,
-    cache: Mutex<HashMap<String, (Instant, Credentials)>>,
     /// Concurrent misses of one secret share one GetSecretValue (an expired entry under load
     /// would otherwise be read by every execution waiting for it).
-    loading: LoadGates<String>,
+    cache: TtlCache<String, Credentials>,
 }
 
 impl SecretsManagerStore {
     pub fn new(client: Client, ttl: Duration) -> Self {
         Self {
             client,
-            ttl,
             kms_key_id: None,
-            cache: Mutex::new(HashMap::new()),
-            loading: LoadGates::default(),
+            cache: TtlCache::new(ttl, MAX_CACHED),
         }
     }
 
@@ -67,32 +61,8 @@ impl SecretsManagerStore {
         self
     }
 
-    fn cached(&self, name: &str) -> Option<Credentials> {
-        let cache = self.cache.lock().ok()?;
-        let (at, value) = cache.get(name)?;
-        (at.elapsed() < self.ttl).then(|| value.clone())
-    }
-
-    fn remember(&self, name: &str, value: &Credentials) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= MAX_CACHED {
-                let ttl = self.ttl;
-                cache.retain(|_, (at, _)| at.elapsed() < ttl);
-                if cache.len() >= MAX_CACHED {
-                    cache.clear();
-                }
-            }
-            cache.insert(name.to_string(), (Instant::now(), value.clone()));
-        }
-    }
-
     fn forget(&self, name: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.remove(name);
-        }
+        self.cache.remove(&name.to_string());
     }
 
     async fn put_value(&self, name: &str, text: &str) -> Result<()> {
@@ -187,7 +157,7 @@ impl SecretStore for SecretsManagerStore {
         let text = secret_text(name, value)?;
         self.forget(name);
         self.create_or_rotate(name, &text).await?;
-        self.remember(name, value);
+        self.cache.insert(name.to_string(), value.clone());
         Ok(())
     }
 
@@ -199,7 +169,7 @@ impl SecretStore for SecretsManagerStore {
         let Some((value, version)) = self.read(name).await? else {
             return Ok(None);
         };
-        self.remember(name, &value);
+        self.cache.insert(name.to_string(), value.clone());
         Ok(Some((value, version)))
     }
 
@@ -246,7 +216,7 @@ impl SecretStore for SecretsManagerStore {
             .await;
         match moved {
             Ok(_) => {
-                self.remember(name, value);
+                self.cache.insert(name.to_string(), value.clone());
                 Ok(true)
             }
             Err(e) => match e.code() {
@@ -265,18 +235,11 @@ impl SecretStore for SecretsManagerStore {
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<Credentials>> {
-        if let Some(value) = self.cached(name) {
-            return Ok(Some(value));
-        }
-        let _turn = self.loading.turn(&name.to_string()).await;
-        if let Some(value) = self.cached(name) {
-            return Ok(Some(value));
-        }
-        let value = self.read(name).await?.map(|(value, _)| value);
-        if let Some(value) = &value {
-            self.remember(name, value);
-        }
-        Ok(value)
+        self.cache
+            .get_or_load_present(&name.to_string(), || async {
+                Ok(self.read(name).await?.map(|(value, _)| value))
+            })
+            .await
     }
 
     async fn get_secret_fresh(&self, name: &str) -> Result<Option<Credentials>> {

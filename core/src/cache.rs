@@ -109,6 +109,27 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.insert(key.clone(), value.clone());
         Ok(value)
     }
+
+    /// As [`TtlCache::get_or_load`], for a source that may hold nothing under the key: absence
+    /// is not cached, so a value another process creates meanwhile is found by the next read.
+    pub async fn get_or_load_present<F, Fut>(&self, key: &K, load: F) -> Result<Option<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<V>>>,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(Some(value));
+        }
+        let _turn = self.loading.turn(key).await;
+        if let Some(value) = self.get(key) {
+            return Ok(Some(value));
+        }
+        let value = load().await?;
+        if let Some(value) = &value {
+            self.insert(key.clone(), value.clone());
+        }
+        Ok(value)
+    }
 }
 
 type Key = (String, String);
@@ -297,5 +318,68 @@ impl ConnectionStore for CachedConnections {
         filter: &ConnectionFilter,
     ) -> Result<Vec<Connection>> {
         self.inner.list_connections(tenant_id, filter).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn present_values_are_cached_and_absence_is_not() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60), 10);
+        let loads = AtomicUsize::new(0);
+        let key = "k".to_string();
+        let load = |value: Option<u32>| {
+            loads.fetch_add(1, Ordering::SeqCst);
+            async move { Ok(value) }
+        };
+        assert_eq!(
+            cache
+                .get_or_load_present(&key, || load(None))
+                .await
+                .expect("load"),
+            None
+        );
+        // Nothing was cached: the value created meanwhile is found by the next read.
+        assert_eq!(
+            cache
+                .get_or_load_present(&key, || load(Some(7)))
+                .await
+                .expect("load"),
+            Some(7)
+        );
+        assert_eq!(
+            cache
+                .get_or_load_present(&key, || load(Some(8)))
+                .await
+                .expect("load"),
+            Some(7)
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+        cache.remove(&key);
+        assert_eq!(
+            cache
+                .get_or_load_present(&key, || load(Some(8)))
+                .await
+                .expect("load"),
+            Some(8)
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_zero_ttl_caches_nothing() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::ZERO, 10);
+        let key = "k".to_string();
+        for value in [1, 2] {
+            let got = cache
+                .get_or_load_present(&key, || async move { Ok(Some(value)) })
+                .await
+                .expect("load");
+            assert_eq!(got, Some(value));
+        }
     }
 }
