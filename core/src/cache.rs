@@ -98,16 +98,10 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V>>,
     {
-        if let Some(value) = self.get(key) {
-            return Ok(value);
-        }
-        let _turn = self.loading.turn(key).await;
-        if let Some(value) = self.get(key) {
-            return Ok(value);
-        }
-        let value = load().await?;
-        self.insert(key.clone(), value.clone());
-        Ok(value)
+        let loaded = self
+            .get_or_load_present(key, || async { load().await.map(Some) })
+            .await?;
+        Ok(loaded.expect("a load that always has a value"))
     }
 
     /// As [`TtlCache::get_or_load`], for a source that may hold nothing under the key: absence
@@ -327,59 +321,57 @@ mod tests {
 
     use super::*;
 
+    /// One read through the cache, counting the loads that reached the source.
+    async fn read(
+        cache: &TtlCache<String, u32>,
+        loads: &AtomicUsize,
+        source: Option<u32>,
+    ) -> Option<u32> {
+        cache
+            .get_or_load_present(&"k".to_string(), || async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok(source)
+            })
+            .await
+            .expect("load")
+    }
+
     #[tokio::test]
     async fn present_values_are_cached_and_absence_is_not() {
         let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60), 10);
         let loads = AtomicUsize::new(0);
-        let key = "k".to_string();
-        let load = |value: Option<u32>| {
-            loads.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(value) }
-        };
-        assert_eq!(
-            cache
-                .get_or_load_present(&key, || load(None))
-                .await
-                .expect("load"),
-            None
-        );
+        assert_eq!(read(&cache, &loads, None).await, None);
         // Nothing was cached: the value created meanwhile is found by the next read.
-        assert_eq!(
-            cache
-                .get_or_load_present(&key, || load(Some(7)))
-                .await
-                .expect("load"),
-            Some(7)
-        );
-        assert_eq!(
-            cache
-                .get_or_load_present(&key, || load(Some(8)))
-                .await
-                .expect("load"),
-            Some(7)
-        );
+        assert_eq!(read(&cache, &loads, Some(7)).await, Some(7));
+        assert_eq!(read(&cache, &loads, Some(8)).await, Some(7));
         assert_eq!(loads.load(Ordering::SeqCst), 2);
-        cache.remove(&key);
-        assert_eq!(
-            cache
-                .get_or_load_present(&key, || load(Some(8)))
-                .await
-                .expect("load"),
-            Some(8)
-        );
+        cache.remove(&"k".to_string());
+        assert_eq!(read(&cache, &loads, Some(8)).await, Some(8));
         assert_eq!(loads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
     async fn a_zero_ttl_caches_nothing() {
         let cache: TtlCache<String, u32> = TtlCache::new(Duration::ZERO, 10);
+        let loads = AtomicUsize::new(0);
+        assert_eq!(read(&cache, &loads, Some(1)).await, Some(1));
+        assert_eq!(read(&cache, &loads, Some(2)).await, Some(2));
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn get_or_load_caches_what_it_loads() {
+        let cache: TtlCache<String, u32> = TtlCache::new(Duration::from_secs(60), 10);
         let key = "k".to_string();
-        for value in [1, 2] {
-            let got = cache
-                .get_or_load_present(&key, || async move { Ok(Some(value)) })
-                .await
-                .expect("load");
-            assert_eq!(got, Some(value));
-        }
+        let first = cache
+            .get_or_load(&key, || async { Ok(1) })
+            .await
+            .expect("load");
+        let second = cache
+            .get_or_load(&key, || async { Ok(2) })
+            .await
+            .expect("load");
+        // The second read is served from the cache, not from its own load.
+        assert_eq!((first, second), (1, 1));
     }
 }

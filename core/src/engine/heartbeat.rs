@@ -40,16 +40,20 @@ impl Engine {
         }
     }
 
-    /// One renewal; false once the lease is someone else's (or the execution ended).
-    async fn beat(&self, delivery: &Delivery, request: &ExecutionRequest) -> bool {
-        let lease = Lease {
+    /// A lease of this worker's from now on: what a claim asks for and a renewal extends to.
+    pub(super) fn lease(&self) -> Lease {
+        Lease {
             owner: self.config.worker_id.clone(),
             until: now() + chrono_duration(self.config.lease),
-        };
+        }
+    }
+
+    /// One renewal; false once the lease is someone else's (or the execution ended).
+    async fn beat(&self, delivery: &Delivery, request: &ExecutionRequest) -> bool {
         match self
             .backend
             .executions
-            .extend_lease(&request.tenant_id, &request.execution_id, &lease)
+            .extend_lease(&request.tenant_id, &request.execution_id, &self.lease())
             .await
         {
             Ok(true) => {}

@@ -286,19 +286,15 @@ impl Engine {
 
     async fn run(&self, delivery: &Delivery, request: &ExecutionRequest) -> Result<Disposition> {
         let store = &self.backend.executions;
-        let lease = || Lease {
-            owner: self.config.worker_id.clone(),
-            until: now() + chrono_duration(self.config.lease),
-        };
         let claimed_at = tokio::time::Instant::now();
         let mut claim = store
-            .claim_execution(&request.tenant_id, &request.execution_id, &lease())
+            .claim_execution(&request.tenant_id, &request.execution_id, &self.lease())
             .await?;
         if claim == ClaimOutcome::NotFound {
             // Published straight onto the queue: record it first.
             self.record_from_request(request).await?;
             claim = store
-                .claim_execution(&request.tenant_id, &request.execution_id, &lease())
+                .claim_execution(&request.tenant_id, &request.execution_id, &self.lease())
                 .await?;
         }
         let (execution, recovered) = match claim {
