@@ -1,4 +1,5 @@
-"""moto_server, with DynamoDB and Secrets Manager requests handled one at a time.
+"""moto_server, with DynamoDB and Secrets Manager requests handled one at a time, and the costs
+that grew with a table's size (Query, rule delivery, transactions) kept flat; see each patch.
 
 moto's server is threaded and its DynamoDB backend takes no lock, so two concurrent conditional
 writes to one item can both pass their condition (measured: the claim race, 8 concurrent claims
@@ -126,8 +127,71 @@ def _patch_version_stages():
     SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
 
 
+def _patch_query():
+    """Query reads only the candidates it needs, unsorted: its result is the same.
+
+    moto's Query starts from `Table.all_items()`, which lists every item of the table and sorts
+    them all (Python comparisons of key tuples), then keeps the matching ones and sorts those
+    again. So every Query costs the table's size times its logarithm, even a key lookup: a fleet
+    polling its outbox and callback indexes slowed down as its table grew, until 1,000 chaos
+    executions no longer finished (docs/reliability.md). Here a query on the table's own key
+    lists that key's items only, and an index query lists all items without sorting them; the
+    candidates are filtered and sorted by moto as before. Requests are serialised (above), so
+    the per-call override is not seen by another request.
+    """
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    query = Table.query
+    signature = inspect.signature(query)
+
+    def candidates(table, hash_key):
+        if hash_key is not None:
+            found = table.items.get(hash_key)
+            if found is None:
+                return []
+            return list(found.values()) if table.range_key_attr else [found]
+        items = []
+        for entry in table.items.values():
+            if table.range_key_attr:
+                items.extend(entry.values())
+            else:
+                items.append(entry)
+        return items
+
+    def fast_query(self, hash_key, *args, **kwargs):
+        index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+        own_key = hash_key if index_name is None else None
+        self.all_items = lambda: candidates(self, own_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = fast_query
+
+
+def _patch_event_paths():
+    """EventBridge compiles each JSONPath of a rule target's input map once, not per event.
+
+    moto delivers every event to a rule's targets through `EventTemplateParser.parse`, which
+    calls `jsonpath_ng.ext.parse` for each path of the (default) input map, and that builds a
+    new LALR parser with its tables every time: measured with py-spy, 60 % of the emulator's
+    time in a chaos run went to it. A parsed path is immutable, so one per expression serves
+    every event.
+    """
+    import functools
+
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+
 _patch_transactions()
 _patch_version_stages()
+_patch_query()
+_patch_event_paths()
 # One line per request on stderr costs more than the requests themselves.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

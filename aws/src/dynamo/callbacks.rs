@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
-use integrations_core::backend::{CallbackStore, Lease};
+use integrations_core::backend::{AttemptRecord, CallbackStore, Lease};
 use integrations_core::callbacks::{AttemptOutcome, Callback, CallbackAttempt, CallbackStatus};
 use integrations_core::model::{now, ResultEvent, Timestamp};
 use integrations_core::outbox::OutboxEvent;
@@ -48,6 +48,8 @@ const GROWTH_RESERVE: usize = 48 * 1024;
 const FIT_SLACK: usize = 4 * 1024;
 /// Conditional claims in flight at once.
 const CLAIM_WAVE: usize = 25;
+/// Attempts recorded at once (each its own conditional write: DynamoDB has no batch of those).
+const RECORD_WAVE: usize = 25;
 /// Redelivery retries its read-modify-write this often when another write came between.
 const REDELIVER_ATTEMPTS: u32 = 5;
 /// TransactWriteItems' ClientRequestToken holds at most 36 characters.
@@ -479,6 +481,27 @@ impl CallbackStore for DynamoCallbacks {
                 .await
             }
         }
+    }
+
+    /// A wave of concurrent writes at a time. One conditional write after another would
+    /// bound a deliverer to one round trip per callback: under load its attempts would wait to
+    /// be recorded until their leases ran out, and another deliverer would send them again.
+    async fn record_callback_attempts(&self, records: &[AttemptRecord]) -> Result<Vec<bool>> {
+        let mut recorded = Vec::with_capacity(records.len());
+        for wave in records.chunks(RECORD_WAVE) {
+            let writes = wave.iter().map(|r| {
+                self.record_callback_attempt(
+                    &r.callback,
+                    &r.attempt,
+                    &r.outcome,
+                    r.failed_event.as_ref(),
+                )
+            });
+            for written in futures::future::join_all(writes).await {
+                recorded.push(written?);
+            }
+        }
+        Ok(recorded)
     }
 
     async fn redeliver_callback(

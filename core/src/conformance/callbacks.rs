@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::backend::{Backend, CallbackStore, ClaimOutcome, Lease};
+use crate::backend::{AttemptRecord, Backend, CallbackStore, ClaimOutcome, Lease};
 use crate::callbacks::{AttemptOutcome, Callback, CallbackAttempt, CallbackStatus};
 use crate::completion::Completion;
 use crate::conformance::{eventually, fresh_id, fresh_tenant, sample_execution};
@@ -26,6 +26,7 @@ pub async fn callbacks_suite(backend: Backend) {
     written_with_completion(backend.clone()).await;
     claim_due(backend.clone()).await;
     record_attempts(backend.clone()).await;
+    record_batches(backend.clone()).await;
     failure_writes_event(backend.clone()).await;
     redeliver(backend).await;
 }
@@ -235,6 +236,45 @@ pub async fn record_attempts(backend: Backend) {
         "delivered callbacks are never due",
     )
     .await;
+}
+
+/// A batch of attempts (more than a backend may write at once) gets one answer per record, in
+/// order: recorded under its lease, nothing for a stale holder.
+pub async fn record_batches(backend: Backend) {
+    let store = &backend.callbacks;
+    // Leased for a day: out of the way of the other cases' claims (see the module docs).
+    let born = lease("worker-a", secs(now(), 86_400));
+    let mut records = Vec::new();
+    for i in 0..30 {
+        let mut held = finished(&backend, Some(born.clone()))
+            .await
+            .callback
+            .expect("callback");
+        if i % 7 == 3 {
+            held.lease = Some(lease("worker-stale", secs(now(), 86_400)));
+        }
+        records.push(AttemptRecord {
+            callback: held,
+            attempt: attempt(now(), Some(204)),
+            outcome: AttemptOutcome::Delivered,
+            failed_event: None,
+        });
+    }
+    let answers = store
+        .record_callback_attempts(&records)
+        .await
+        .expect("record a batch");
+    let expected: Vec<bool> = (0..30).map(|i| i % 7 != 3).collect();
+    assert_eq!(answers, expected);
+    for (r, recorded) in records.iter().zip(expected) {
+        let stored = get(store, &r.callback).await.expect("stored");
+        let status = match recorded {
+            true => CallbackStatus::Delivered,
+            false => CallbackStatus::Pending,
+        };
+        assert_eq!(stored.status, status, "{}", r.callback.execution_id);
+        assert_eq!(stored.attempts.len(), usize::from(recorded));
+    }
 }
 
 /// The last failure and its `CallbackFailed` event are written together.

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             callbacks_written_with_completion => |b| callbacks::written_with_completion(b);
             callbacks_claim_due => |b| callbacks::claim_due(b);
             callbacks_record_attempts => |b| callbacks::record_attempts(b);
+            callbacks_record_batches => |b| callbacks::record_batches(b);
             callbacks_failure_writes_event => |b| callbacks::failure_writes_event(b);
             callbacks_redeliver => |b| callbacks::redeliver(b);
 
