@@ -1,13 +1,15 @@
 //! Creates the stack's resources (for tests and local development; production deploys
 //! `infra/template.yaml`, which defines the same resources). Idempotent: existing resources are
-//! kept, and the queues' attributes are set again.
+//! kept, the queues' attributes are set again, and an existing table gets the indexes a newer
+//! version added (one UpdateTable each, waited for until ACTIVE).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -24,6 +26,8 @@ use crate::dynamo::{
 };
 use crate::error::{built, sdk_error};
 
+/// Building an index on a table that holds data takes DynamoDB minutes.
+const INDEX_ACTIVE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Work queue messages live 4 days, dead letters 14 (SQS's maximum), time to investigate.
 const RETENTION_SECS: u32 = 4 * 24 * 3600;
 const DLQ_RETENTION_SECS: u32 = 14 * 24 * 3600;
@@ -40,15 +44,17 @@ pub async fn provision(config: &AwsConfig) -> Result<()> {
     .await;
     provision_queues(&clients.sqs, config).await?;
     let d = &clients.dynamodb;
-    create_table(d, &config.executions_table, executions_table_spec()).await?;
-    create_table(d, &config.connections_table, connections_table_spec()).await?;
-    create_table(d, &config.api_keys_table, api_keys_table_spec()).await?;
-    for table in [
-        &config.executions_table,
-        &config.connections_table,
-        &config.api_keys_table,
-    ] {
-        wait_active(d, table).await?;
+    let tables = [
+        (&config.executions_table, executions_table_spec()),
+        (&config.connections_table, connections_table_spec()),
+        (&config.api_keys_table, api_keys_table_spec()),
+    ];
+    for (name, spec) in &tables {
+        create_table(d, name, spec).await?;
+    }
+    for (name, spec) in &tables {
+        wait_active(d, name).await?;
+        add_missing_indexes(d, name, spec).await?;
     }
     enable_ttl(d, &config.executions_table).await?;
     create_bus(&clients.eventbridge, &config.event_bus_name).await
@@ -201,7 +207,27 @@ fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement> {
     )
 }
 
-async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec) -> Result<()> {
+fn attribute(name: &str) -> Result<AttributeDefinition> {
+    built(
+        "DynamoDB AttributeDefinition",
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build(),
+    )
+}
+
+fn projection(index: &IndexSpec) -> Projection {
+    match index.projected {
+        Some(attributes) => Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect())),
+        None => Projection::builder().projection_type(ProjectionType::All),
+    }
+    .build()
+}
+
+async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec) -> Result<()> {
     let mut attributes = vec![spec.partition];
     attributes.extend(spec.sort);
     for index in &spec.indexes {
@@ -218,28 +244,16 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec)
         req = req.key_schema(key_element(sk, KeyType::Range)?);
     }
     for a in attributes {
-        req = req.attribute_definitions(built(
-            "DynamoDB AttributeDefinition",
-            AttributeDefinition::builder()
-                .attribute_name(a)
-                .attribute_type(ScalarAttributeType::S)
-                .build(),
-        )?);
+        req = req.attribute_definitions(attribute(a)?);
     }
-    for index in spec.indexes {
-        let projection = match index.projected {
-            Some(attributes) => Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(attributes.iter().map(|a| a.to_string()).collect())),
-            None => Projection::builder().projection_type(ProjectionType::All),
-        };
+    for index in &spec.indexes {
         req = req.global_secondary_indexes(built(
             "DynamoDB GlobalSecondaryIndex",
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
                 .key_schema(key_element(index.partition, KeyType::Hash)?)
                 .key_schema(key_element(index.sort, KeyType::Range)?)
-                .projection(projection.build())
+                .projection(projection(index))
                 .build(),
         )?);
     }
@@ -247,6 +261,86 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: TableSpec)
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
         Err(e) => Err(sdk_error(&format!("DynamoDB CreateTable `{name}`"), e)),
+    }
+}
+
+/// The table's global secondary indexes by name, with their status.
+async fn indexes(
+    d: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<HashMap<String, Option<IndexStatus>>> {
+    let out = d
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("DynamoDB DescribeTable `{name}`"), e))?;
+    Ok(out
+        .table()
+        .map(|t| t.global_secondary_indexes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| Some((i.index_name()?.to_string(), i.index_status().cloned())))
+        .collect())
+}
+
+/// Create the indexes of `spec` that a table made by an older version lacks, one at a time
+/// (DynamoDB builds one per UpdateTable), each waited for until ACTIVE: the service queries
+/// them as soon as it starts.
+async fn add_missing_indexes(
+    d: &aws_sdk_dynamodb::Client,
+    name: &str,
+    spec: &TableSpec,
+) -> Result<()> {
+    let existing = indexes(d, name).await?;
+    for index in spec
+        .indexes
+        .iter()
+        .filter(|i| !existing.contains_key(i.name))
+    {
+        tracing::info!(table = name, index = index.name, "adding a missing index");
+        let create = built(
+            "DynamoDB CreateGlobalSecondaryIndexAction",
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name(index.name)
+                .key_schema(key_element(index.partition, KeyType::Hash)?)
+                .key_schema(key_element(index.sort, KeyType::Range)?)
+                .projection(projection(index))
+                .build(),
+        )?;
+        d.update_table()
+            .table_name(name)
+            .attribute_definitions(attribute(index.partition)?)
+            .attribute_definitions(attribute(index.sort)?)
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_error(
+                    &format!("DynamoDB UpdateTable `{name}` (add index {})", index.name),
+                    e,
+                )
+            })?;
+        wait_index_active(d, name, index.name).await?;
+    }
+    Ok(())
+}
+
+async fn wait_index_active(d: &aws_sdk_dynamodb::Client, table: &str, index: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + INDEX_ACTIVE_TIMEOUT;
+    loop {
+        let status = indexes(d, table).await?.remove(index).flatten();
+        if status == Some(IndexStatus::Active) {
+            return wait_active(d, table).await;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::backend(format!(
+                "index `{index}` of table `{table}` is not ACTIVE: {status:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
 

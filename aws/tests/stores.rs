@@ -175,6 +175,100 @@ async fn provisioning_is_idempotent() {
     assert_eq!(ids.len(), 2);
 }
 
+/// A table made by an older version, without the indexes added since, gets them from
+/// `provision` (its data kept), and the stores that query them work.
+#[tokio::test]
+async fn provisioning_adds_the_indexes_an_older_table_lacks() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let moto = backend_aws::testing::moto().await;
+    let config = moto.config();
+    let dynamo = aws_sdk_dynamodb::Client::new(&backend_aws::sdk_config(&config).await);
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    dynamo
+        .create_table()
+        .table_name(&config.executions_table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("PK", KeyType::Hash))
+        .key_schema(key("SK", KeyType::Range))
+        .attribute_definitions(attribute("PK"))
+        .attribute_definitions(attribute("SK"))
+        .send()
+        .await
+        .expect("an old table, without indexes");
+    let old = aws_sdk_dynamodb::types::AttributeValue::S("OLD#1".into());
+    dynamo
+        .put_item()
+        .table_name(&config.executions_table)
+        .item("PK", old.clone())
+        .item("SK", old.clone())
+        .send()
+        .await
+        .expect("an old item");
+
+    backend_aws::provision(&config).await.expect("provision");
+    let table = dynamo
+        .describe_table()
+        .table_name(&config.executions_table)
+        .send()
+        .await
+        .expect("describe");
+    let mut names: Vec<&str> = table
+        .table()
+        .expect("table")
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "DueCallbacks",
+            "ExecutionsByConnectionShard",
+            "ExecutionsByTenantShard",
+            "PendingEvents",
+            "ProviderEventsByTenantShard"
+        ]
+    );
+    let kept = dynamo
+        .get_item()
+        .table_name(&config.executions_table)
+        .key("PK", old.clone())
+        .key("SK", old)
+        .send()
+        .await
+        .expect("get");
+    assert!(kept.item().is_some(), "the old item was kept");
+    let (backend, _handle) = backend_aws::open(&config).await.expect("open");
+    let lease = integrations_core::backend::Lease {
+        owner: "w".into(),
+        until: now(),
+    };
+    let due = backend
+        .callbacks
+        .claim_due_callbacks(now(), &lease, 10)
+        .await;
+    assert_eq!(due.expect("the DueCallbacks index answers").len(), 0);
+    backend_aws::provision(&config)
+        .await
+        .expect("provision again");
+}
+
 /// `migrate-layout`: executions, idempotency records and outbox events written in the
 /// one-partition-per-tenant layout are copied into today's, where reads by id, listings and the
 /// idempotency key work as before; a second run copies nothing, and split into segments it
