@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ScalarAttributeType, TableDescription, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -217,6 +217,13 @@ fn attribute(name: &str) -> Result<AttributeDefinition> {
     )
 }
 
+fn index_keys(index: &IndexSpec) -> Result<Vec<KeySchemaElement>> {
+    Ok(vec![
+        key_element(index.partition, KeyType::Hash)?,
+        key_element(index.sort, KeyType::Range)?,
+    ])
+}
+
 fn projection(index: &IndexSpec) -> Projection {
     match index.projected {
         Some(attributes) => Projection::builder()
@@ -251,8 +258,7 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec
             "DynamoDB GlobalSecondaryIndex",
             GlobalSecondaryIndex::builder()
                 .index_name(index.name)
-                .key_schema(key_element(index.partition, KeyType::Hash)?)
-                .key_schema(key_element(index.sort, KeyType::Range)?)
+                .set_key_schema(Some(index_keys(index)?))
                 .projection(projection(index))
                 .build(),
         )?);
@@ -264,24 +270,44 @@ async fn create_table(d: &aws_sdk_dynamodb::Client, name: &str, spec: &TableSpec
     }
 }
 
-/// The table's global secondary indexes by name, with their status.
-async fn indexes(
-    d: &aws_sdk_dynamodb::Client,
-    name: &str,
-) -> Result<HashMap<String, Option<IndexStatus>>> {
+async fn describe(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<TableDescription> {
     let out = d
         .describe_table()
         .table_name(name)
         .send()
         .await
         .map_err(|e| sdk_error(&format!("DynamoDB DescribeTable `{name}`"), e))?;
-    Ok(out
-        .table()
-        .map(|t| t.global_secondary_indexes())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| Some((i.index_name()?.to_string(), i.index_status().cloned())))
-        .collect())
+    out.table()
+        .cloned()
+        .ok_or_else(|| Error::backend(format!("DynamoDB DescribeTable `{name}`: no table")))
+}
+
+/// Poll the table's description until `ready` holds, for at most `timeout`.
+async fn wait_for(
+    d: &aws_sdk_dynamodb::Client,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    ready: impl Fn(&TableDescription) -> bool,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !ready(&describe(d, name).await?) {
+        if tokio::time::Instant::now() > deadline {
+            return Err(Error::backend(format!(
+                "table `{name}`: {what} not reached within {timeout:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok(())
+}
+
+fn table_active(t: &TableDescription) -> bool {
+    t.table_status() == Some(&TableStatus::Active)
+}
+
+async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
+    wait_for(d, name, "ACTIVE", TABLE_ACTIVE_TIMEOUT, table_active).await
 }
 
 /// Create the indexes of `spec` that a table made by an older version lacks, one at a time
@@ -292,19 +318,19 @@ async fn add_missing_indexes(
     name: &str,
     spec: &TableSpec,
 ) -> Result<()> {
-    let existing = indexes(d, name).await?;
-    for index in spec
-        .indexes
+    let table = describe(d, name).await?;
+    let existing: Vec<&str> = table
+        .global_secondary_indexes()
         .iter()
-        .filter(|i| !existing.contains_key(i.name))
-    {
+        .filter_map(|i| i.index_name())
+        .collect();
+    for index in spec.indexes.iter().filter(|i| !existing.contains(&i.name)) {
         tracing::info!(table = name, index = index.name, "adding a missing index");
         let create = built(
             "DynamoDB CreateGlobalSecondaryIndexAction",
             CreateGlobalSecondaryIndexAction::builder()
                 .index_name(index.name)
-                .key_schema(key_element(index.partition, KeyType::Hash)?)
-                .key_schema(key_element(index.sort, KeyType::Range)?)
+                .set_key_schema(Some(index_keys(index)?))
                 .projection(projection(index))
                 .build(),
         )?;
@@ -318,52 +344,20 @@ async fn add_missing_indexes(
             .send()
             .await
             .map_err(|e| {
-                sdk_error(
-                    &format!("DynamoDB UpdateTable `{name}` (add index {})", index.name),
-                    e,
-                )
+                let what = format!("DynamoDB UpdateTable `{name}` (add index {})", index.name);
+                sdk_error(&what, e)
             })?;
-        wait_index_active(d, name, index.name).await?;
+        let index_active = |t: &TableDescription| {
+            table_active(t)
+                && t.global_secondary_indexes().iter().any(|i| {
+                    i.index_name() == Some(index.name)
+                        && i.index_status() == Some(&IndexStatus::Active)
+                })
+        };
+        let what = format!("index {} ACTIVE", index.name);
+        wait_for(d, name, &what, INDEX_ACTIVE_TIMEOUT, index_active).await?;
     }
     Ok(())
-}
-
-async fn wait_index_active(d: &aws_sdk_dynamodb::Client, table: &str, index: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + INDEX_ACTIVE_TIMEOUT;
-    loop {
-        let status = indexes(d, table).await?.remove(index).flatten();
-        if status == Some(IndexStatus::Active) {
-            return wait_active(d, table).await;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::backend(format!(
-                "index `{index}` of table `{table}` is not ACTIVE: {status:?}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-}
-
-async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_TIMEOUT;
-    loop {
-        let out = d
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("DynamoDB DescribeTable `{name}`"), e))?;
-        let status = out.table().and_then(|t| t.table_status());
-        if status == Some(&TableStatus::Active) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::backend(format!(
-                "table `{name}` is not ACTIVE: {status:?}"
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
 }
 
 async fn enable_ttl(d: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
