@@ -53,8 +53,8 @@ pub async fn provision(config: &AwsConfig) -> Result<()> {
         create_table(d, name, spec).await?;
     }
     for (name, spec) in &tables {
-        wait_active(d, name).await?;
-        add_missing_indexes(d, name, spec).await?;
+        let table = wait_active(d, name).await?;
+        add_missing_indexes(d, name, &table, spec).await?;
     }
     enable_ttl(d, &config.executions_table).await?;
     create_bus(&clients.eventbridge, &config.event_bus_name).await
@@ -282,16 +282,20 @@ async fn describe(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<TableDescr
         .ok_or_else(|| Error::backend(format!("DynamoDB DescribeTable `{name}`: no table")))
 }
 
-/// Poll the table's description until `ready` holds, for at most `timeout`.
+/// Poll the table's description until `ready` holds, for at most `timeout`; returns it.
 async fn wait_for(
     d: &aws_sdk_dynamodb::Client,
     name: &str,
     what: &str,
     timeout: Duration,
     ready: impl Fn(&TableDescription) -> bool,
-) -> Result<()> {
+) -> Result<TableDescription> {
     let deadline = tokio::time::Instant::now() + timeout;
-    while !ready(&describe(d, name).await?) {
+    loop {
+        let table = describe(d, name).await?;
+        if ready(&table) {
+            return Ok(table);
+        }
         if tokio::time::Instant::now() > deadline {
             return Err(Error::backend(format!(
                 "table `{name}`: {what} not reached within {timeout:?}"
@@ -299,14 +303,13 @@ async fn wait_for(
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    Ok(())
 }
 
 fn table_active(t: &TableDescription) -> bool {
     t.table_status() == Some(&TableStatus::Active)
 }
 
-async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
+async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<TableDescription> {
     wait_for(d, name, "ACTIVE", TABLE_ACTIVE_TIMEOUT, table_active).await
 }
 
@@ -316,9 +319,9 @@ async fn wait_active(d: &aws_sdk_dynamodb::Client, name: &str) -> Result<()> {
 async fn add_missing_indexes(
     d: &aws_sdk_dynamodb::Client,
     name: &str,
+    table: &TableDescription,
     spec: &TableSpec,
 ) -> Result<()> {
-    let table = describe(d, name).await?;
     let existing: Vec<&str> = table
         .global_secondary_indexes()
         .iter()
