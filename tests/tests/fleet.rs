@@ -207,13 +207,14 @@ async fn a_callback_whose_deliverer_was_killed_is_delivered_by_another_worker_on
     );
     let key = fleet.provision_key();
     let (_api_proc, base) = fleet.start_api();
-    // A short attempt timeout: the killed deliverer's lease (twice that) ends soon.
+    // The attempt timeout is the window for the kill below (a busy CI machine needs seconds to
+    // notice the attempt); the killed deliverer's lease, twice that, ends 10 s after its claim.
     let worker_args = [
         "worker",
         "--concurrency",
         "4",
         "--callback-timeout-ms",
-        "1000",
+        "5000",
     ];
     let (mut first, _) = fleet.spawn(&worker_args);
     let api = ApiClient {

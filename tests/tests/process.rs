@@ -180,8 +180,9 @@ async fn a_callback_survives_its_deliverer_being_killed() {
         .trim()
         .to_string();
     let (url, got) = integration_tests::hanging_receiver().await;
-    // A short attempt timeout, so that the killed deliverer's lease (twice that) ends soon.
-    let fast = ["--callback-timeout-ms", "1000"];
+    // The attempt timeout is the window for the kill below (a busy CI machine needs seconds to
+    // notice the attempt); the killed deliverer's lease, twice that, ends 10 s after its claim.
+    let fast = ["--callback-timeout-ms", "5000"];
 
     let (mut first, api) = serve_with(dir.path(), &provider, &key, &fast);
     let conn = api
@@ -217,7 +218,7 @@ async fn a_callback_survives_its_deliverer_being_killed() {
     first.kill();
 
     let (_second, api) = serve_with(dir.path(), &provider, &key, &fast);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let e = loop {
         let e = api
             .call(Method::GET, &format!("/executions/{id}"), None)
