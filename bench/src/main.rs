@@ -633,7 +633,7 @@ async fn bench(
         // Body i % len: consecutive executions go to different connections.
         let inputs = inputs();
         let receiver = match args.callback {
-            true => Some(receiver::Receiver::start().await?),
+            true => Some(receiver::Receiver::start()?),
             false => None,
         };
         let callback_url = receiver.as_ref().map(|r| r.url.clone());

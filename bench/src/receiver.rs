@@ -28,21 +28,35 @@ const MAX_HEADERS: usize = 32;
 const MAX_HEAD: usize = 16 * 1024;
 
 impl Receiver {
-    pub async fn start() -> Result<Self, String> {
+    pub fn start() -> Result<Self, String> {
         let received = Arc::new(AtomicU64::new(0));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| format!("callback receiver: bind: {e}"))?;
         let addr = listener
             .local_addr()
             .map_err(|e| format!("callback receiver: {e}"))?;
+        // A thread and a current-thread runtime of its own: its connections' reads and writes
+        // wake no thread of the bench's runtime (the load generator and the fake provider).
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| format!("callback receiver: runtime: {e}"))?;
         let count = received.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(serve(stream, count.clone()));
-            }
-        });
+        std::thread::Builder::new()
+            .name("callback-receiver".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(serve(stream, count.clone()));
+                    }
+                })
+            })
+            .map_err(|e| format!("callback receiver: thread: {e}"))?;
         Ok(Self {
             url: format!("http://{addr}/cb"),
             received,

@@ -95,6 +95,16 @@ pub struct CommonArgs {
     #[arg(long, env = "INTEGRATIONS_ALLOW_PRIVATE_URLS", global = true)]
     pub allow_private_urls: bool,
 
+    /// How long a relay holds an event it publishes: the events of a process that died are
+    /// taken over by another process's relay this long after they were written.
+    #[arg(
+        long,
+        env = "INTEGRATIONS_OUTBOX_CLAIM_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub outbox_claim_ms: u64,
+
     #[arg(
         long,
         env = "INTEGRATIONS_LOG_FORMAT",
@@ -314,11 +324,6 @@ pub struct ApiArgs {
     /// Upper bound of a request's waitMs.
     #[arg(long, env = "INTEGRATIONS_MAX_WAIT_MS", default_value_t = 30_000)]
     pub max_wait_ms: u64,
-
-    /// How long the API's relay holds a provider event it publishes: the events of an API
-    /// process that died are taken over by another relay this long after they were written.
-    #[arg(long, env = "INTEGRATIONS_OUTBOX_CLAIM_MS", default_value_t = 30_000)]
-    pub outbox_claim_ms: u64,
 
     /// `Host` values `/mcp` accepts (DNS-rebinding protection), comma separated; default
     /// loopback only. Set the public host name(s) for a public deployment.

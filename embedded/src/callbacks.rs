@@ -10,6 +10,7 @@ use integrations_core::{Error, Result};
 use rusqlite::{params, Connection, Row};
 
 use crate::db::DbResult;
+use crate::rows::select_all;
 use crate::values::{from_json, ms, opt_ms, opt_ts, to_json, ts};
 use crate::EmbeddedBackend;
 
@@ -167,14 +168,7 @@ impl CallbackStore for EmbeddedBackend {
                     "SELECT {COLUMNS} FROM callbacks
                      WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at LIMIT ?2"
                 );
-                let mut due = Vec::new();
-                {
-                    let mut stmt = conn.prepare_cached(&sql)?;
-                    let mut rows = stmt.query(params![ms(now), limit])?;
-                    while let Some(row) = rows.next()? {
-                        due.push(from_row(row)?);
-                    }
-                }
+                let mut due = select_all(conn, &sql, params![ms(now), limit], from_row)?;
                 for c in &mut due {
                     // While leased, it is due again when the lease ends (see `Callback::due_at`).
                     c.claim(lease.clone());

@@ -8,6 +8,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, Row};
 
 use crate::db::DbResult;
+use crate::rows::{created, delete_of_tenant, select_all};
 use crate::values::{from_json, ms, opt_ms, opt_ts, to_json, ts};
 use crate::EmbeddedBackend;
 
@@ -18,7 +19,7 @@ const COLUMNS: &str = "tenant_id, connection_id, integration_id, name, config, c
 impl ConnectionStore for EmbeddedBackend {
     async fn create_connection(&self, connection: &Connection) -> Result<()> {
         let c = connection.clone();
-        let created = self
+        let inserted = self
             .db()
             .write(move |conn| {
                 let sql = format!(
@@ -30,14 +31,7 @@ impl ConnectionStore for EmbeddedBackend {
                 Ok(inserted > 0)
             })
             .await?;
-        if created {
-            Ok(())
-        } else {
-            Err(Error::validation(format!(
-                "connection '{}' already exists",
-                connection.connection_id
-            )))
-        }
+        created(inserted, "connection", &connection.connection_id)
     }
 
     async fn get_connection(
@@ -77,17 +71,14 @@ impl ConnectionStore for EmbeddedBackend {
     }
 
     async fn delete_connection(&self, tenant_id: &str, connection_id: &str) -> Result<bool> {
-        let key = (tenant_id.to_string(), connection_id.to_string());
-        self.db()
-            .write(move |conn| {
-                let deleted = conn
-                    .prepare_cached(
-                        "DELETE FROM connections WHERE tenant_id = ?1 AND connection_id = ?2",
-                    )?
-                    .execute(params![key.0, key.1])?;
-                Ok(deleted > 0)
-            })
-            .await
+        delete_of_tenant(
+            self.db(),
+            "connections",
+            "connection_id",
+            tenant_id,
+            connection_id,
+        )
+        .await
     }
 
     async fn list_connections(
@@ -108,13 +99,12 @@ impl ConnectionStore for EmbeddedBackend {
         sql.push_str(" ORDER BY created_at, connection_id");
         self.db()
             .read(move |conn| {
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next()? {
-                    out.push(connection_from_row(row)?);
-                }
-                Ok(out)
+                select_all(
+                    conn,
+                    &sql,
+                    rusqlite::params_from_iter(args),
+                    connection_from_row,
+                )
             })
             .await
     }

@@ -10,6 +10,7 @@ use integrations_core::Result;
 use rusqlite::params;
 use tokio::sync::broadcast;
 
+use crate::rows::select_all;
 use crate::values::{ms, ts};
 use crate::EmbeddedBackend;
 
@@ -67,20 +68,15 @@ impl EmbeddedBackend {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db()
             .read(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT seq, published_at, kind, event FROM events WHERE seq > ?1
-                     ORDER BY seq LIMIT ?2",
-                )?;
-                let mut rows = stmt.query(params![after, limit])?;
-                let mut out = Vec::new();
-                while let Some(row) = rows.next()? {
-                    out.push(PublishedEvent {
+                let sql = "SELECT seq, published_at, kind, event FROM events WHERE seq > ?1
+                           ORDER BY seq LIMIT ?2";
+                select_all(conn, sql, params![after, limit], |row| {
+                    Ok(PublishedEvent {
                         seq: row.get(0)?,
                         published_at: ts(row.get(1)?)?,
                         event: crate::outbox::read_event(row, 2, 3)?,
-                    });
-                }
-                Ok(out)
+                    })
+                })
             })
             .await
     }

@@ -1,5 +1,5 @@
 //! The execution store: records, idempotency keys, and the trait implementation that ties in
-//! listing ([`crate::execution_list`]), leases ([`crate::leases`]) and the outbox
+//! listing ([`crate::keyset`]), leases ([`crate::leases`]) and the outbox
 //! ([`crate::outbox`]).
 
 use async_trait::async_trait;
@@ -15,8 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use tokio::sync::broadcast;
 
 use crate::db::DbResult;
+use crate::keyset::Keyset;
 use crate::values::{from_json, ms, opt_from_json, opt_json, opt_ms, opt_ts, to_json, ts};
-use crate::{execution_list, leases, outbox, EmbeddedBackend};
+use crate::{leases, outbox, EmbeddedBackend};
 
 /// The execution columns, in the order [`execution_from_row`] reads them.
 pub(crate) const COLUMNS: &str = "tenant_id, execution_id, connection_id, integration_id, \
@@ -51,7 +52,25 @@ impl ExecutionStore for EmbeddedBackend {
         tenant_id: &str,
         filter: &ExecutionFilter,
     ) -> Result<Page<Execution>> {
-        execution_list::list(self.db(), tenant_id, filter).await
+        let status = filter.status.map(|s| s.as_str());
+        let mut query = Keyset::new(
+            COLUMNS,
+            "executions",
+            tenant_id,
+            ("created_at", "execution_id"),
+            filter.limit,
+        );
+        query
+            .equal("connection_id", filter.connection_id.as_deref())
+            .equal("integration_id", filter.integration_id.as_deref())
+            .equal("status", status)
+            .between(filter.start, filter.end)
+            .after(filter.cursor.as_deref())?;
+        query
+            .page(self.db(), execution_from_row, |e| {
+                (e.created_at, e.execution_id.as_str())
+            })
+            .await
     }
 
     async fn claim_execution(

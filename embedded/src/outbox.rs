@@ -10,6 +10,7 @@ use integrations_core::Result;
 use rusqlite::params;
 
 use crate::db::{Db, DbResult};
+use crate::rows::select_all;
 use crate::values::ms;
 
 /// Put an event into the outbox, inside the caller's transaction (the write it belongs to),
@@ -82,14 +83,8 @@ pub(crate) async fn claim(
 pub(crate) async fn pending(db: &Db, limit: usize) -> Result<Vec<OutboxEvent>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     db.read(move |conn| {
-        let mut stmt =
-            conn.prepare_cached("SELECT kind, event FROM outbox ORDER BY seq LIMIT ?1")?;
-        let mut rows = stmt.query(params![limit])?;
-        let mut events = Vec::new();
-        while let Some(row) = rows.next()? {
-            events.push(read_event(row, 0, 1)?);
-        }
-        Ok(events)
+        let sql = "SELECT kind, event FROM outbox ORDER BY seq LIMIT ?1";
+        select_all(conn, sql, params![limit], |row| read_event(row, 0, 1))
     })
     .await
 }

@@ -3,28 +3,24 @@
 
 use async_trait::async_trait;
 use integrations_core::triggers::{Trigger, TriggerStore};
-use integrations_core::{Error, Result};
+use integrations_core::Result;
 use rusqlite::{params, Connection, Params};
 
 use crate::db::DbResult;
-
+use crate::rows::{created, delete_of_tenant, select_all};
 use crate::values::{from_json, ms, to_json};
 use crate::EmbeddedBackend;
 
 /// The triggers `sql` selects (their JSON column), in its order.
 fn select(conn: &Connection, sql: &str, args: impl Params) -> DbResult<Vec<Trigger>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let texts: Vec<String> = stmt
-        .query_map(args, |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    texts.iter().map(|t| from_json(t)).collect()
+    select_all(conn, sql, args, |r| from_json(&r.get::<_, String>(0)?))
 }
 
 #[async_trait]
 impl TriggerStore for EmbeddedBackend {
     async fn create_trigger(&self, trigger: &Trigger) -> Result<()> {
         let t = trigger.clone();
-        let created = self
+        let inserted = self
             .db()
             .write(move |conn| {
                 let inserted = conn
@@ -44,14 +40,7 @@ impl TriggerStore for EmbeddedBackend {
                 Ok(inserted > 0)
             })
             .await?;
-        if created {
-            Ok(())
-        } else {
-            Err(Error::validation(format!(
-                "trigger '{}' already exists",
-                trigger.trigger_id
-            )))
-        }
+        created(inserted, "trigger", &trigger.trigger_id)
     }
 
     async fn get_trigger(&self, tenant_id: &str, trigger_id: &str) -> Result<Option<Trigger>> {
@@ -77,17 +66,7 @@ impl TriggerStore for EmbeddedBackend {
     }
 
     async fn delete_trigger(&self, tenant_id: &str, trigger_id: &str) -> Result<bool> {
-        let key = (tenant_id.to_string(), trigger_id.to_string());
-        self.db()
-            .write(move |conn| {
-                let deleted = conn
-                    .prepare_cached(
-                        "DELETE FROM triggers WHERE tenant_id = ?1 AND trigger_id = ?2",
-                    )?
-                    .execute(params![key.0, key.1])?;
-                Ok(deleted > 0)
-            })
-            .await
+        delete_of_tenant(self.db(), "triggers", "trigger_id", tenant_id, trigger_id).await
     }
 
     async fn matching_triggers(

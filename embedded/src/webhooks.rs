@@ -11,6 +11,7 @@ use integrations_core::webhooks::{
 use integrations_core::Result;
 use rusqlite::{params, OptionalExtension};
 
+use crate::keyset::Keyset;
 use crate::values::{from_json, ms, to_json};
 use crate::EmbeddedBackend;
 
@@ -106,7 +107,30 @@ impl WebhookStore for EmbeddedBackend {
         tenant_id: &str,
         filter: &ProviderEventFilter,
     ) -> Result<Page<ProviderEvent>> {
-        crate::event_list::list(self.db(), tenant_id, filter).await
+        let mut query = Keyset::new(
+            "event",
+            "provider_events",
+            tenant_id,
+            ("received_at", "event_id"),
+            filter.limit,
+        );
+        query
+            .equal("event_type", filter.event_type.as_deref())
+            .equal("connection_id", filter.connection_id.as_deref())
+            // Not a column: a filter on the rows the index range yields.
+            .equal(
+                "json_extract(event, '$.integrationId')",
+                filter.integration_id.as_deref(),
+            )
+            .between(filter.start, filter.end)
+            .after(filter.cursor.as_deref())?;
+        query
+            .page(
+                self.db(),
+                |row| from_json(&row.get::<_, String>(0)?),
+                |e: &ProviderEvent| (e.received_at, e.event_id.as_str()),
+            )
+            .await
     }
 
     async fn get_provider_event(

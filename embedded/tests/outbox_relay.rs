@@ -14,7 +14,7 @@ use integrations_core::completion::Completion;
 use integrations_core::conformance::webhooks::webhook;
 use integrations_core::conformance::{fresh_tenant, sample_execution};
 use integrations_core::model::{new_id, now, Execution, ExecutionStatus, ResultEvent};
-use integrations_core::outbox::{born_claim, FedEvent, OutboxEvent, OutboxFeed, OutboxRelay};
+use integrations_core::outbox::{FedEvent, OutboxEvent, OutboxFeed, OutboxRelay, CLAIM};
 use integrations_core::webhooks::{
     ProviderEvent, ProviderEventHandler, RecordOutcome, WebhookStore,
 };
@@ -65,7 +65,8 @@ async fn publications(backend: &EmbeddedBackend, event: &ResultEvent) -> usize {
 async fn a_sweep_leaves_an_event_born_claimed_to_the_feed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let backend = common::open(dir.path()).await;
-    let claim = born_claim("relay-1");
+    let (feed, _rx) = OutboxFeed::channel("relay-1", CLAIM);
+    let claim = feed.claim().expect("listening");
     let event = completed(&backend, Some(claim.clone())).await;
     let (tx, rx) = mpsc::unbounded_channel();
     tx.send(FedEvent {

@@ -19,7 +19,7 @@ use crate::connector::Connectors;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{in_flight, BreakerConfig, Breakers, FleetLimits, InFlightSlots};
 use crate::model::{now, Connection, Execution, ExecutionRequest};
-use crate::outbox::FedEvent;
+use crate::outbox::{FedEvent, OutboxFeed};
 use crate::renewal::Renewer;
 use crate::trace::parse_trace_parent;
 
@@ -64,6 +64,8 @@ pub struct EngineConfig {
     /// A message whose tenant is at its in-flight cap comes back after this long (plus up to as
     /// much jitter); short, so the tenant resumes as soon as its slots free up.
     pub tenant_requeue_delay: Duration,
+    /// How long the events this engine writes are born claimed by this process's relay.
+    pub outbox_claim: Duration,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +83,7 @@ impl Default for EngineConfig {
             breaker: BreakerConfig::default(),
             tenant_quotas: TenantQuotas::default(),
             tenant_requeue_delay: Duration::from_millis(200),
+            outbox_claim: crate::outbox::CLAIM,
         }
     }
 }
@@ -111,8 +114,8 @@ pub struct Engine {
     config: EngineConfig,
     /// Events just written to the outbox, born claimed by this process's relay (once one took
     /// the feed), for it to publish without reading them back.
-    published: mpsc::UnboundedSender<FedEvent>,
-    published_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<FedEvent>>>,
+    outbox: OutboxFeed,
+    outbox_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<FedEvent>>>,
     /// Callbacks of executions this engine finished, born leased to this process's deliverer
     /// (when one took the feed) so that they go out at once without another store write.
     callback_feed: mpsc::UnboundedSender<Callback>,
@@ -138,7 +141,8 @@ impl Engine {
         connectors: Connectors,
         config: EngineConfig,
     ) -> Self {
-        let (published, published_rx) = mpsc::unbounded_channel();
+        let (outbox, outbox_rx) =
+            OutboxFeed::channel(config.worker_id.clone(), config.outbox_claim);
         let (callback_feed, callback_rx) = mpsc::unbounded_channel();
         let limits = FleetLimits::new(backend.rate_limits.clone());
         let breakers = Breakers::new(
@@ -163,8 +167,8 @@ impl Engine {
             limits,
             breakers,
             config,
-            published,
-            published_rx: std::sync::Mutex::new(Some(published_rx)),
+            outbox,
+            outbox_rx: std::sync::Mutex::new(Some(outbox_rx)),
             callback_feed,
             callback_rx: std::sync::Mutex::new(Some(callback_rx)),
             callback_delivery: std::sync::OnceLock::new(),
@@ -194,25 +198,27 @@ impl Engine {
         (!self.callback_feed.is_closed()).then(|| config.lease())
     }
 
-    /// The events this engine writes to the outbox, as they are written (for the relay; the
-    /// first caller takes it). From then on they are born claimed by the relay, whose owner is
-    /// this engine's worker id.
-    pub fn take_outbox_feed(&self) -> Option<mpsc::UnboundedReceiver<FedEvent>> {
-        self.published_rx
+    /// The events this engine writes to the outbox, as they are written, for this process's
+    /// relay (the first caller takes them; from then on they are born claimed by that relay,
+    /// whose owner is this engine's worker id), with the feed that writes for it, which other
+    /// writers of the process share (the API's webhooks in `serve`).
+    pub fn take_outbox_feed(&self) -> Option<(OutboxFeed, mpsc::UnboundedReceiver<FedEvent>)> {
+        let rx = self
+            .outbox_rx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
+            .take()?;
+        Some((self.outbox.clone(), rx))
     }
 
     /// The claim a new event is born with: this process's relay's, while it listens.
     fn event_claim(&self) -> Option<Lease> {
         let taken = self
-            .published_rx
+            .outbox_rx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_none();
-        (taken && !self.published.is_closed())
-            .then(|| crate::outbox::born_claim(&self.config.worker_id))
+        taken.then(|| self.outbox.claim()).flatten()
     }
 
     pub fn config(&self) -> &EngineConfig {

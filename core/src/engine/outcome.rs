@@ -13,7 +13,6 @@ use crate::catalog::Action;
 use crate::completion::Completion;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::now;
-use crate::outbox::FedEvent;
 
 impl Engine {
     pub(super) async fn retry_or_give_up(
@@ -112,10 +111,7 @@ impl Engine {
         } = completion;
         // Nobody listening (no relay, no deliverer) is fine: sweeps find both in the store.
         if let Some(claim) = event_claim {
-            let _ = self.published.send(FedEvent {
-                event: event.into(),
-                claimed_until: claim.until,
-            });
+            self.outbox.send(event.into(), &claim);
         }
         if let Some(callback) = callback.filter(|c| c.lease.is_some()) {
             let _ = self.callback_feed.send(callback);

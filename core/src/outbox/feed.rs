@@ -1,6 +1,7 @@
-//! A relay's feed for a writer outside the engine (the API's webhook route): the events it writes
-//! are born claimed by the relay and handed to it at once, so they leave the outbox without
-//! waiting for a sweep. (The engine keeps its own feed, [`crate::engine::Engine::take_outbox_feed`].)
+//! A relay's feed: the events its writers (the engine, the API's webhook route) write are born
+//! claimed by the relay and handed to it at once, so they leave the outbox without waiting for a
+//! sweep. A process has one relay; its writers share the feed
+//! ([`crate::engine::Engine::take_outbox_feed`]).
 
 use tokio::sync::mpsc;
 

@@ -10,8 +10,9 @@
 //! expires, for a later sweep to publish and hand over again. Result events never wait for it.
 //!
 //! Relays of different processes never publish the same event at once: every event is held by a
-//! claim while it is published. An event of an execution this process finished is born claimed
-//! by its relay ([`born_claim`]) and comes through the feed; a sweep claims what nobody holds
+//! claim while it is published. An event this process wrote (an execution's, or a webhook's) is
+//! born claimed by its relay and comes through the relay's feed ([`OutboxFeed`]; one relay per
+//! process, whatever its roles); a sweep claims what nobody holds
 //! (events of processes that died, or written without a relay: dead letters, failed callbacks)
 //! before publishing it ([`crate::backend::ExecutionStore::outbox_claim`]).
 
@@ -69,11 +70,6 @@ const PUBLISH_MARGIN: Duration = Duration::from_secs(10);
 /// stuck handler neither outlives the claim (another relay would hand the event over at the
 /// same time) nor holds up the result events behind it for long.
 pub const HANDLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The claim an event of `owner`'s relay is born with.
-pub fn born_claim(owner: &str) -> Lease {
-    claim_for(owner, CLAIM)
-}
 
 /// A claim for `owner` from now, for `claim`.
 fn claim_for(owner: &str, claim: Duration) -> Lease {

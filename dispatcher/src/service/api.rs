@@ -16,14 +16,16 @@ use super::{Parts, Tuning};
 use crate::app::{router, ApiSettings, AppState};
 use crate::config::{ApiArgs, CommonArgs};
 
-/// Bind and serve until `shutdown`, with the relay that publishes the provider events the API
-/// records; returns the bound address (port 0 picks a free one) and the tasks.
+/// Bind and serve until `shutdown`; returns the bound address (port 0 picks a free one) and the
+/// tasks. The provider events the API records go to `relay`, this process's worker's relay,
+/// or, without one, to a relay of the API's own.
 pub(super) async fn start(
     parts: &Parts,
     common: &CommonArgs,
     a: &ApiArgs,
     tuning: &Tuning,
     quotas: &TenantQuotas,
+    relay: Option<OutboxFeed>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(SocketAddr, Vec<JoinHandle<()>>)> {
     let mut settings = ApiSettings {
@@ -46,12 +48,17 @@ pub(super) async fn start(
     if !a.mcp_allowed_origins.is_empty() {
         settings.mcp_allowed_origins = a.mcp_allowed_origins.clone();
     }
-    // The API's own relay: webhooks are answered by the API, so their events must not wait
-    // for a worker (there may be none in this process). Its sweep also takes what a dead API
-    // process left.
-    let owner = format!("api-{}", new_id());
-    let claim = Duration::from_millis(a.outbox_claim_ms);
-    let (feed, fed) = OutboxFeed::channel(owner.clone(), claim);
+    let mut tasks = Vec::new();
+    // Webhooks are answered by the API: their events must not wait for a sweep.
+    let (feed, own_relay) = match relay {
+        Some(feed) => (feed, None),
+        None => {
+            let owner = format!("api-{}", new_id());
+            let claim = Duration::from_millis(common.outbox_claim_ms);
+            let (feed, fed) = OutboxFeed::channel(owner.clone(), claim);
+            (feed, Some((owner, claim, fed)))
+        }
+    };
     let state = Arc::new(
         AppState::new(
             parts.backend.clone(),
@@ -61,20 +68,23 @@ pub(super) async fn start(
         )
         .with_event_feed(feed),
     );
-    let relay = OutboxRelay::new(
-        owner,
-        parts.backend.executions.clone(),
-        parts.backend.events.clone(),
-        Some(fed),
-        tuning.outbox_sweep,
-        tuning.publish_linger,
-    )
-    .with_claim(claim)
-    // Triggers act on the provider events this relay takes out of the outbox.
-    .with_handler(Some(Arc::new(crate::triggers::TriggerFirer::new(
-        state.clone(),
-    ))));
-    let relay = tokio::spawn(relay.run(shutdown.clone()));
+    if let Some((owner, claim, fed)) = own_relay {
+        // Its sweep also takes what a dead API process left.
+        let relay = OutboxRelay::new(
+            owner,
+            parts.backend.executions.clone(),
+            parts.backend.events.clone(),
+            Some(fed),
+            tuning.outbox_sweep,
+            tuning.publish_linger,
+        )
+        .with_claim(claim)
+        // Triggers act on the provider events this relay takes out of the outbox.
+        .with_handler(Some(Arc::new(crate::triggers::TriggerFirer::new(
+            state.clone(),
+        ))));
+        tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| Error::internal(format!("bind {}: {e}", a.listen)))?;
@@ -91,5 +101,6 @@ pub(super) async fn start(
         }
     });
     info!(%bound, "API listening");
-    Ok((bound, vec![task, relay]))
+    tasks.push(task);
+    Ok((bound, tasks))
 }

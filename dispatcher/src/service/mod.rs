@@ -163,15 +163,13 @@ pub async fn start(
     let mut tasks = Vec::new();
     let mut addr = None;
     let mut metrics_addr = None;
+    // The worker's relay, which the API's webhooks then share: one relay per process.
+    let mut relay = None;
     if let Some(w) = worker {
-        tasks.extend(worker::start(
-            &parts,
-            common,
-            w,
-            &tuning,
-            &quotas,
-            &shutdown_rx,
-        )?);
+        let (worker_tasks, feed) =
+            worker::start(&parts, common, w, &tuning, &quotas, &shutdown_rx)?;
+        tasks.extend(worker_tasks);
+        relay = Some(feed);
         if let (None, Some(listen)) = (api, w.metrics_listen) {
             let (bound, task) = worker::serve_metrics(listen, shutdown_rx.clone()).await?;
             metrics_addr = Some(bound);
@@ -179,8 +177,16 @@ pub async fn start(
         }
     }
     if let Some(a) = api {
-        let (bound, api_tasks) =
-            api::start(&parts, common, a, &tuning, &quotas, shutdown_rx.clone()).await?;
+        let (bound, api_tasks) = api::start(
+            &parts,
+            common,
+            a,
+            &tuning,
+            &quotas,
+            relay,
+            shutdown_rx.clone(),
+        )
+        .await?;
         addr = Some(bound);
         tasks.extend(api_tasks);
     }
