@@ -7,7 +7,7 @@
 //! and all of them are answered after the single commit. Under load this turns thousands of tiny
 //! transactions per second into a few hundred larger ones, which is what SQLite is fast at.
 //! Every transaction is `BEGIN IMMEDIATE`, so a job's reads and writes are atomic with respect to
-//! other processes using the same file.
+//! other processes using the same file. Checkpoints are not the writer's: see [`crate::checkpoint`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::oneshot;
 use tracing::error;
 
+use crate::checkpoint::Checkpoints;
 use crate::schema;
 
 /// How long a connection waits for another process's lock before giving up.
@@ -152,10 +153,11 @@ impl Db {
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
             .map_err(sqlite_error)?;
         schema::migrate(&mut conn)?;
+        let checkpoints = Checkpoints::start(&conn, connect(path, false).map_err(sqlite_error)?)?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".to_string())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &checkpoints))
             .map_err(|e| Error::internal(format!("cannot start the database writer: {e}")))?;
         let (read_tx, read_rx) = mpsc::channel::<ReadJob>();
         let read_rx = Arc::new(Mutex::new(read_rx));
@@ -249,7 +251,11 @@ fn connect(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn writer_loop(
+    conn: Connection,
+    jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+    checkpoints: &Checkpoints,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -265,6 +271,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
         for job in group {
             job.answer(commit.clone());
         }
+        checkpoints.after_commit(&conn);
     }
 }
 

@@ -16,6 +16,7 @@
 mod api_keys;
 mod buckets;
 mod callbacks;
+mod checkpoint;
 mod config;
 mod connections;
 mod crypto;
