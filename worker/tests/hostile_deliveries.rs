@@ -43,11 +43,14 @@ fn body() -> impl Strategy<Value = String> {
             })
             .to_string()
         });
+    // Requests weigh most: about one case in six then decodes (a valid version and an object
+    // input; 5 to 17 of 64 in six runs), so a run misses that outcome about once in 100,000
+    // (at equal weights, about one run in 300 drew none and failed the check below).
     prop_oneof![
-        "\\PC{0,100}",
-        prop::collection::vec(any::<u8>(), 0..100)
+        1 => "\\PC{0,100}",
+        1 => prop::collection::vec(any::<u8>(), 0..100)
             .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
-        request,
+        4 => request,
     ]
 }
 
