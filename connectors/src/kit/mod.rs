@@ -13,6 +13,8 @@
 //! - [`config`]: typed connection config and [`config::Secret`].
 //! - [`actions`]: the action table, checked against the catalog, applying its providerField;
 //!   [`key`]: keys whose value has a provider format (a date prefix), declared per action.
+//! - A connector's shell: [`kit_connector!`] for static credentials, [`token_connector`] for
+//!   tokens from a login or an OAuth2 grant.
 
 pub mod actions;
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod key;
 pub mod protocol;
 pub mod request;
 pub mod sign;
+pub mod token_connector;
 
 pub use actions::{Action, ActionCall, ActionFuture, Actions, ProviderKey};
 pub use auth::{
@@ -33,6 +36,7 @@ pub use config::Secret;
 pub use key::{KeyFormat, KeyPart};
 pub use protocol::{Envelope, Match, Protocol, ResultCode};
 pub use request::{Body, Outgoing, Request};
+pub use token_connector::{TokenApi, TokenConnector};
 
 /// A connector's struct and constructor, the same for every provider built on the kit: the
 /// shared HTTP client, the operator's base-URL override, the action table (with the optional

@@ -7,13 +7,14 @@
 use std::time::Duration;
 
 use chrono::{Timelike, Utc};
+use integrations_core::connector::CallContext;
 use integrations_core::{ErrorKind, Result};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::http::HttpReply;
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode, TokenApi};
 
 pub const PRODUCTION_URL: &str = "https://api.hubapi.com";
 pub(crate) const PROVIDER: &str = "HubSpot";
@@ -83,18 +84,26 @@ pub(crate) struct HubSpotApi {
     client: ProviderClient,
 }
 
-impl HubSpotApi {
-    pub(crate) fn new(
-        http: &reqwest::Client,
-        base_url: &str,
-        auth: Auth,
-        budget: Duration,
-    ) -> Self {
-        Self {
-            client: ProviderClient::new(http, base_url, &HUBSPOT, auth, budget),
-        }
+impl TokenApi for HubSpotApi {
+    /// The base URL: HubSpot's, or the operator's.
+    type Config = String;
+
+    fn config(_: &CallContext<'_>, base_url_override: Option<&str>) -> Result<String> {
+        Ok(base_url_override.unwrap_or(PRODUCTION_URL).to_string())
     }
 
+    fn base_url(config: &String) -> &str {
+        config
+    }
+
+    fn new(http: &reqwest::Client, base_url: String, auth: Auth, budget: Duration) -> Self {
+        Self {
+            client: ProviderClient::new(http, &base_url, &HUBSPOT, auth, budget),
+        }
+    }
+}
+
+impl HubSpotApi {
     /// One request: its JSON, or a classified error; a 429 carries the wait its rate-limit
     /// headers imply.
     pub(crate) async fn call(&self, request: Request) -> Result<Value> {

@@ -17,45 +17,29 @@ use integrations_core::Result;
 use serde_json::Value;
 
 use crate::http::ConnectorSettings;
-use crate::kit::{Actions, LoginTarget, Request, TokenAuth};
+use crate::kit::{Request, TokenConnector};
 use client::HubSpotApi;
 pub use client::PRODUCTION_URL;
 pub use token::TOKEN_ENDPOINT;
 
 pub const INTEGRATION_ID: &str = "crm-hubspot";
 
-pub struct HubSpotConnector {
-    http: reqwest::Client,
-    base_url: String,
-    actions: Actions<HubSpotApi>,
-    tokens: TokenAuth,
-}
+pub struct HubSpotConnector(TokenConnector<HubSpotApi>);
 
 impl HubSpotConnector {
     pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url: settings
-                .base_url(INTEGRATION_ID)
-                .unwrap_or(PRODUCTION_URL)
-                .to_string(),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-            tokens: TokenAuth::new(INTEGRATION_ID, &token::HUBSPOT_OAUTH),
-        }
-    }
-
-    fn target(&self) -> LoginTarget<'_> {
-        LoginTarget {
-            http: &self.http,
-            base_url: &self.base_url,
-        }
+        Self(TokenConnector::new(
+            settings,
+            INTEGRATION_ID,
+            actions::TABLE,
+            &token::HUBSPOT_OAUTH,
+        ))
     }
 }
 
 impl crate::Checked for HubSpotConnector {
     fn check(&self, catalog: &Catalog) -> Result<()> {
-        self.actions.check_catalog(catalog)?;
-        self.tokens.spec().check(INTEGRATION_ID, catalog)
+        self.0.check(catalog)
     }
 }
 
@@ -67,26 +51,16 @@ impl Connector for HubSpotConnector {
 
     /// Lists one contact with the connection's token (renewing it if it has expired).
     async fn test_connection(&self, ctx: CallContext<'_>) -> Result<String> {
-        self.tokens
-            .run(self.target(), &ctx, true, |auth, budget| {
-                let api = HubSpotApi::new(&self.http, &self.base_url, auth, budget);
-                async move {
-                    api.call(Request::get("/crm/v3/objects/contacts").query("limit", "1"))
-                        .await
-                }
+        self.0
+            .with_api(&ctx, true, |api| async move {
+                api.call(Request::get("/crm/v3/objects/contacts").query("limit", "1"))
+                    .await
             })
             .await?;
         Ok("HubSpot accepted the token and listed contacts".into())
     }
 
     async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>) -> Result<Value> {
-        let known = self.actions.ids().contains(&action_id);
-        let execution_id = ctx.execution_id;
-        self.tokens
-            .run(self.target(), &ctx, known, |auth, budget| {
-                let api = HubSpotApi::new(&self.http, &self.base_url, auth, budget);
-                async move { self.actions.run(&api, action_id, input, execution_id).await }
-            })
-            .await
+        self.0.execute(action_id, input, &ctx).await
     }
 }

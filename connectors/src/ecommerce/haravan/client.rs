@@ -20,7 +20,7 @@ use crate::kit::auth::token::oauth2::{self, TokenEndpoint};
 use crate::kit::auth::token::{rejected_as_auth_failure, Grant};
 use crate::kit::config;
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, KeyPlace, LoginStep, ProviderClient, Request, TokenLogin};
+use crate::kit::{Auth, KeyPlace, LoginStep, ProviderClient, Request, TokenApi, TokenLogin};
 
 pub const BASE_URL: &str = "https://apis.haravan.com";
 
@@ -64,8 +64,15 @@ const SHOP_SUFFIX: &str = ".myharavan.com";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct HaravanConfig {
+struct RawConfig {
     shop_domain: String,
+}
+
+/// What a call needs: the shop (its rate-limit bucket and name) and where the API is.
+#[derive(Debug, Clone)]
+pub(crate) struct HaravanConfig {
+    shop: String,
+    base_url: String,
 }
 
 /// A bucket report: calls used of the size, when it was seen.
@@ -109,22 +116,35 @@ pub(crate) struct HaravanApi {
     shop: String,
 }
 
-impl HaravanApi {
-    pub(crate) fn new(
-        http: &reqwest::Client,
-        base_url_override: Option<&str>,
-        ctx: &CallContext<'_>,
-        auth: Auth,
-        budget: Duration,
-    ) -> Result<Self> {
-        let config: HaravanConfig = config::load(PROVIDER, ctx)?;
-        let shop =
-            config::platform_subdomain(PROVIDER, "shopDomain", &config.shop_domain, SHOP_SUFFIX)?;
-        let base = base_url_override.unwrap_or(BASE_URL);
-        let client = ProviderClient::new(http, base, &HARAVAN, auth, budget);
-        Ok(Self { client, shop })
+impl TokenApi for HaravanApi {
+    type Config = HaravanConfig;
+
+    fn config(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<HaravanConfig> {
+        let raw: RawConfig = config::load(PROVIDER, ctx)?;
+        Ok(HaravanConfig {
+            shop: config::platform_subdomain(
+                PROVIDER,
+                "shopDomain",
+                &raw.shop_domain,
+                SHOP_SUFFIX,
+            )?,
+            base_url: base_url_override.unwrap_or(BASE_URL).to_string(),
+        })
     }
 
+    fn base_url(config: &HaravanConfig) -> &str {
+        &config.base_url
+    }
+
+    fn new(http: &reqwest::Client, config: HaravanConfig, auth: Auth, budget: Duration) -> Self {
+        Self {
+            client: ProviderClient::new(http, &config.base_url, &HARAVAN, auth, budget),
+            shop: config.shop,
+        }
+    }
+}
+
+impl HaravanApi {
     pub(crate) fn shop(&self) -> &str {
         &self.shop
     }

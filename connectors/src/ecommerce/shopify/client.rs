@@ -14,11 +14,12 @@ use serde_json::{json, Value};
 use crate::kit::config;
 use crate::kit::protocol::interpret;
 use crate::kit::{
-    ActionCall, Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode,
+    ActionCall, Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode, TokenApi,
 };
 
 pub(crate) const PROVIDER: &str = "Shopify";
 const DEFAULT_API_VERSION: &str = "2026-10";
+const SHOP_SUFFIX: &str = ".myshopify.com";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,10 +39,12 @@ pub(crate) struct ShopifyConfig {
 impl ShopifyConfig {
     pub(crate) fn load(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<Self> {
         let raw: RawConfig = config::load(PROVIDER, ctx)?;
+        // The catalog's pattern, checked again here: the shop names the host the token goes to.
+        let shop = config::platform_subdomain(PROVIDER, "shop", &raw.shop, SHOP_SUFFIX)?;
         Ok(Self {
             base_url: base_url_override
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("https://{}", raw.shop)),
+                .unwrap_or_else(|| format!("https://{shop}")),
             api_version: raw
                 .api_version
                 .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
@@ -125,19 +128,26 @@ pub(crate) struct ShopifyApi {
     path: String,
 }
 
-impl ShopifyApi {
-    pub(crate) fn new(
-        http: &reqwest::Client,
-        config: ShopifyConfig,
-        auth: Auth,
-        budget: Duration,
-    ) -> Self {
+impl TokenApi for ShopifyApi {
+    type Config = ShopifyConfig;
+
+    fn config(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<ShopifyConfig> {
+        ShopifyConfig::load(ctx, base_url_override)
+    }
+
+    fn base_url(config: &ShopifyConfig) -> &str {
+        &config.base_url
+    }
+
+    fn new(http: &reqwest::Client, config: ShopifyConfig, auth: Auth, budget: Duration) -> Self {
         Self {
             client: ProviderClient::new(http, &config.base_url, &SHOPIFY, auth, budget),
             path: format!("/admin/api/{}/graphql.json", config.api_version),
         }
     }
+}
 
+impl ShopifyApi {
     /// One GraphQL operation: its `data`, or a classified error. A throttled one is retried
     /// by the engine after the time the bucket needs to restore the query's cost.
     pub(crate) async fn graphql(&self, query: &str, variables: Value) -> Result<Value> {

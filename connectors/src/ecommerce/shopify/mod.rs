@@ -18,34 +18,28 @@ use integrations_core::Result;
 use serde_json::Value;
 
 use crate::http::ConnectorSettings;
-use crate::kit::{Actions, LoginTarget, TokenAuth};
-use client::{ShopifyApi, ShopifyConfig};
+use crate::kit::TokenConnector;
+use client::ShopifyApi;
 pub use token::TOKEN_ENDPOINT;
 
 pub const INTEGRATION_ID: &str = "ecommerce-shopify";
 
-pub struct ShopifyConnector {
-    http: reqwest::Client,
-    base_url_override: Option<String>,
-    actions: Actions<ShopifyApi>,
-    tokens: TokenAuth,
-}
+pub struct ShopifyConnector(TokenConnector<ShopifyApi>);
 
 impl ShopifyConnector {
     pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url_override: settings.base_url(INTEGRATION_ID).map(str::to_string),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-            tokens: TokenAuth::new(INTEGRATION_ID, &token::SHOPIFY_OAUTH),
-        }
+        Self(TokenConnector::new(
+            settings,
+            INTEGRATION_ID,
+            actions::TABLE,
+            &token::SHOPIFY_OAUTH,
+        ))
     }
 }
 
 impl crate::Checked for ShopifyConnector {
     fn check(&self, catalog: &Catalog) -> Result<()> {
-        self.actions.check_catalog(catalog)?;
-        self.tokens.spec().check(INTEGRATION_ID, catalog)
+        self.0.check(catalog)
     }
 }
 
@@ -58,35 +52,14 @@ impl Connector for ShopifyConnector {
     /// Reads the shop's name with the connection's token (renewing it if it has expired),
     /// which proves the grant is still honoured.
     async fn test_connection(&self, ctx: CallContext<'_>) -> Result<String> {
-        let config = ShopifyConfig::load(&ctx, self.base_url_override.as_deref())?;
-        let target = LoginTarget {
-            http: &self.http,
-            base_url: &config.base_url,
-        };
         let name = self
-            .tokens
-            .run(target, &ctx, true, |auth, budget| {
-                let api = ShopifyApi::new(&self.http, config.clone(), auth, budget);
-                async move { api.shop_name().await }
-            })
+            .0
+            .with_api(&ctx, true, |api| async move { api.shop_name().await })
             .await?;
         Ok(format!("Shopify accepted the token of shop {name}"))
     }
 
     async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>) -> Result<Value> {
-        let config = ShopifyConfig::load(&ctx, self.base_url_override.as_deref())?;
-        let target = LoginTarget {
-            http: &self.http,
-            base_url: &config.base_url,
-        };
-        // Unknown actions are answered by the table without renewing anything.
-        let known = self.actions.ids().contains(&action_id);
-        let execution_id = ctx.execution_id;
-        self.tokens
-            .run(target, &ctx, known, |auth, budget| {
-                let api = ShopifyApi::new(&self.http, config.clone(), auth, budget);
-                async move { self.actions.run(&api, action_id, input, execution_id).await }
-            })
-            .await
+        self.0.execute(action_id, input, &ctx).await
     }
 }

@@ -357,3 +357,24 @@ async fn available(h: &Harness, item: &str) -> i64 {
         .and_then(|v| v["inventoryQuantity"].as_i64())
         .unwrap_or_else(|| panic!("{item} in {product}"))
 }
+
+/// The shop names the host the token is sent to: one outside myshopify.com (an internal address,
+/// another site, a path smuggled in) is refused before any call, as the catalog's pattern would.
+#[tokio::test]
+async fn a_shop_outside_myshopify_com_is_refused_before_any_call() {
+    let mut h = harness().await;
+    for shop in [
+        "169.254.169.254",
+        "evil.example.com",
+        "fake-shop.myshopify.com.evil.example",
+        "evil.example/x?.myshopify.com",
+    ] {
+        h.conn.config = json!({"shop": shop});
+        let e = h
+            .fails("e-shop", "get_order", json!({"orderId": ORDER}))
+            .await;
+        assert_eq!(e.kind, ErrorKind::ValidationFailed, "{shop}: {e}");
+        assert!(e.message.contains("myshopify.com"), "{shop}: {e}");
+    }
+    assert_eq!(h.stats().await.graphql_calls, 0);
+}

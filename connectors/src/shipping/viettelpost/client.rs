@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::http::HttpReply;
 use crate::kit::config::{self, Secret};
 use crate::kit::protocol::interpret;
-use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode};
+use crate::kit::{Auth, Envelope, Match, Protocol, ProviderClient, Request, ResultCode, TokenApi};
 
 pub const PRODUCTION_URL: &str = "https://partner.viettelpost.vn/v2";
 
@@ -33,11 +33,18 @@ pub(crate) struct VtpConfig {
     pub customer_id: Option<i64>,
     #[serde(default)]
     pub sender: Sender,
+    /// Not the connection's: Viettel Post's, or the operator's replacement.
+    #[serde(skip)]
+    pub base_url: String,
 }
 
 impl VtpConfig {
-    pub(crate) fn load(ctx: &CallContext<'_>) -> Result<Self> {
-        config::load(PROVIDER, ctx)
+    pub(crate) fn load(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<Self> {
+        let config: Self = config::load(PROVIDER, ctx)?;
+        Ok(Self {
+            base_url: base_url_override.unwrap_or(PRODUCTION_URL).to_string(),
+            ..config
+        })
     }
 }
 
@@ -60,20 +67,31 @@ pub(crate) struct VtpApi {
     pub(crate) config: VtpConfig,
 }
 
-impl VtpApi {
-    pub(crate) fn new(
-        http: &reqwest::Client,
-        base_url: &str,
-        config: VtpConfig,
-        auth: Auth,
-        budget: Duration,
-    ) -> Self {
+impl TokenApi for VtpApi {
+    type Config = VtpConfig;
+
+    fn config(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<VtpConfig> {
+        VtpConfig::load(ctx, base_url_override)
+    }
+
+    fn base_url(config: &VtpConfig) -> &str {
+        &config.base_url
+    }
+
+    fn new(http: &reqwest::Client, config: VtpConfig, auth: Auth, budget: Duration) -> Self {
         Self {
-            client: ProviderClient::new(http, base_url, &VTP, auth, budget),
+            client: ProviderClient::new(http, &config.base_url, &VTP, auth, budget),
             config,
         }
     }
 
+    /// The master data is public.
+    fn needs_token(action_id: &str) -> bool {
+        !super::actions::PUBLIC.contains(&action_id)
+    }
+}
+
+impl VtpApi {
     pub(crate) async fn call(&self, request: Request) -> Result<Value> {
         self.client.call(request).await
     }

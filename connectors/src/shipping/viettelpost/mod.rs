@@ -15,44 +15,28 @@ use integrations_core::Result;
 use serde_json::Value;
 
 use crate::http::ConnectorSettings;
-use crate::kit::{Actions, LoginTarget, TokenAuth};
+use crate::kit::TokenConnector;
+use client::VtpApi;
 pub use client::PRODUCTION_URL;
-use client::{VtpApi, VtpConfig};
 
 pub const INTEGRATION_ID: &str = "shipping-viettelpost";
 
-pub struct ViettelPostConnector {
-    http: reqwest::Client,
-    base_url: String,
-    actions: Actions<VtpApi>,
-    tokens: TokenAuth,
-}
+pub struct ViettelPostConnector(TokenConnector<VtpApi>);
 
 impl ViettelPostConnector {
     pub fn new(settings: &ConnectorSettings) -> Self {
-        Self {
-            http: settings.client.clone(),
-            base_url: settings
-                .base_url(INTEGRATION_ID)
-                .unwrap_or(PRODUCTION_URL)
-                .to_string(),
-            actions: Actions::new(INTEGRATION_ID, actions::TABLE),
-            tokens: TokenAuth::new(INTEGRATION_ID, &token::VTP_LOGIN),
-        }
-    }
-
-    fn target(&self) -> LoginTarget<'_> {
-        LoginTarget {
-            http: &self.http,
-            base_url: &self.base_url,
-        }
+        Self(TokenConnector::new(
+            settings,
+            INTEGRATION_ID,
+            actions::TABLE,
+            &token::VTP_LOGIN,
+        ))
     }
 }
 
 impl crate::Checked for ViettelPostConnector {
     fn check(&self, catalog: &Catalog) -> Result<()> {
-        self.actions.check_catalog(catalog)?;
-        self.tokens.spec().check(INTEGRATION_ID, catalog)
+        self.0.check(catalog)
     }
 }
 
@@ -65,25 +49,15 @@ impl Connector for ViettelPostConnector {
     /// Logs in with the connection's username and password (both steps), which proves them,
     /// and keeps the fresh token.
     async fn test_connection(&self, ctx: CallContext<'_>) -> Result<String> {
-        let config = VtpConfig::load(&ctx)?;
-        self.tokens.verify(self.target(), &ctx).await?;
+        let config = self.0.verify(&ctx).await?;
         Ok(format!(
             "Viettel Post accepted the login of {} and issued an API token",
             config.username
         ))
     }
 
+    /// Unknown actions are answered by the table and the master data without logging in.
     async fn execute(&self, action_id: &str, input: &Value, ctx: CallContext<'_>) -> Result<Value> {
-        let config = VtpConfig::load(&ctx)?;
-        // Unknown actions are answered by the table without logging in.
-        let needs_token =
-            self.actions.ids().contains(&action_id) && !actions::PUBLIC.contains(&action_id);
-        let execution_id = ctx.execution_id;
-        self.tokens
-            .run(self.target(), &ctx, needs_token, |auth, budget| {
-                let api = VtpApi::new(&self.http, &self.base_url, config.clone(), auth, budget);
-                async move { self.actions.run(&api, action_id, input, execution_id).await }
-            })
-            .await
+        self.0.execute(action_id, input, &ctx).await
     }
 }
