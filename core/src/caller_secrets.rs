@@ -142,6 +142,13 @@ impl CallerSecrets {
         keys.map(|k| k.all()).ok_or_else(|| missing(caller_service))
     }
 
+    /// [`CallerSecrets::signing_keys`] when the cache holds a fresh answer (None: the store
+    /// must be read).
+    pub fn cached_signing_keys(&self, caller_service: &str) -> Option<Result<Vec<CallbackSecret>>> {
+        let keys = self.cache.get(&caller_service.to_string())?;
+        Some(keys.map(|k| k.all()).ok_or_else(|| missing(caller_service)))
+    }
+
     /// The stored secrets, read from the store (not the cache), for showing them. A service
     /// without a secret is a [`ErrorKind::CallbackSecretMissing`] error.
     pub async fn keys(&self, caller_service: &str) -> Result<SigningKeys> {

@@ -22,11 +22,22 @@ async fn ensure_creates_once_and_signing_uses_it() {
     let store = store(dir.path()).await;
     let secrets = CallerSecrets::new(store.clone(), Duration::from_secs(60));
 
+    assert!(
+        secrets.cached_signing_keys("flows").is_none(),
+        "nothing read yet"
+    );
     let err = secrets
         .signing_keys("flows")
         .await
         .expect_err("no secret yet");
     assert_eq!(err.kind, ErrorKind::CallbackSecretMissing);
+    let cached = secrets
+        .cached_signing_keys("flows")
+        .expect("the miss is cached");
+    assert_eq!(
+        cached.expect_err("missing").kind,
+        ErrorKind::CallbackSecretMissing
+    );
     assert!(!err.retryable);
     assert!(err.message.contains("'flows'"), "{err}");
     assert!(
@@ -41,6 +52,12 @@ async fn ensure_creates_once_and_signing_uses_it() {
     assert_eq!(
         secrets.signing_keys("flows").await.expect("keys"),
         vec![created.clone()]
+    );
+    assert_eq!(
+        secrets
+            .cached_signing_keys("flows")
+            .map(|k| k.expect("keys")),
+        Some(vec![created.clone()])
     );
 
     // Stored where every host finds it, as whsec_ text.

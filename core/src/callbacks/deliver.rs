@@ -11,74 +11,17 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use tokio::sync::{mpsc, watch, Semaphore};
-use tracing::{debug, info, warn, Instrument};
+use tracing::{debug, warn, Instrument};
 
+use super::record::{record_batches, RECORD_BATCH};
 use super::{AttemptOutcome, Callback, CallbackAttempt, Schedule};
 use crate::backend::{AttemptRecord, Backend, Lease};
 use crate::batch::Batches;
 use crate::caller_secrets::CallerSecrets;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{now, EventType, ResultEvent};
 use crate::outbound::{self, OutboundPolicy};
-use crate::signing;
-
-/// Attempts recorded in one store write at most.
-const RECORD_BATCH: usize = 100;
-
-/// Write attempts as they come, in batches: under load, one store write records many.
-async fn record_batches(
-    backend: Backend,
-    mut records: Batches<AttemptRecord>,
-    unrecorded: Arc<AtomicUsize>,
-) {
-    let mut batch = Vec::with_capacity(RECORD_BATCH);
-    while records.next(&mut batch).await {
-        match backend.callbacks.record_callback_attempts(&batch).await {
-            Ok(recorded) => {
-                for (r, ok) in batch.iter().zip(recorded) {
-                    report(r, ok);
-                }
-            }
-            Err(e) => warn!(
-                count = batch.len(),
-                error = %e,
-                "recording callback attempts failed; they are made again once their leases end"
-            ),
-        }
-        unrecorded.fetch_sub(batch.len(), Ordering::AcqRel);
-        batch.clear();
-    }
-}
-
-/// Metrics and a log line for a recorded attempt.
-fn report(r: &AttemptRecord, recorded: bool) {
-    let span = tracing::info_span!(
-        "callback",
-        execution_id = %r.callback.execution_id,
-        tenant_id = %r.callback.tenant_id,
-    );
-    let _entered = span.enter();
-    if !recorded {
-        warn!("the callback's lease was lost during the attempt; its holder goes on");
-        return;
-    }
-    let label = match &r.outcome {
-        AttemptOutcome::Delivered => "delivered",
-        AttemptOutcome::RetryAt(_) => "retry",
-        AttemptOutcome::Failed => "failed",
-    };
-    metrics::counter!("callback_attempts_total", "outcome" => label).increment(1);
-    metrics::histogram!("callback_attempt_duration_seconds")
-        .record(r.attempt.duration_ms as f64 / 1000.0);
-    let error = r.attempt.error.as_deref().unwrap_or("");
-    match r.outcome {
-        AttemptOutcome::Delivered => debug!("callback delivered"),
-        AttemptOutcome::RetryAt(t) => {
-            info!(error, next_attempt_at = %t, "callback attempt failed; retry scheduled")
-        }
-        AttemptOutcome::Failed => warn!(error, "callback failed for good"),
-    }
-}
+use crate::signing::{self, CallbackSecret};
 
 /// How much of a receiver's answer is read (and thrown away) to keep its connection.
 const MAX_ANSWER_READ: usize = 64 * 1024;
@@ -129,7 +72,12 @@ pub struct Deliverer {
 
 struct Inner {
     backend: Backend,
-    secrets: CallerSecrets,
+    secrets: Arc<CallerSecrets>,
+    /// The runtime the deliverer was built on (the process's main one), where its store calls
+    /// run: the deliverer itself may run on a thread of its own, and a store client connection
+    /// opened from there (the AWS SDK's pool, shared with the engine and the recorder) would be
+    /// driven by that thread's runtime and die with it at shutdown.
+    home: tokio::runtime::Handle,
     http: reqwest::Client,
     config: DelivererConfig,
     slots: Arc<Semaphore>,
@@ -140,7 +88,9 @@ struct Inner {
 }
 
 impl Deliverer {
-    /// Fails when the outbound client cannot be built with its safety settings.
+    /// Called on the runtime whose tasks share the backend's clients: the recorder and every
+    /// store call run there, wherever [`Deliverer::run`] runs. Fails when the outbound client
+    /// cannot be built with its safety settings.
     pub fn new(backend: Backend, secrets: CallerSecrets, config: DelivererConfig) -> Result<Self> {
         Self::with_lookup(backend, secrets, config, Arc::new(outbound::SystemLookup))
     }
@@ -160,7 +110,8 @@ impl Deliverer {
         let http = outbound::client_with_lookup(&policy, lookup)?;
         let (recorder, records) = mpsc::unbounded_channel();
         let unrecorded = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(record_batches(
+        let home = tokio::runtime::Handle::current();
+        home.spawn(record_batches(
             backend.clone(),
             Batches::new(records, RECORD_BATCH, Duration::ZERO),
             unrecorded.clone(),
@@ -169,7 +120,8 @@ impl Deliverer {
             inner: Arc::new(Inner {
                 slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
                 backend,
-                secrets,
+                secrets: Arc::new(secrets),
+                home,
                 http,
                 config,
                 recorder,
@@ -226,11 +178,14 @@ impl Deliverer {
             return Ok(0);
         }
         let lease = self.inner.config.lease();
+        let backend = self.inner.backend.clone();
         let due = self
-            .inner
-            .backend
-            .callbacks
-            .claim_due_callbacks(now(), &lease, free)
+            .at_home(async move {
+                backend
+                    .callbacks
+                    .claim_due_callbacks(now(), &lease, free)
+                    .await
+            })
             .await?;
         let n = due.len();
         for c in due {
@@ -320,13 +275,35 @@ impl Deliverer {
 
     /// The `CallbackFailed` event, about the execution as stored.
     async fn failed_event(&self, callback: &Callback) -> Result<Option<ResultEvent>> {
+        let backend = self.inner.backend.clone();
+        let key = (callback.tenant_id.clone(), callback.execution_id.clone());
         let execution = self
-            .inner
-            .backend
-            .executions
-            .get_execution(&callback.tenant_id, &callback.execution_id)
+            .at_home(async move { backend.executions.get_execution(&key.0, &key.1).await })
             .await?;
         Ok(execution.map(|e| ResultEvent::of(&e, EventType::CallbackFailed)))
+    }
+
+    /// Run a store call on [`Inner::home`].
+    async fn at_home<T: Send + 'static>(
+        &self,
+        call: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        self.inner
+            .home
+            .spawn(call)
+            .await
+            .map_err(|e| Error::internal(format!("a callback store call: {e}")))?
+    }
+
+    /// The caller service's signing keys: from the cache, or read on [`Inner::home`].
+    async fn signing_keys(&self, signer: &str) -> Result<Vec<CallbackSecret>> {
+        if let Some(keys) = self.inner.secrets.cached_signing_keys(signer) {
+            return keys;
+        }
+        let secrets = self.inner.secrets.clone();
+        let signer = signer.to_string();
+        self.at_home(async move { secrets.signing_keys(&signer).await })
+            .await
     }
 
     /// POST the signed payload. Ok with the receiver's status (and Retry-After); Err with why
@@ -342,11 +319,7 @@ impl Deliverer {
             .signer
             .as_deref()
             .ok_or("the execution has no caller service to sign its callback with")?;
-        let keys = inner
-            .secrets
-            .signing_keys(signer)
-            .await
-            .map_err(|e| e.message)?;
+        let keys = self.signing_keys(signer).await.map_err(|e| e.message)?;
         let timestamp = chrono::Utc::now().timestamp();
         let signature = signing::sign(
             &keys,

@@ -16,6 +16,7 @@ use crate::model::Timestamp;
 
 pub mod deliver;
 pub mod payload;
+mod record;
 
 pub use payload::CallbackPayload;
 

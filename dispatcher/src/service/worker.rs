@@ -102,7 +102,8 @@ pub(super) fn start(
 /// other threads several times per callback. On the 2-core VM it took the throughput with
 /// callbacks from 19 % to 11 % below the throughput without in one A/B run, from 18 % to 17 % in
 /// another (docs/benchmarks.md, "Callbacks on a thread of their own"). The recording of attempts
-/// stays on the main runtime: in batches, beside the other work, it measured no better here.
+/// stays on the main runtime (in batches, beside the other work, it measured no better here), and
+/// so do the deliverer's other store calls, so that no store connection belongs to this thread.
 fn on_own_thread(
     name: &str,
     task: impl std::future::Future<Output = ()> + Send + 'static,
