@@ -66,8 +66,15 @@ impl<A: TokenApi> TokenConnector<A> {
         self.tokens.spec().check(self.integration_id, catalog)
     }
 
-    pub fn config(&self, ctx: &CallContext<'_>) -> Result<A::Config> {
+    fn config(&self, ctx: &CallContext<'_>) -> Result<A::Config> {
         A::config(ctx, self.base_url_override.as_deref())
+    }
+
+    fn target<'a>(&'a self, config: &'a A::Config) -> LoginTarget<'a> {
+        LoginTarget {
+            http: &self.http,
+            base_url: A::base_url(config),
+        }
     }
 
     /// Run `call` with the API of this call: with a current token when `needs_token` (logging in
@@ -83,12 +90,8 @@ impl<A: TokenApi> TokenConnector<A> {
         Fut: Future<Output = Result<T>>,
     {
         let config = self.config(ctx)?;
-        let target = LoginTarget {
-            http: &self.http,
-            base_url: A::base_url(&config),
-        };
         self.tokens
-            .run(target, ctx, needs_token, |auth, budget| {
+            .run(self.target(&config), ctx, needs_token, |auth, budget| {
                 call(A::new(&self.http, config.clone(), auth, budget))
             })
             .await
@@ -113,11 +116,7 @@ impl<A: TokenApi> TokenConnector<A> {
     /// the config the login used.
     pub async fn verify(&self, ctx: &CallContext<'_>) -> Result<A::Config> {
         let config = self.config(ctx)?;
-        let target = LoginTarget {
-            http: &self.http,
-            base_url: A::base_url(&config),
-        };
-        self.tokens.verify(target, ctx).await?;
+        self.tokens.verify(self.target(&config), ctx).await?;
         Ok(config)
     }
 }

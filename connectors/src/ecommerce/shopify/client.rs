@@ -36,22 +36,6 @@ pub(crate) struct ShopifyConfig {
     pub api_version: String,
 }
 
-impl ShopifyConfig {
-    pub(crate) fn load(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<Self> {
-        let raw: RawConfig = config::load(PROVIDER, ctx)?;
-        // The catalog's pattern, checked again here: the shop names the host the token goes to.
-        let shop = config::platform_subdomain(PROVIDER, "shop", &raw.shop, SHOP_SUFFIX)?;
-        Ok(Self {
-            base_url: base_url_override
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("https://{shop}")),
-            api_version: raw
-                .api_version
-                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
-        })
-    }
-}
-
 pub(crate) struct Shopify;
 
 pub(crate) static SHOPIFY: Shopify = Shopify;
@@ -132,7 +116,17 @@ impl TokenApi for ShopifyApi {
     type Config = ShopifyConfig;
 
     fn config(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<ShopifyConfig> {
-        ShopifyConfig::load(ctx, base_url_override)
+        let raw: RawConfig = config::load(PROVIDER, ctx)?;
+        // The catalog's pattern, checked again here: the shop names the host the token goes to.
+        let shop = config::platform_subdomain(PROVIDER, "shop", &raw.shop, SHOP_SUFFIX)?;
+        Ok(ShopifyConfig {
+            base_url: base_url_override
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("https://{shop}")),
+            api_version: raw
+                .api_version
+                .unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
+        })
     }
 
     fn base_url(config: &ShopifyConfig) -> &str {

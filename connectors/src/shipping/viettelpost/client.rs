@@ -38,16 +38,6 @@ pub(crate) struct VtpConfig {
     pub base_url: String,
 }
 
-impl VtpConfig {
-    pub(crate) fn load(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<Self> {
-        let config: Self = config::load(PROVIDER, ctx)?;
-        Ok(Self {
-            base_url: base_url_override.unwrap_or(PRODUCTION_URL).to_string(),
-            ..config
-        })
-    }
-}
-
 /// The sender: the connection's default, overridden field by field by the input.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,7 +61,11 @@ impl TokenApi for VtpApi {
     type Config = VtpConfig;
 
     fn config(ctx: &CallContext<'_>, base_url_override: Option<&str>) -> Result<VtpConfig> {
-        VtpConfig::load(ctx, base_url_override)
+        let config: VtpConfig = config::load(PROVIDER, ctx)?;
+        Ok(VtpConfig {
+            base_url: base_url_override.unwrap_or(PRODUCTION_URL).to_string(),
+            ..config
+        })
     }
 
     fn base_url(config: &VtpConfig) -> &str {
